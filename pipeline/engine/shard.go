@@ -1,0 +1,435 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/cdrpipe/cdrpipe/detectors"
+	"github.com/cdrpipe/cdrpipe/pipeline/decode"
+	"github.com/cdrpipe/cdrpipe/schemas"
+)
+
+// shard owns the state of the callers that hash to it. Only its own
+// goroutine touches it, so nothing here takes a lock.
+type shard struct {
+	p *params
+
+	index   map[uint64]int32 // caller number → index into callers
+	callers []caller
+	free    []int32
+	heavies []*heavy
+	hfree   []int32
+
+	dedup map[int32]map[uint64]struct{} // bucket → keys seen
+
+	wmSec    int64 // watermark, Unix seconds
+	wmBucket int32 // bucket of the watermark
+	sorted   []uint64
+	out      Output
+}
+
+func newShard(p *params) *shard {
+	return &shard{
+		p:     p,
+		index: make(map[uint64]int32),
+		dedup: make(map[int32]map[uint64]struct{}),
+	}
+}
+
+// process handles one CDR: de-duplicate, store, and count it when on time.
+func (s *shard) process(r *Record, now time.Time) {
+	c := &r.CDR
+	sec := c.StartTime.Unix()
+	b := s.p.bucket(sec)
+	if s.duplicate(b, r.keyHash) {
+		s.out.Duplicates++
+		return
+	}
+	s.out.CDRs = append(s.out.CDRs, r)
+	if sec < s.wmSec {
+		s.out.Late++
+		return
+	}
+	ev := event{callee: r.calleeKey, bucket: b, talk: talkSeconds(c.Duration)}
+	if c.Answered() {
+		ev.flags |= flagAnswered
+		if c.Duration < s.p.shortTalk {
+			ev.flags |= flagShort
+		}
+	}
+	s.count(r.callerKey, c.Caller, ev, now)
+}
+
+func talkSeconds(d float64) uint16 {
+	if d > 65535 {
+		return 65535
+	}
+	return uint16(d)
+}
+
+// duplicate reports whether key was seen in bucket b, remembering it.
+// A re-sent CDR has the same start time, so one bucket's set suffices.
+func (s *shard) duplicate(b int32, key uint64) bool {
+	set := s.dedup[b]
+	if set == nil {
+		set = make(map[uint64]struct{})
+		s.dedup[b] = set
+	}
+	if _, ok := set[key]; ok {
+		return true
+	}
+	set[key] = struct{}{}
+	return false
+}
+
+// count adds an on-time call to its caller's state.
+func (s *shard) count(number uint64, numberText string, ev event, now time.Time) {
+	i, ok := s.index[number]
+	if !ok {
+		i = s.newCaller(number)
+	}
+	cl := &s.callers[i]
+	cl.last = max(cl.last, ev.bucket)
+	if cl.heavy != 0 {
+		s.add(s.heavies[cl.heavy-1], numberText, ev, now)
+		return
+	}
+	// Drop inline calls that fell out of the ring, then keep this one if
+	// there is room.
+	keep := cl.events[:0]
+	for _, e := range cl.events[:cl.n] {
+		if e.bucket > cl.last-s.p.ring {
+			keep = append(keep, e)
+		}
+	}
+	cl.n = uint8(len(keep))
+	if int(cl.n) < s.p.smallCap {
+		cl.events[cl.n] = ev
+		cl.n++
+		return
+	}
+	h := s.promote(cl, number)
+	for _, e := range cl.events[:cl.n] {
+		s.add(h, numberText, e, now)
+	}
+	cl.n = 0
+	s.add(h, numberText, ev, now)
+}
+
+func (s *shard) newCaller(number uint64) int32 {
+	var i int32
+	if n := len(s.free); n > 0 {
+		i = s.free[n-1]
+		s.free = s.free[:n-1]
+		s.callers[i] = caller{}
+	} else {
+		i = int32(len(s.callers))
+		s.callers = append(s.callers, caller{})
+	}
+	s.index[number] = i
+	return i
+}
+
+// promote gives a caller full window state.
+func (s *shard) promote(cl *caller, number uint64) *heavy {
+	h := &heavy{
+		number:  number,
+		top:     cl.last,
+		emitted: s.wmBucket - s.p.w,
+		callees: make(map[uint64]uint64),
+	}
+	for _, e := range cl.events[:cl.n] {
+		h.top = min(h.top, e.bucket)
+	}
+	if n := len(s.hfree); n > 0 {
+		cl.heavy = s.hfree[n-1] + 1
+		s.hfree = s.hfree[:n-1]
+		s.heavies[cl.heavy-1] = h
+	} else {
+		s.heavies = append(s.heavies, h)
+		cl.heavy = int32(len(s.heavies))
+	}
+	s.out.Promoted++
+	return h
+}
+
+// add counts one call in a heavy caller's ring and checks the detectors on
+// every open window the call falls in.
+func (s *shard) add(h *heavy, numberText string, ev event, now time.Time) {
+	p := s.p
+	if ev.bucket > h.top {
+		h.expire(h.top, ev.bucket, p.ring)
+		h.top = ev.bucket
+	}
+	if ev.bucket <= h.top-p.ring {
+		s.out.TooOld++
+		return
+	}
+	cs := &h.counts[mod(ev.bucket, p.ring)]
+	if cs.bucket != ev.bucket {
+		*cs = counts{bucket: ev.bucket}
+	}
+	cs.calls++
+	if ev.flags&flagAnswered != 0 {
+		cs.answered++
+		cs.talk += float64(ev.talk)
+		if ev.flags&flagShort != 0 {
+			cs.short++
+		}
+	}
+	first, last := ev.bucket-p.w+1, ev.bucket
+	for k := first; k <= last; k++ {
+		s.window(h, k, numberText, now)
+	}
+	s.addCallee(h, ev.callee, ev.bucket, first, last)
+	for k := first; k <= last; k++ {
+		s.check(h, k, numberText, now)
+	}
+}
+
+// window returns the state of window k, starting it if needed; nil when
+// the window is older than what the ring still holds.
+func (s *shard) window(h *heavy, k int32, numberText string, now time.Time) *win {
+	wn := &h.wins[mod(k, s.p.ring)]
+	switch {
+	case wn.valid && wn.start == k:
+		return wn
+	case wn.valid && wn.start > k:
+		return nil
+	case k <= h.emitted:
+		return nil
+	}
+	if wn.valid && wn.start > h.emitted {
+		// The slot still holds an older window whose stats were never
+		// written: write what it has before reusing the slot.
+		s.stats(h, wn.start, numberText, now)
+	}
+	*wn = win{start: k, valid: true}
+	return wn
+}
+
+// addCallee records that callee was called in bucket b and updates the
+// distinct counts of windows [first, last].
+func (s *shard) addCallee(h *heavy, callee uint64, b, first, last int32) {
+	p := s.p
+	m, known := h.callees[callee]
+	bit := bucketBit(b)
+	if m&bit != 0 {
+		return
+	}
+	if !known && len(h.callees) >= p.maxCallees {
+		s.addOverflow(h, callee, b)
+		return
+	}
+	for k := first; k <= last; k++ {
+		wn := &h.wins[mod(k, p.ring)]
+		if !wn.valid || wn.start != k || m&windowMask(k, p.w) != 0 {
+			continue
+		}
+		wn.distinct++
+		if !wn.seqDirty && s.hasNeighbour(h, callee, k) {
+			wn.seqDirty = true
+		}
+	}
+	h.callees[callee] = m | bit
+}
+
+// hasNeighbour reports whether a callee within the sequential step of c
+// was called in window k; only then can c extend a run.
+func (s *shard) hasNeighbour(h *heavy, c uint64, k int32) bool {
+	step := s.p.seqStep
+	if step > 16 {
+		return true
+	}
+	wm := windowMask(k, s.p.w)
+	for d := uint64(1); d <= step; d++ {
+		if h.callees[c+d]&wm != 0 || c >= d && h.callees[c-d]&wm != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *shard) addOverflow(h *heavy, callee uint64, b int32) {
+	if h.overflow == nil {
+		h.overflow = make([]*hll, s.p.ring)
+	}
+	slot := mod(b, s.p.ring)
+	if h.overflow[slot] == nil || h.overSlot[slot] != b {
+		if h.overflow[slot] == nil {
+			h.overflow[slot] = new(hll)
+		} else {
+			*h.overflow[slot] = hll{}
+		}
+		h.overSlot[slot] = b
+	}
+	h.overflow[slot].add(mix64(callee))
+	s.out.Overflowed++
+}
+
+// summary builds the detector view of window k.
+func (s *shard) summary(h *heavy, wn *win) detectors.Window {
+	p := s.p
+	w := detectors.Window{Length: p.size, Distinct: int(wn.distinct)}
+	var sketch *hll
+	for b := wn.start; b < wn.start+p.w; b++ {
+		slot := mod(b, p.ring)
+		if cs := &h.counts[slot]; cs.bucket == b {
+			w.Calls += int(cs.calls)
+			w.Answered += int(cs.answered)
+			w.Short += int(cs.short)
+			w.TalkSeconds += cs.talk
+		}
+		if h.overflow != nil && h.overflow[slot] != nil && h.overSlot[slot] == b {
+			if sketch == nil {
+				sketch = new(hll)
+			}
+			sketch.merge(h.overflow[slot])
+		}
+	}
+	if sketch != nil {
+		w.Distinct += int(sketch.estimate() + 0.5)
+	}
+	return w
+}
+
+// check runs the detectors not yet flagged on window k.
+func (s *shard) check(h *heavy, k int32, numberText string, now time.Time) {
+	p := s.p
+	wn := &h.wins[mod(k, p.ring)]
+	if !wn.valid || wn.start != k || wn.flagged == p.allFlagged {
+		return
+	}
+	w := s.summary(h, wn)
+	for i, d := range p.detectors {
+		bit := uint8(1) << i
+		if wn.flagged&bit != 0 {
+			continue
+		}
+		if d.NeedsSorted() {
+			if !wn.seqDirty || w.Distinct < p.seqMin {
+				continue
+			}
+			wn.seqDirty = false
+			s.sorted = h.sortedIn(k, p.w, s.sorted)
+			w.Sorted = s.sorted
+		}
+		f, ok := d.Check(&w)
+		if !ok {
+			continue
+		}
+		wn.flagged |= bit
+		s.out.Flags = append(s.out.Flags, schemas.Flag{
+			Number:      numberText,
+			Detector:    d.Name(),
+			WindowStart: p.time(k),
+			WindowEnd:   p.time(k + p.w),
+			Score:       f.Score,
+			Value:       f.Value,
+			Evidence:    f.Evidence,
+			FlaggedAt:   now,
+		})
+	}
+}
+
+// stats writes the caller_stats row of window k when it has the volume.
+func (s *shard) stats(h *heavy, k int32, numberText string, now time.Time) {
+	p := s.p
+	wn := &h.wins[mod(k, p.ring)]
+	if !wn.valid || wn.start != k {
+		return
+	}
+	w := s.summary(h, wn)
+	if w.Calls < p.statsMin {
+		return
+	}
+	if numberText == "" {
+		numberText = decode.KeyNumber(h.number)
+	}
+	s.sorted = h.sortedIn(k, p.w, s.sorted)
+	row := schemas.CallerStats{
+		Caller:          numberText,
+		WindowStart:     p.time(k),
+		WindowEnd:       p.time(k + p.w),
+		Calls:           uint32(w.Calls),
+		Answered:        uint32(w.Answered),
+		DistinctCallees: uint32(w.Distinct),
+		ShortCalls:      uint32(w.Short),
+		SequentialScore: p.seq.Score(s.sorted),
+		UpdatedAt:       now,
+	}
+	if w.Answered > 0 {
+		row.AvgTalk = w.TalkSeconds / float64(w.Answered)
+	}
+	s.out.Stats = append(s.out.Stats, row)
+}
+
+// advance moves the shard to watermark wm (Unix seconds): writes stats of
+// windows that closed, and forgets callers whose windows are all closed.
+func (s *shard) advance(wm int64, now time.Time) {
+	p := s.p
+	if wm <= s.wmSec {
+		return
+	}
+	s.wmSec = wm
+	nb := p.bucket(wm)
+	if nb == s.wmBucket {
+		return
+	}
+	s.wmBucket = nb
+	// Windows [k, k+w) with (k+w)*slide <= wm are closed.
+	closedThrough := s.p.bucket(wm) - p.w
+	for i, h := range s.heavies {
+		if h == nil {
+			continue
+		}
+		s.close(h, closedThrough, now)
+		if h.top <= closedThrough {
+			s.dropHeavy(int32(i))
+		}
+	}
+	for number, i := range s.index {
+		cl := &s.callers[i]
+		if cl.heavy == 0 && cl.last <= closedThrough {
+			delete(s.index, number)
+			s.free = append(s.free, i)
+		}
+	}
+	for b := range s.dedup {
+		if b < closedThrough-p.lateBuckets {
+			delete(s.dedup, b)
+		}
+	}
+}
+
+// close writes stats for h's windows starting at or before through.
+func (s *shard) close(h *heavy, through int32, now time.Time) {
+	from := max(h.emitted+1, h.top-s.p.ring-s.p.w)
+	for k := from; k <= through && k <= h.top; k++ {
+		s.stats(h, k, "", now)
+	}
+	h.emitted = max(h.emitted, through)
+}
+
+func (s *shard) dropHeavy(i int32) {
+	h := s.heavies[i]
+	s.heavies[i] = nil
+	s.hfree = append(s.hfree, i)
+	if ci, ok := s.index[h.number]; ok {
+		s.callers[ci].heavy = 0
+		s.callers[ci].n = 0
+	}
+}
+
+// flush writes stats of every window still open, for a final summary when
+// the input is exhausted. The rows are provisional: a later, fuller view of
+// the same window replaces them.
+func (s *shard) flush(now time.Time) {
+	for _, h := range s.heavies {
+		if h == nil {
+			continue
+		}
+		for k := h.emitted + 1; k <= h.top; k++ {
+			s.stats(h, k, "", now)
+		}
+	}
+}

@@ -1,0 +1,127 @@
+package engine
+
+import (
+	"math/bits"
+	"slices"
+)
+
+// maxRing is the most buckets a caller's ring can hold; bucket bits in a
+// callee's uint64 mask are taken modulo 64.
+const maxRing = 64
+
+// smallCap is how many calls a caller may make before it gets full window
+// state. Most callers make one to three calls an hour; they cost one
+// small struct each and never reach a detector's threshold.
+const smallCap = 4
+
+// event is one counted call of a small caller.
+type event struct {
+	callee uint64
+	bucket int32
+	talk   uint16
+	flags  uint8
+}
+
+const (
+	flagAnswered = 1 << iota
+	flagShort
+)
+
+// caller is the state every active caller has. Heavy callers point to a
+// heavy; the rest keep their few calls inline.
+type caller struct {
+	events [smallCap]event
+	n      uint8
+	heavy  int32 // index+1 into shard.heavies; 0 when small
+	last   int32 // latest bucket seen
+}
+
+// counts aggregates one bucket of one heavy caller.
+type counts struct {
+	bucket   int32
+	calls    uint32
+	answered uint32
+	short    uint32
+	talk     float64
+}
+
+// win is the running state of one window of one heavy caller.
+type win struct {
+	start    int32 // first bucket of the window
+	distinct int32 // exact distinct callees
+	flagged  uint8 // one bit per detector already flagged
+	seqDirty bool  // a callee landed next to another since the last check
+	valid    bool
+}
+
+// heavy is full sliding-window state for a caller past smallCap calls.
+type heavy struct {
+	number  uint64
+	top     int32 // highest bucket seen
+	emitted int32 // highest window start whose stats were written
+	counts  [maxRing]counts
+	wins    [maxRing]win
+	// callees maps each callee to the buckets it was called in (bit =
+	// bucket mod 64). Its size is capped; past the cap, new callees go to
+	// per-bucket sketches.
+	callees  map[uint64]uint64
+	overflow []*hll // per ring slot, only once the cap was hit
+	overSlot [maxRing]int32
+}
+
+// windowMask returns the callee-mask bits of buckets [k, k+w).
+func windowMask(k, w int32) uint64 {
+	ones := uint64(1)<<uint(w) - 1
+	if w >= 64 {
+		ones = ^uint64(0)
+	}
+	return bits.RotateLeft64(ones, int(mod(k, 64)))
+}
+
+// bucketBit returns the callee-mask bit of bucket b.
+func bucketBit(b int32) uint64 { return 1 << uint(mod(b, 64)) }
+
+func mod(a, m int32) int32 {
+	r := a % m
+	if r < 0 {
+		r += m
+	}
+	return r
+}
+
+// sortedIn returns the exact callees called in window k, ascending,
+// reusing buf.
+func (h *heavy) sortedIn(k, w int32, buf []uint64) []uint64 {
+	m := windowMask(k, w)
+	buf = buf[:0]
+	for c, bm := range h.callees {
+		if bm&m != 0 {
+			buf = append(buf, c)
+		}
+	}
+	slices.Sort(buf)
+	return buf
+}
+
+// expire clears the mask bits of buckets that left the ring when top moved
+// from old to now, and drops callees left with no bucket.
+func (h *heavy) expire(old, now, ring int32) {
+	if now-old >= ring {
+		clear(h.callees)
+		return
+	}
+	var gone uint64
+	for b := old - ring + 1; b <= now-ring; b++ {
+		gone |= bucketBit(b)
+	}
+	if gone == 0 {
+		return
+	}
+	for c, bm := range h.callees {
+		if bm &= ^gone; bm == 0 {
+			delete(h.callees, c)
+		} else {
+			h.callees[c] = bm
+		}
+	}
+}

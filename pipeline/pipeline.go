@@ -1,0 +1,426 @@
+// Package pipeline moves CDRs from Kafka to ClickHouse: source fetches,
+// decode parses and validates, engine runs the windowed detectors, sink
+// writes. This file wires the stages into one run loop with bounded
+// queues, back-pressure, commits after durable writes, and a draining
+// shutdown.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cdrpipe/cdrpipe/config"
+	"github.com/cdrpipe/cdrpipe/pipeline/decode"
+	"github.com/cdrpipe/cdrpipe/pipeline/engine"
+	"github.com/cdrpipe/cdrpipe/pipeline/sink"
+	"github.com/cdrpipe/cdrpipe/pipeline/source"
+	"github.com/cdrpipe/cdrpipe/schemas"
+)
+
+// noTime marks a segment without event times (rejects only).
+const noTime = -1 << 62
+
+// microBatch is how many messages are decoded and processed together.
+const microBatch = 4096
+
+// Options change how a run ends.
+type Options struct {
+	// UntilCaughtUp stops once every partition has been read up to the end
+	// offsets that existed at start.
+	UntilCaughtUp bool
+	// DrainTimeout bounds the final flush and commit after a stop.
+	DrainTimeout time.Duration
+	// Now is the wall clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Summary is what a run did.
+type Summary struct {
+	Records    int64 // messages fetched
+	Valid      int64 // decoded CDRs
+	Rejects    int64
+	Duplicates int64
+	Late       int64
+	Flags      int64
+	Stats      int64
+	Written    int64 // rows written to ClickHouse, all tables
+	Elapsed    time.Duration
+	Retries    int64
+}
+
+// PerSecond is the throughput in messages per second.
+func (s Summary) PerSecond() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Records) / s.Elapsed.Seconds()
+}
+
+// Runner is one pipeline instance.
+type Runner struct {
+	cfg  config.Config
+	opts Options
+	log  *slog.Logger
+	src  *source.Source
+	sink *sink.Sink
+	eng  *engine.Engine
+	wm   *engine.Watermark
+	trk  *tracker
+
+	decoders []*decode.Decoder
+	records  []engine.Record
+	rejected []error
+	sum      Summary
+}
+
+// New builds a runner from its parts.
+func New(cfg config.Config, opts Options, src *source.Source, snk *sink.Sink, log *slog.Logger) (*Runner, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.DrainTimeout == 0 {
+		opts.DrainTimeout = 30 * time.Second
+	}
+	eng, err := engine.New(engine.Config{Window: cfg.Window, Detectors: cfg.Detectors, Stats: cfg.Stats, Engine: cfg.Engine}, opts.Now)
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{cfg: cfg, opts: opts, log: log, src: src, sink: snk, eng: eng,
+		wm:  engine.NewWatermark(cfg.Window.AllowedLateness, cfg.Window.IdlePartition),
+		trk: newTracker()}
+	for range runtime.GOMAXPROCS(0) {
+		r.decoders = append(r.decoders, decode.NewDecoder(cfg.Numbering.CountryCode, cfg.Window.MaxFuture))
+	}
+	return r, nil
+}
+
+// flushJob is a filled batch on its way to ClickHouse, with the offsets
+// that may be committed once it is written.
+type flushJob struct {
+	batch  *sink.Batch
+	commit map[int]int64
+}
+
+// Run consumes until ctx ends (or, with UntilCaughtUp, until caught up),
+// then drains: the last batch is written and offsets committed. A stop
+// by ctx is not an error.
+func (r *Runner) Run(ctx context.Context) (Summary, error) {
+	start := r.opts.Now()
+	var ends map[int]int64
+	if r.opts.UntilCaughtUp {
+		var err error
+		if ends, err = r.endOffsets(ctx); err != nil {
+			return r.sum, err
+		}
+		r.log.Info("reading until caught up", "end_offsets", ends)
+	}
+
+	fetchCtx, stopFetch := context.WithCancel(ctx)
+	defer stopFetch()
+	msgs := make(chan kafka.Message, r.cfg.Engine.QueueSize*microBatch/8)
+	fetchErr := make(chan error, 1)
+	go func() { fetchErr <- r.fetch(fetchCtx, msgs) }()
+
+	// Two batches alternate: one fills while the other is written, so
+	// memory stays at two batches however slow ClickHouse is.
+	free := make(chan *sink.Batch, 2)
+	free <- new(sink.Batch)
+	free <- new(sink.Batch)
+	jobs := make(chan flushJob)
+	drainCtx, cancelDrain := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelDrain()
+	var writerErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { writerErr = r.write(drainCtx, jobs, free) })
+
+	cur := <-free
+	lastFlush := r.opts.Now()
+	ticker := time.NewTicker(50 * time.Millisecond)
+	defer ticker.Stop()
+	buf := make([]kafka.Message, 0, microBatch)
+	var runErr error
+	done := r.opts.UntilCaughtUp && r.caughtUp(ends)
+
+loop:
+	for !done {
+		buf = buf[:0]
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-fetchErr:
+			runErr = err
+			break loop
+		case m := <-msgs:
+			buf = append(buf, m)
+		case <-ticker.C:
+		}
+	fill:
+		for len(buf) < microBatch {
+			select {
+			case m := <-msgs:
+				buf = append(buf, m)
+			default:
+				break fill
+			}
+		}
+		if len(buf) > 0 {
+			r.process(buf, cur)
+		} else {
+			r.advanceIdle(cur)
+		}
+		done = r.opts.UntilCaughtUp && r.caughtUp(ends)
+		if cur.Rows() >= r.cfg.Sink.BatchSize || r.opts.Now().Sub(lastFlush) >= r.cfg.Sink.FlushInterval || done {
+			if done {
+				r.final(cur)
+			}
+			if !r.send(ctx, jobs, cur) {
+				break loop
+			}
+			cur, lastFlush = <-free, r.opts.Now()
+		}
+	}
+	stopFetch()
+
+	// Drain: what was processed is written and committed within the
+	// deadline; fetched but unprocessed messages are simply not committed.
+	if !done {
+		r.log.Info("stopping: flushing processed records", "rows", cur.Rows())
+	}
+	if cur.Rows() > 0 || !done {
+		drain := time.AfterFunc(r.opts.DrainTimeout, cancelDrain)
+		jobs <- flushJob{batch: cur, commit: r.trk.commitable()}
+		defer drain.Stop()
+	}
+	close(jobs)
+	wg.Wait()
+	r.sum.Elapsed = r.opts.Now().Sub(start)
+	r.sum.Retries = r.sink.Retries.Load()
+	if writerErr != nil {
+		return r.sum, writerErr
+	}
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return r.sum, runErr
+	}
+	return r.sum, nil
+}
+
+// send hands a batch to the writer, blocking while the previous one is
+// still being written: that is the back-pressure that pauses fetching.
+func (r *Runner) send(ctx context.Context, jobs chan<- flushJob, b *sink.Batch) bool {
+	job := flushJob{batch: b, commit: r.trk.commitable()}
+	select {
+	case jobs <- job:
+		return true
+	case <-ctx.Done():
+		// Keep the batch: the drain writes it.
+		return false
+	}
+}
+
+// write inserts batches and commits their offsets, in order.
+func (r *Runner) write(ctx context.Context, jobs <-chan flushJob, free chan<- *sink.Batch) error {
+	var firstErr error
+	for job := range jobs {
+		if firstErr != nil {
+			continue
+		}
+		rows := job.batch.Rows()
+		if err := r.sink.Write(ctx, job.batch); err != nil {
+			firstErr = err
+			continue
+		}
+		if err := r.src.Commit(ctx, job.commit); err != nil {
+			// Rows are written; a lost commit only means a replay, which
+			// the idempotent tables absorb.
+			r.log.Warn("commit failed; messages will be re-read after a restart", "err", err)
+		}
+		r.sum.Written += int64(rows)
+		job.batch.Reset()
+		free <- job.batch
+	}
+	return firstErr
+}
+
+// fetch feeds msgs until ctx ends. The channel bound is the fetch-side
+// back-pressure: when processing stalls, fetching stops.
+func (r *Runner) fetch(ctx context.Context, msgs chan<- kafka.Message) error {
+	for {
+		m, err := r.src.Fetch(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		select {
+		case msgs <- m:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// process decodes, counts and buffers one micro-batch.
+func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
+	now := r.opts.Now()
+	r.decode(msgs, now)
+	r.sum.Records += int64(len(msgs))
+
+	recs := make([]*engine.Record, 0, len(msgs))
+	type span struct{ first, last, maxSec int64 }
+	spans := make(map[int]*span)
+	for i := range msgs {
+		m := &msgs[i]
+		sp := spans[m.Partition]
+		if sp == nil {
+			sp = &span{first: m.Offset, maxSec: noTime}
+			spans[m.Partition] = sp
+		}
+		sp.last = m.Offset
+		if err := r.rejected[i]; err != nil {
+			r.sum.Rejects++
+			b.AddReject(&schemas.Reject{
+				Origin: schemas.Origin{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Received: now},
+				Raw:    string(m.Value), Error: err.Error(),
+			})
+			continue
+		}
+		rec := &r.records[i]
+		r.wm.Observe(m.Partition, rec.CDR.StartTime, now)
+		sp.maxSec = max(sp.maxSec, rec.CDR.StartTime.Unix())
+		recs = append(recs, rec)
+	}
+	r.sum.Valid += int64(len(recs))
+	wm, ok := r.wm.Advance(now)
+	r.collect(r.eng.Process(recs, wm, ok), b)
+	for p, sp := range spans {
+		r.trk.add(p, sp.first, sp.last, sp.maxSec)
+	}
+	if ok {
+		r.trk.release(r.openFrom(wm))
+	}
+}
+
+// advanceIdle lets the watermark move when no messages arrive, so idle
+// partitions stop holding windows open.
+func (r *Runner) advanceIdle(b *sink.Batch) {
+	wm, ok := r.wm.Advance(r.opts.Now())
+	if !ok {
+		return
+	}
+	r.collect(r.eng.Process(nil, wm, ok), b)
+	r.trk.release(r.openFrom(wm))
+}
+
+// openFrom is the start (Unix seconds) of the oldest window still open at
+// watermark wm.
+func (r *Runner) openFrom(wm time.Time) int64 {
+	slide := int64(r.cfg.Window.Slide / time.Second)
+	w := int64(r.cfg.Window.Size / r.cfg.Window.Slide)
+	b := wm.Unix() / slide
+	return (b - w + 1) * slide
+}
+
+// decode parses msgs in parallel into r.records and r.rejected.
+func (r *Runner) decode(msgs []kafka.Message, now time.Time) {
+	n := len(msgs)
+	if cap(r.records) < n {
+		r.records = make([]engine.Record, n)
+		r.rejected = make([]error, n)
+	}
+	r.records, r.rejected = r.records[:n], r.rejected[:n]
+	workers := min(len(r.decoders), (n+255)/256)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*n/workers, (w+1)*n/workers
+		d := r.decoders[w]
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				m := &msgs[i]
+				c, err := d.Decode(m.Value, now)
+				r.rejected[i] = err
+				r.records[i] = engine.Record{CDR: c, Partition: m.Partition, Offset: m.Offset}
+				if err == nil {
+					engine.Prepare(&r.records[i])
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// collect moves engine outputs into the batch.
+func (r *Runner) collect(outs []engine.Output, b *sink.Batch) {
+	for i := range outs {
+		o := &outs[i]
+		for _, rec := range o.CDRs {
+			b.AddCDR(&rec.CDR, rec.Partition, rec.Offset)
+		}
+		for j := range o.Flags {
+			b.AddFlag(&o.Flags[j])
+		}
+		for j := range o.Stats {
+			b.AddStats(&o.Stats[j])
+		}
+		r.sum.Duplicates += int64(o.Duplicates)
+		r.sum.Late += int64(o.Late)
+		r.sum.Flags += int64(len(o.Flags))
+		r.sum.Stats += int64(len(o.Stats))
+	}
+}
+
+// final adds provisional stats for windows still open at the end of a
+// bounded run.
+func (r *Runner) final(b *sink.Batch) {
+	r.collect(r.eng.Flush(), b)
+}
+
+// endOffsets reads the end offsets at start and marks partitions with
+// nothing left to read (committed at or past the end) as done.
+func (r *Runner) endOffsets(ctx context.Context) (map[int]int64, error) {
+	parts, err := r.src.Partitions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ends, err := r.src.EndOffsets(ctx, parts)
+	if err != nil {
+		return nil, err
+	}
+	committed, err := r.src.Committed(ctx, parts)
+	if err != nil {
+		return nil, err
+	}
+	for p, end := range ends {
+		if c, ok := committed[p]; ok && c >= end || end == 0 {
+			delete(ends, p)
+		}
+	}
+	return ends, nil
+}
+
+// caughtUp reports whether every partition was read to its end offset;
+// finished partitions stop holding the watermark back.
+func (r *Runner) caughtUp(ends map[int]int64) bool {
+	all := true
+	for p, end := range ends {
+		if r.trk.processed(p) >= end {
+			r.wm.Done(p)
+			continue
+		}
+		all = false
+	}
+	return all
+}
+
+// String renders a summary for the operator.
+func (s Summary) String() string {
+	return fmt.Sprintf("records %d (valid %d, rejects %d, duplicates %d, late %d), flags %d, stats rows %d, rows written %d, %.1fs, %.0f CDR/s, clickhouse retries %d",
+		s.Records, s.Valid, s.Rejects, s.Duplicates, s.Late, s.Flags, s.Stats, s.Written, s.Elapsed.Seconds(), s.PerSecond(), s.Retries)
+}

@@ -1,0 +1,197 @@
+package sink
+
+import (
+	"time"
+
+	"github.com/cdrpipe/cdrpipe/schemas"
+)
+
+// Batch buffers rows for every table as typed columns, so an insert
+// appends whole slices without per-row reflection. Reset keeps capacity.
+type Batch struct {
+	cdrs    cdrColumns
+	flags   flagColumns
+	stats   statsColumns
+	rejects rejectColumns
+}
+
+// Rows returns the number of rows buffered across all tables.
+func (b *Batch) Rows() int {
+	return len(b.cdrs.callKey) + len(b.flags.number) + len(b.stats.caller) + len(b.rejects.topic)
+}
+
+// Counts returns rows buffered per table.
+func (b *Batch) Counts() (cdrs, flags, stats, rejects int) {
+	return len(b.cdrs.callKey), len(b.flags.number), len(b.stats.caller), len(b.rejects.topic)
+}
+
+// Reset empties the batch, keeping its memory.
+func (b *Batch) Reset() {
+	b.cdrs.reset()
+	b.flags.reset()
+	b.stats.reset()
+	b.rejects.reset()
+}
+
+type cdrColumns struct {
+	callKey, callID, caller, callee          []string
+	start                                    []time.Time
+	startMS                                  []uint16
+	answer, end                              []*time.Time
+	duration, ring                           []float64
+	disposition                              []string
+	cause                                    []uint16
+	switchID, trunkID, imsi, imei, cell, att []string
+	partition                                []uint32
+	offset                                   []uint64
+}
+
+// AddCDR buffers one cdrs row.
+func (b *Batch) AddCDR(c *schemas.CDR, partition int, offset int64) {
+	t := &b.cdrs
+	t.callKey = append(t.callKey, c.Key)
+	t.callID = append(t.callID, c.CallID)
+	t.caller = append(t.caller, c.Caller)
+	t.callee = append(t.callee, c.Callee)
+	t.start = append(t.start, c.StartTime)
+	t.startMS = append(t.startMS, uint16(c.StartTime.Nanosecond()/1e6))
+	t.answer = append(t.answer, optTime(c.AnswerTime))
+	t.end = append(t.end, optTime(c.EndTime))
+	t.duration = append(t.duration, c.Duration)
+	t.ring = append(t.ring, c.RingDuration)
+	t.disposition = append(t.disposition, c.Disposition.String())
+	t.cause = append(t.cause, c.Cause)
+	t.switchID = append(t.switchID, c.SwitchID)
+	t.trunkID = append(t.trunkID, c.TrunkID)
+	t.imsi = append(t.imsi, c.IMSI)
+	t.imei = append(t.imei, c.IMEI)
+	t.cell = append(t.cell, c.CellID)
+	t.att = append(t.att, c.Attestation)
+	t.partition = append(t.partition, uint32(partition))
+	t.offset = append(t.offset, uint64(offset))
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (t *cdrColumns) reset() {
+	*t = cdrColumns{
+		callKey: t.callKey[:0], callID: t.callID[:0], caller: t.caller[:0], callee: t.callee[:0],
+		start: t.start[:0], startMS: t.startMS[:0], answer: t.answer[:0], end: t.end[:0],
+		duration: t.duration[:0], ring: t.ring[:0], disposition: t.disposition[:0], cause: t.cause[:0],
+		switchID: t.switchID[:0], trunkID: t.trunkID[:0], imsi: t.imsi[:0], imei: t.imei[:0],
+		cell: t.cell[:0], att: t.att[:0], partition: t.partition[:0], offset: t.offset[:0],
+	}
+}
+
+func (t *cdrColumns) columns() []any {
+	return []any{t.callKey, t.callID, t.caller, t.callee, t.start, t.startMS, t.answer, t.end,
+		t.duration, t.ring, t.disposition, t.cause, t.switchID, t.trunkID, t.imsi, t.imei, t.cell, t.att,
+		t.partition, t.offset}
+}
+
+const cdrInsert = "(call_key, call_id, caller, callee, start_time, start_ms, answer_time, end_time, duration, ring_duration, " +
+	"disposition, cause, switch_id, trunk_id, imsi, imei, cell_id, attestation, kafka_partition, kafka_offset)"
+
+type flagColumns struct {
+	number, detector      []string
+	start, end, flaggedAt []time.Time
+	score, value          []float64
+	evidence              []string
+}
+
+// AddFlag buffers one flagged_numbers row.
+func (b *Batch) AddFlag(f *schemas.Flag) {
+	t := &b.flags
+	t.number = append(t.number, f.Number)
+	t.detector = append(t.detector, f.Detector)
+	t.start = append(t.start, f.WindowStart)
+	t.end = append(t.end, f.WindowEnd)
+	t.score = append(t.score, f.Score)
+	t.value = append(t.value, f.Value)
+	t.evidence = append(t.evidence, f.Evidence)
+	t.flaggedAt = append(t.flaggedAt, f.FlaggedAt)
+}
+
+func (t *flagColumns) reset() {
+	*t = flagColumns{number: t.number[:0], detector: t.detector[:0], start: t.start[:0], end: t.end[:0],
+		flaggedAt: t.flaggedAt[:0], score: t.score[:0], value: t.value[:0], evidence: t.evidence[:0]}
+}
+
+func (t *flagColumns) columns() []any {
+	return []any{t.number, t.detector, t.start, t.end, t.score, t.value, t.evidence, t.flaggedAt}
+}
+
+const flagInsert = "(number, detector, window_start, window_end, score, value, evidence, flagged_at)"
+
+type statsColumns struct {
+	caller                           []string
+	start, end, updated              []time.Time
+	calls, answered, distinct, short []uint32
+	avgTalk, seqScore                []float64
+}
+
+// AddStats buffers one caller_stats row.
+func (b *Batch) AddStats(s *schemas.CallerStats) {
+	t := &b.stats
+	t.caller = append(t.caller, s.Caller)
+	t.start = append(t.start, s.WindowStart)
+	t.end = append(t.end, s.WindowEnd)
+	t.calls = append(t.calls, s.Calls)
+	t.answered = append(t.answered, s.Answered)
+	t.distinct = append(t.distinct, s.DistinctCallees)
+	t.short = append(t.short, s.ShortCalls)
+	t.avgTalk = append(t.avgTalk, s.AvgTalk)
+	t.seqScore = append(t.seqScore, s.SequentialScore)
+	t.updated = append(t.updated, s.UpdatedAt)
+}
+
+func (t *statsColumns) reset() {
+	*t = statsColumns{caller: t.caller[:0], start: t.start[:0], end: t.end[:0], updated: t.updated[:0],
+		calls: t.calls[:0], answered: t.answered[:0], distinct: t.distinct[:0], short: t.short[:0],
+		avgTalk: t.avgTalk[:0], seqScore: t.seqScore[:0]}
+}
+
+func (t *statsColumns) columns() []any {
+	return []any{t.caller, t.start, t.end, t.calls, t.answered, t.distinct, t.short, t.avgTalk, t.seqScore, t.updated}
+}
+
+const statsInsert = "(caller, window_start, window_end, calls, answered, distinct_callees, short_calls, avg_talk, sequential_score, updated_at)"
+
+type rejectColumns struct {
+	topic, errMsg, raw []string
+	partition          []uint32
+	offset             []uint64
+	received           []time.Time
+}
+
+// AddReject buffers one cdr_rejects row, cutting the raw message at
+// schemas.MaxRejectBytes.
+func (b *Batch) AddReject(r *schemas.Reject) {
+	t := &b.rejects
+	raw := r.Raw
+	if len(raw) > schemas.MaxRejectBytes {
+		raw = raw[:schemas.MaxRejectBytes]
+	}
+	t.topic = append(t.topic, r.Topic)
+	t.partition = append(t.partition, uint32(r.Partition))
+	t.offset = append(t.offset, uint64(r.Offset))
+	t.received = append(t.received, r.Received)
+	t.errMsg = append(t.errMsg, r.Error)
+	t.raw = append(t.raw, raw)
+}
+
+func (t *rejectColumns) reset() {
+	*t = rejectColumns{topic: t.topic[:0], errMsg: t.errMsg[:0], raw: t.raw[:0], partition: t.partition[:0],
+		offset: t.offset[:0], received: t.received[:0]}
+}
+
+func (t *rejectColumns) columns() []any {
+	return []any{t.topic, t.partition, t.offset, t.received, t.errMsg, t.raw}
+}
+
+const rejectInsert = "(topic, kafka_partition, kafka_offset, received_at, error, raw)"

@@ -1,0 +1,192 @@
+// Package source reads CDR messages from a Kafka topic as a consumer
+// group member, with explicit commits only: an offset is committed when
+// the pipeline says every row derived from the messages before it is
+// safely in ClickHouse, never automatically.
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cdrpipe/cdrpipe/config"
+)
+
+// Source is a consumer-group reader of one topic.
+type Source struct {
+	cfg    config.Kafka
+	reader *kafka.Reader
+	client *kafka.Client
+}
+
+// New returns a source for cfg. Nothing is fetched until Fetch is called.
+func New(cfg config.Kafka, log *slog.Logger) *Source {
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:               cfg.Brokers,
+		GroupID:               cfg.Group,
+		Topic:                 cfg.Topic,
+		MinBytes:              1,
+		MaxBytes:              cfg.MaxBytes,
+		MaxWait:               cfg.MaxWait,
+		ReadBatchTimeout:      cfg.MaxWait + 5*time.Second,
+		QueueCapacity:         4096,
+		CommitInterval:        0, // synchronous, explicit commits only
+		StartOffset:           kafka.FirstOffset,
+		HeartbeatInterval:     time.Second,
+		SessionTimeout:        30 * time.Second,
+		RebalanceTimeout:      30 * time.Second,
+		JoinGroupBackoff:      time.Second,
+		WatchPartitionChanges: true,
+		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
+			log.Warn("kafka", "msg", fmt.Sprintf(msg, args...))
+		}),
+	})
+	return &Source{
+		cfg:    cfg,
+		reader: r,
+		client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second},
+	}
+}
+
+// Fetch returns the next message. It blocks until one arrives or ctx ends.
+func (s *Source) Fetch(ctx context.Context) (kafka.Message, error) {
+	m, err := s.reader.FetchMessage(ctx)
+	if err != nil {
+		return m, fmt.Errorf("fetch from %s: %w", s.cfg.Topic, err)
+	}
+	return m, nil
+}
+
+// Commit commits, per partition, the offset of the next message to read.
+func (s *Source) Commit(ctx context.Context, next map[int]int64) error {
+	if len(next) == 0 {
+		return nil
+	}
+	msgs := make([]kafka.Message, 0, len(next))
+	for p, off := range next {
+		if off <= 0 {
+			continue
+		}
+		// kafka-go commits a message's offset plus one.
+		msgs = append(msgs, kafka.Message{Topic: s.cfg.Topic, Partition: p, Offset: off - 1})
+	}
+	if err := s.reader.CommitMessages(ctx, msgs...); err != nil {
+		return fmt.Errorf("commit offsets of %s: %w", s.cfg.Topic, err)
+	}
+	return nil
+}
+
+// Close leaves the group and closes connections.
+func (s *Source) Close() error { return s.reader.Close() }
+
+// Partitions lists the topic's partitions.
+func (s *Source) Partitions(ctx context.Context) ([]int, error) {
+	md, err := s.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{s.cfg.Topic}})
+	if err != nil {
+		return nil, fmt.Errorf("metadata of %s: %w", s.cfg.Topic, err)
+	}
+	for _, t := range md.Topics {
+		if t.Name != s.cfg.Topic {
+			continue
+		}
+		if t.Error != nil {
+			return nil, fmt.Errorf("metadata of %s: %w", s.cfg.Topic, t.Error)
+		}
+		var ps []int
+		for _, p := range t.Partitions {
+			ps = append(ps, p.ID)
+		}
+		return ps, nil
+	}
+	return nil, fmt.Errorf("topic %s not found", s.cfg.Topic)
+}
+
+// EndOffsets returns, per partition, the offset the next produced message
+// will get: a consumer that has read up to it is caught up.
+func (s *Source) EndOffsets(ctx context.Context, parts []int) (map[int]int64, error) {
+	req := make([]kafka.OffsetRequest, 0, len(parts))
+	for _, p := range parts {
+		req = append(req, kafka.LastOffsetOf(p))
+	}
+	resp, err := s.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{s.cfg.Topic: req}})
+	if err != nil {
+		return nil, fmt.Errorf("list offsets of %s: %w", s.cfg.Topic, err)
+	}
+	out := make(map[int]int64, len(parts))
+	for _, po := range resp.Topics[s.cfg.Topic] {
+		if po.Error != nil {
+			return nil, fmt.Errorf("list offsets of %s/%d: %w", s.cfg.Topic, po.Partition, po.Error)
+		}
+		out[po.Partition] = po.LastOffset
+	}
+	return out, nil
+}
+
+// Committed returns the group's committed offsets (next to read) per
+// partition; partitions without a commit are absent.
+func (s *Source) Committed(ctx context.Context, parts []int) (map[int]int64, error) {
+	resp, err := s.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{
+		GroupID: s.cfg.Group,
+		Topics:  map[string][]int{s.cfg.Topic: parts},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fetch committed offsets of group %s: %w", s.cfg.Group, err)
+	}
+	if resp.Error != nil {
+		return nil, fmt.Errorf("fetch committed offsets of group %s: %w", s.cfg.Group, resp.Error)
+	}
+	out := make(map[int]int64)
+	for _, p := range resp.Topics[s.cfg.Topic] {
+		if p.Error != nil {
+			return nil, fmt.Errorf("committed offset of %s/%d: %w", s.cfg.Topic, p.Partition, p.Error)
+		}
+		if p.CommittedOffset >= 0 {
+			out[p.Partition] = p.CommittedOffset
+		}
+	}
+	return out, nil
+}
+
+// Reachable checks that a broker accepts connections within timeout.
+func Reachable(ctx context.Context, brokers []string, timeout time.Duration) error {
+	var errs []error
+	for _, b := range brokers {
+		d := net.Dialer{Timeout: timeout}
+		c, err := d.DialContext(ctx, "tcp", b)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		errs = append(errs, err)
+	}
+	return fmt.Errorf("no kafka broker reachable at %v: %w", brokers, errors.Join(errs...))
+}
+
+// EnsureTopic creates topic with partitions if it does not exist.
+func EnsureTopic(ctx context.Context, brokers []string, topic string, partitions int) error {
+	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
+	if err != nil {
+		return fmt.Errorf("dial kafka %s: %w", brokers[0], err)
+	}
+	defer conn.Close()
+	ctrl, err := conn.Controller()
+	if err != nil {
+		return fmt.Errorf("find kafka controller: %w", err)
+	}
+	cc, err := kafka.DialContext(ctx, "tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
+	if err != nil {
+		return fmt.Errorf("dial kafka controller: %w", err)
+	}
+	defer cc.Close()
+	err = cc.CreateTopics(kafka.TopicConfig{Topic: topic, NumPartitions: partitions, ReplicationFactor: 1})
+	if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+		return fmt.Errorf("create topic %s: %w", topic, err)
+	}
+	return nil
+}

@@ -1,0 +1,43 @@
+package schemas
+
+import "time"
+
+// Flag is one row of flagged_numbers: a detector's threshold crossed by
+// one number in one window. (Number, Detector, WindowStart) is its key.
+type Flag struct {
+	Number      string
+	Detector    string
+	WindowStart time.Time
+	WindowEnd   time.Time
+	Score       float64
+	Value       float64
+	Evidence    string
+	FlaggedAt   time.Time
+}
+
+// CallerStats is one row of caller_stats: a caller's aggregates over one
+// window. Calls doubles as the row version, so a fuller view of a window
+// replaces a partial one.
+type CallerStats struct {
+	Caller          string
+	WindowStart     time.Time
+	WindowEnd       time.Time
+	Calls           uint32
+	Answered        uint32
+	DistinctCallees uint32
+	ShortCalls      uint32
+	AvgTalk         float64
+	SequentialScore float64
+	UpdatedAt       time.Time
+}
+
+// Reject is one row of cdr_rejects: a message that could not be decoded
+// or validated, kept for inspection. (Topic, Partition, Offset) is its key.
+type Reject struct {
+	Origin
+	Raw   string
+	Error string
+}
+
+// MaxRejectBytes is how much of a rejected message is kept.
+const MaxRejectBytes = 64 << 10

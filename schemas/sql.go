@@ -1,0 +1,82 @@
+package schemas
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed sql/*.sql
+var sqlFiles embed.FS
+
+// Migration is one versioned step of the ClickHouse schema.
+type Migration struct {
+	Version    int
+	Name       string
+	Statements []string
+}
+
+// Migrations returns the versioned schema steps for database db, in order.
+// Files are named NNNN_name.sql.
+func Migrations(db string) ([]Migration, error) {
+	entries, err := fs.ReadDir(sqlFiles, "sql")
+	if err != nil {
+		return nil, fmt.Errorf("read embedded sql: %w", err)
+	}
+	var out []Migration
+	for _, e := range entries {
+		name := e.Name()
+		num, rest, ok := strings.Cut(strings.TrimSuffix(name, ".sql"), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			continue
+		}
+		stmts, err := statements(path.Join("sql", name), map[string]string{"db": db})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Migration{Version: v, Name: rest, Statements: stmts})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// Views returns the statements that (re)create the views for db with the
+// blocklist's time to live.
+func Views(db string, ttl time.Duration) ([]string, error) {
+	return statements("sql/views.sql", map[string]string{
+		"db":          db,
+		"ttl_seconds": strconv.FormatInt(int64(ttl/time.Second), 10),
+	})
+}
+
+// statements reads an embedded file, fills {placeholders} and splits it at
+// semicolons that end a line. Comment lines are dropped.
+func statements(name string, vars map[string]string) ([]string, error) {
+	b, err := sqlFiles.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+			lines = append(lines, l)
+		}
+	}
+	text := strings.Join(lines, "\n")
+	for k, v := range vars {
+		text = strings.ReplaceAll(text, "{"+k+"}", v)
+	}
+	var out []string
+	for _, s := range strings.Split(text, ";\n") {
+		if s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), ";")); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}

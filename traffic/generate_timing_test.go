@@ -1,0 +1,27 @@
+package traffic
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+)
+
+// BenchmarkGenerate writes about a million records (200k subscribers over
+// 4 hours at 1.2 calls per hour) and reports records per second.
+func BenchmarkGenerate(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.Start = time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	cfg.Duration = 4 * time.Hour
+	cfg.Subscribers = 200000
+	b.ReportAllocs()
+	var lines int64
+	for b.Loop() {
+		truth, err := Generate(context.Background(), cfg, io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lines += truth.Lines
+	}
+	b.ReportMetric(float64(lines)/b.Elapsed().Seconds(), "records/s")
+}

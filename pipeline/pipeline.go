@@ -74,6 +74,9 @@ type Runner struct {
 	wm   *engine.Watermark
 	trk  *tracker
 
+	wmNow    time.Time // watermark after the last batch
+	wmKnown  bool
+
 	decoders []*decode.Decoder
 	records  []engine.Record
 	rejected []error
@@ -113,10 +116,14 @@ type flushJob struct {
 // by ctx is not an error.
 func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	start := r.opts.Now()
+	parts, err := r.src.Partitions(ctx)
+	if err != nil {
+		return r.sum, err
+	}
+	r.wm.Expect(parts, start)
 	var ends map[int]int64
 	if r.opts.UntilCaughtUp {
-		var err error
-		if ends, err = r.endOffsets(ctx); err != nil {
+		if ends, err = r.endOffsets(ctx, parts); err != nil {
 			return r.sum, err
 		}
 		r.log.Info("reading until caught up", "end_offsets", ends)
@@ -298,25 +305,29 @@ func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 		recs = append(recs, rec)
 	}
 	r.sum.Valid += int64(len(recs))
-	wm, ok := r.wm.Advance(now)
+	// Lateness is judged against the watermark from before this batch: a
+	// fetch can hand over minutes of one partition at once, and its own
+	// newest records must not make its older ones late.
+	wm, ok := r.wmNow, r.wmKnown
 	r.collect(r.eng.Process(recs, wm, ok), b)
 	for p, sp := range spans {
 		r.trk.add(p, sp.first, sp.last, sp.maxSec)
 	}
-	if ok {
-		r.trk.release(r.openFrom(wm))
+	r.wmNow, r.wmKnown = r.wm.Advance(now)
+	if r.wmKnown {
+		r.trk.release(r.openFrom(r.wmNow))
 	}
 }
 
 // advanceIdle lets the watermark move when no messages arrive, so idle
 // partitions stop holding windows open.
 func (r *Runner) advanceIdle(b *sink.Batch) {
-	wm, ok := r.wm.Advance(r.opts.Now())
-	if !ok {
+	r.wmNow, r.wmKnown = r.wm.Advance(r.opts.Now())
+	if !r.wmKnown {
 		return
 	}
-	r.collect(r.eng.Process(nil, wm, ok), b)
-	r.trk.release(r.openFrom(wm))
+	r.collect(r.eng.Process(nil, r.wmNow, true), b)
+	r.trk.release(r.openFrom(r.wmNow))
 }
 
 // openFrom is the start (Unix seconds) of the oldest window still open at
@@ -384,11 +395,7 @@ func (r *Runner) final(b *sink.Batch) {
 
 // endOffsets reads the end offsets at start and marks partitions with
 // nothing left to read (committed at or past the end) as done.
-func (r *Runner) endOffsets(ctx context.Context) (map[int]int64, error) {
-	parts, err := r.src.Partitions(ctx)
-	if err != nil {
-		return nil, err
-	}
+func (r *Runner) endOffsets(ctx context.Context, parts []int) (map[int]int64, error) {
 	ends, err := r.src.EndOffsets(ctx, parts)
 	if err != nil {
 		return nil, err
@@ -400,6 +407,7 @@ func (r *Runner) endOffsets(ctx context.Context) (map[int]int64, error) {
 	for p, end := range ends {
 		if c, ok := committed[p]; ok && c >= end || end == 0 {
 			delete(ends, p)
+			r.wm.Done(p)
 		}
 	}
 	return ends, nil

@@ -72,7 +72,8 @@ const (
 )
 
 // DefaultConfig returns the standard traffic shape: a one-hour window that
-// ended an hour ago, 100k subscribers, 20 planted callers of each kind and
+// started five hours ago (so the far-future record, 3 h past its end, is
+// still in the past and valid), 100k subscribers, 20 planted callers of each kind and
 // light noise. It is the only place that reads the wall clock.
 func DefaultConfig() Config {
 	return Config{

@@ -64,7 +64,7 @@ func (a *app) genCmd() *cobra.Command {
 	f.StringVar(&out, "out", "-", "output file of JSON lines, - for stdout")
 	f.StringVar(&truthPath, "truth", "", "write the ground truth (planted numbers, expected counts) to this JSON file")
 	f.BoolVar(&toKafka, "kafka", false, "send straight to kafka.topic instead of a file")
-	f.StringVar(&start, "start", "", "start of the traffic window, RFC 3339 (default: two hours ago, on the hour)")
+	f.StringVar(&start, "start", "", "start of the traffic window, RFC 3339 (default: five hours ago, on the hour)")
 	f.DurationVar(&tc.Duration, "duration", tc.Duration, "length of the traffic window")
 	f.IntVar(&tc.Subscribers, "subscribers", tc.Subscribers, "ordinary subscribers")
 	f.Float64Var(&tc.CallsPerSubscriberHour, "calls-per-hour", tc.CallsPerSubscriberHour, "mean calls per subscriber per hour")

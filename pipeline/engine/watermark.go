@@ -80,6 +80,18 @@ func (w *Watermark) Observe(partition int, t time.Time, now time.Time) {
 	p.lastSeen = now
 }
 
+// Expect registers partitions that hold the watermark back from now on,
+// even before they deliver anything, until they finish or stay silent
+// for the idle timeout. Without this, a partition read early and fast
+// would make every record of the others late.
+func (w *Watermark) Expect(partitions []int, now time.Time) {
+	for _, p := range partitions {
+		if w.parts[p] == nil {
+			w.parts[p] = &partitionClock{lastSeen: now}
+		}
+	}
+}
+
 // Done marks a partition as finished (caught up), so it no longer holds
 // the watermark back.
 func (w *Watermark) Done(partition int) {
@@ -96,14 +108,20 @@ func (w *Watermark) Advance(now time.Time) (time.Time, bool) {
 	var fallback int64
 	haveFallback := false
 	for _, p := range w.parts {
+		active := !p.done && now.Sub(p.lastSeen) <= w.idle
 		f, ok := p.frontier()
 		if !ok {
+			if active {
+				// An active partition whose progress is not known yet
+				// holds everything back.
+				return time.Unix(w.current, 0).UTC(), w.known
+			}
 			continue
 		}
 		if !haveFallback || f > fallback {
 			fallback, haveFallback = f, true
 		}
-		if p.done || now.Sub(p.lastSeen) > w.idle {
+		if !active {
 			continue
 		}
 		if !found || f < low {

@@ -89,8 +89,7 @@ func (s *Sink) Migrate(ctx context.Context, blocklistTTL time.Duration) (applied
 				return applied, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 			}
 		}
-		if err := s.conn.Exec(ctx, "INSERT INTO "+s.db+".schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-			uint32(m.Version), m.Name, time.Now()); err != nil {
+		if err := s.record(ctx, m); err != nil {
 			return applied, fmt.Errorf("record migration %d: %w", m.Version, err)
 		}
 		applied++
@@ -105,6 +104,20 @@ func (s *Sink) Migrate(ctx context.Context, blocklistTTL time.Duration) (applied
 		}
 	}
 	return applied, nil
+}
+
+// record notes an applied migration. It goes through a batch because a
+// plain INSERT … VALUES with bound parameters hangs against 18.16.
+func (s *Sink) record(ctx context.Context, m schemas.Migration) error {
+	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.db+".schema_migrations (version, name, applied_at)")
+	if err != nil {
+		return err
+	}
+	defer b.Abort()
+	if err := b.Append(uint32(m.Version), m.Name, time.Now()); err != nil {
+		return err
+	}
+	return b.Send()
 }
 
 func (s *Sink) appliedVersions(ctx context.Context) (map[int]bool, error) {

@@ -74,8 +74,8 @@ type Runner struct {
 	wm   *engine.Watermark
 	trk  *tracker
 
-	wmNow    time.Time // watermark after the last batch
-	wmKnown  bool
+	wmNow   time.Time // watermark after the last batch
+	wmKnown bool
 
 	decoders []*decode.Decoder
 	records  []engine.Record

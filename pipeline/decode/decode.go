@@ -43,11 +43,11 @@ func NewDecoder(countryCode string, maxFuture time.Duration) *Decoder {
 
 // fields collects raw field values of one record before validation.
 type fields struct {
-	callID, caller, callee                              []byte
-	start, answer, end                                  value
-	duration, ring, disposition, cause                  value
+	callID, caller, callee                             []byte
+	start, answer, end                                 value
+	duration, ring, disposition, cause                 value
 	switchID, trunkID, imsi, imei, cellID, attestation value
-	hasCaller, hasCallee                                bool
+	hasCaller, hasCallee                               bool
 }
 
 // Decode parses and validates one record. now is the wall clock used to

@@ -63,9 +63,10 @@ type Window struct {
 	// MaxFuture rejects records whose start_time is further ahead of the
 	// wall clock than this.
 	MaxFuture time.Duration `mapstructure:"max_future"`
-	// MaxJump is how far one record may lead its partition's event time
-	// before it is treated as an outlier that must not move the watermark
-	// until other records confirm the jump.
+	// MaxJump is how far a record may lead the watermark (plus the
+	// allowed lateness) and still hold offset commits back until its
+	// windows close; records further ahead are outliers whose windows are
+	// not rebuilt after a restart.
 	MaxJump time.Duration `mapstructure:"max_jump"`
 	// IdlePartition is how long a partition may stay silent before it
 	// stops holding the watermark back.

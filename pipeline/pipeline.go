@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -281,6 +282,13 @@ func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 	r.sum.Records += int64(len(msgs))
 
 	recs := make([]*engine.Record, 0, len(msgs))
+	// A record far ahead of the stream (a broken clock) must not hold
+	// commits back until the stream catches up with it: past this limit
+	// it is not protected by replay, and only its own windows suffer.
+	holdLimit := int64(math.MaxInt64)
+	if r.wmKnown {
+		holdLimit = r.wmNow.Add(r.cfg.Window.AllowedLateness + r.cfg.Window.MaxJump).Unix()
+	}
 	type span struct{ first, last, maxSec int64 }
 	spans := make(map[int]*span)
 	for i := range msgs {
@@ -301,7 +309,7 @@ func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 		}
 		rec := &r.records[i]
 		r.wm.Observe(m.Partition, rec.CDR.StartTime, now)
-		sp.maxSec = max(sp.maxSec, rec.CDR.StartTime.Unix())
+		sp.maxSec = max(sp.maxSec, min(rec.CDR.StartTime.Unix(), holdLimit))
 		recs = append(recs, rec)
 	}
 	r.sum.Valid += int64(len(recs))

@@ -20,9 +20,20 @@ import (
 
 // Source is a consumer-group reader of one topic.
 type Source struct {
-	cfg    config.Kafka
+	*Admin
 	reader *kafka.Reader
+}
+
+// Admin answers questions about the topic and the group without joining
+// the group (a reader would, and its arrival would rebalance the others).
+type Admin struct {
+	cfg    config.Kafka
 	client *kafka.Client
+}
+
+// NewAdmin returns an Admin for cfg's topic and group.
+func NewAdmin(cfg config.Kafka) *Admin {
+	return &Admin{cfg: cfg, client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second}}
 }
 
 // New returns a source for cfg. Nothing is fetched until Fetch is called.
@@ -47,11 +58,7 @@ func New(cfg config.Kafka, log *slog.Logger) *Source {
 			log.Warn("kafka", "msg", fmt.Sprintf(msg, args...))
 		}),
 	})
-	return &Source{
-		cfg:    cfg,
-		reader: r,
-		client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second},
-	}
+	return &Source{Admin: NewAdmin(cfg), reader: r}
 }
 
 // Fetch returns the next message. It blocks until one arrives or ctx ends.
@@ -86,7 +93,7 @@ func (s *Source) Commit(ctx context.Context, next map[int]int64) error {
 func (s *Source) Close() error { return s.reader.Close() }
 
 // Partitions lists the topic's partitions.
-func (s *Source) Partitions(ctx context.Context) ([]int, error) {
+func (s *Admin) Partitions(ctx context.Context) ([]int, error) {
 	md, err := s.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{s.cfg.Topic}})
 	if err != nil {
 		return nil, fmt.Errorf("metadata of %s: %w", s.cfg.Topic, err)
@@ -109,7 +116,7 @@ func (s *Source) Partitions(ctx context.Context) ([]int, error) {
 
 // EndOffsets returns, per partition, the offset the next produced message
 // will get: a consumer that has read up to it is caught up.
-func (s *Source) EndOffsets(ctx context.Context, parts []int) (map[int]int64, error) {
+func (s *Admin) EndOffsets(ctx context.Context, parts []int) (map[int]int64, error) {
 	req := make([]kafka.OffsetRequest, 0, len(parts))
 	for _, p := range parts {
 		req = append(req, kafka.LastOffsetOf(p))
@@ -130,7 +137,7 @@ func (s *Source) EndOffsets(ctx context.Context, parts []int) (map[int]int64, er
 
 // Committed returns the group's committed offsets (next to read) per
 // partition; partitions without a commit are absent.
-func (s *Source) Committed(ctx context.Context, parts []int) (map[int]int64, error) {
+func (s *Admin) Committed(ctx context.Context, parts []int) (map[int]int64, error) {
 	resp, err := s.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{
 		GroupID: s.cfg.Group,
 		Topics:  map[string][]int{s.cfg.Topic: parts},

@@ -1,0 +1,356 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/cdrpipe/cdrpipe/config"
+	"github.com/cdrpipe/cdrpipe/internal/e2e"
+	"github.com/cdrpipe/cdrpipe/pipeline"
+	"github.com/cdrpipe/cdrpipe/pipeline/sink"
+	"github.com/cdrpipe/cdrpipe/pipeline/source"
+	"github.com/cdrpipe/cdrpipe/report"
+	"github.com/cdrpipe/cdrpipe/traffic"
+)
+
+// fixture is one test's topic, group and database with traffic in it.
+type fixture struct {
+	stack e2e.Stack
+	cfg   config.Config
+	truth traffic.Truth
+	log   *slog.Logger
+}
+
+func newFixture(t *testing.T, subscribers int, hours int, seed int64) *fixture {
+	t.Helper()
+	stack := e2e.Require(t)
+	f := &fixture{stack: stack, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if testing.Verbose() {
+		f.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	f.cfg = config.Default()
+	f.cfg.Kafka.Brokers = stack.Brokers
+	f.cfg.Kafka.Topic = e2e.Name("cdrs")
+	f.cfg.Kafka.Group = e2e.Name("group")
+	f.cfg.ClickHouse.Addr = stack.ClickHouseAddr
+	f.cfg.ClickHouse.Database = e2e.Name("cdrpipe_test")
+	f.cfg.Sink.FlushInterval = 200 * time.Millisecond
+
+	tc := traffic.DefaultConfig()
+	tc.Start = time.Now().UTC().Truncate(time.Hour).Add(-6 * time.Hour)
+	tc.Subscribers = subscribers
+	tc.Duration = time.Duration(hours) * time.Hour
+	tc.FanOut, tc.ShortCalls, tc.Sequential = 8, 8, 8
+	tc.Seed = seed
+	tc.MalformedRate = 0.005
+	var buf bytes.Buffer
+	truth, err := traffic.Generate(context.Background(), tc, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.truth = truth
+	ctx := context.Background()
+	if err := source.EnsureTopic(ctx, stack.Brokers, f.cfg.Kafka.Topic, 4); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := traffic.Produce(ctx, traffic.ProduceConfig{Brokers: stack.Brokers, Topic: f.cfg.Kafka.Topic}, &buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	conn := stack.ClickHouse(t)
+	t.Cleanup(func() {
+		if !t.Failed() {
+			conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+f.cfg.ClickHouse.Database)
+		}
+	})
+	return f
+}
+
+// run runs the pipeline once with cfg.
+func (f *fixture) run(t *testing.T, ctx context.Context, cfg config.Config, opts pipeline.Options) (pipeline.Summary, error) {
+	t.Helper()
+	s, err := sink.Open(ctx, cfg.ClickHouse, cfg.Sink, f.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := s.Migrate(mctx, cfg.Blocklist.TTL); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	src := source.New(cfg.Kafka, f.log)
+	defer src.Close()
+	r, err := pipeline.New(cfg, opts, src, s, f.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Run(ctx)
+}
+
+// check asserts what ClickHouse holds against the truth: every planted
+// number flagged by its detector, nobody else flagged, rejects equal to
+// the malformed lines, one row per unique valid CDR.
+func (f *fixture) check(t *testing.T) *report.Report {
+	t.Helper()
+	conn := f.stack.ClickHouse(t)
+	rep, err := report.Read(context.Background(), conn, f.cfg.ClickHouse.Database, &f.truth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range rep.Scores {
+		if s.Recall != 1 {
+			t.Errorf("%s: planted numbers not flagged: %v", s.Detector, s.Missed)
+		}
+		if s.Precision != 1 {
+			t.Errorf("%s: numbers flagged that were not planted for it: %v", s.Detector, s.FalsePositives)
+		}
+	}
+	for _, fl := range rep.Flagged {
+		if f.truth.Kind(fl.Number) == "" {
+			t.Errorf("ordinary subscriber %s flagged by %s: %s", fl.Number, fl.Detector, fl.Evidence)
+		}
+	}
+	if rep.Counts.Rejects != uint64(f.truth.Malformed) {
+		t.Errorf("cdr_rejects has %d rows, want %d (malformed lines sent)", rep.Counts.Rejects, f.truth.Malformed)
+	}
+	if rep.Counts.CDRs != uint64(f.truth.UniqueValid) {
+		t.Errorf("cdrs has %d rows, want %d (unique valid CDRs sent)", rep.Counts.CDRs, f.truth.UniqueValid)
+	}
+	if rep.Counts.Stats == 0 {
+		t.Error("caller_stats is empty")
+	}
+	if rep.Counts.Blocklist < uint64(len(f.truth.Planted)) {
+		t.Errorf("blocklist has %d numbers, want at least %d", rep.Counts.Blocklist, len(f.truth.Planted))
+	}
+	return rep
+}
+
+func TestEndToEnd(t *testing.T) {
+	f := newFixture(t, 10000, 2, 11)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	sum, err := f.run(t, ctx, f.cfg, pipeline.Options{UntilCaughtUp: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("first run: %s", sum)
+	if sum.Records != f.truth.Lines || sum.Rejects != f.truth.Malformed {
+		t.Errorf("summary %d records, %d rejects; sent %d lines, %d malformed", sum.Records, sum.Rejects, f.truth.Lines, f.truth.Malformed)
+	}
+	before := f.check(t)
+
+	// Replaying the whole topic (a new group starts from the beginning)
+	// into the same tables changes nothing: every output is idempotent.
+	replay := f.cfg
+	replay.Kafka.Group = e2e.Name("replay")
+	if _, err := f.run(t, ctx, replay, pipeline.Options{UntilCaughtUp: true}); err != nil {
+		t.Fatal(err)
+	}
+	after := f.check(t)
+	if before.Counts.Flags != after.Counts.Flags {
+		t.Errorf("flagged_numbers went from %d to %d rows after a replay", before.Counts.Flags, after.Counts.Flags)
+	}
+
+	// The same group again re-reads only what the windows still open at
+	// the end needed (about the last hour of two), and changes nothing.
+	sum, err = f.run(t, ctx, f.cfg, pipeline.Options{UntilCaughtUp: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("same group again: %s", sum)
+	if sum.Records == 0 || sum.Records > f.truth.Lines*3/4 {
+		t.Errorf("a second run of the same group re-read %d of %d records; want the open windows' share", sum.Records, f.truth.Lines)
+	}
+	f.check(t)
+}
+
+func TestStopMidwayThenResume(t *testing.T) {
+	f := newFixture(t, 20000, 1, 12)
+	cfg := f.cfg
+	cfg.Sink.BatchSize = 2000
+	ctx, cancel := context.WithCancel(context.Background())
+	var sum pipeline.Summary
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sum, err = f.run(t, ctx, cfg, pipeline.Options{})
+	}()
+	// Stop as soon as some rows are in, as SIGTERM would.
+	conn := f.stack.ClickHouse(t)
+	waitFor(t, 60*time.Second, func() bool {
+		return tableExists(t, conn, cfg.ClickHouse.Database) &&
+			e2e.Count(t, conn, "SELECT count() FROM "+cfg.ClickHouse.Database+".cdrs") > 0
+	})
+	cancel()
+	<-done
+	if err != nil {
+		t.Fatalf("a stopped run returned %v", err)
+	}
+	t.Logf("stopped run: %s", sum)
+	if sum.Written == 0 {
+		t.Error("the stopped run wrote nothing")
+	}
+	sum2, err := f.run(t, context.Background(), cfg, pipeline.Options{UntilCaughtUp: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("resumed run: %s", sum2)
+	f.check(t)
+}
+
+func TestClickHouseOutageLosesNothing(t *testing.T) {
+	f := newFixture(t, 10000, 1, 13)
+	px := startProxy(t, f.stack.ClickHouseAddr)
+	cfg := f.cfg
+	cfg.ClickHouse.Addr = px.addr()
+	cfg.ClickHouse.DialTimeout = time.Second
+	cfg.Sink.MaxBackoff = 500 * time.Millisecond
+	cfg.Sink.BatchSize = 1000
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	// Migrate through the proxy first, then cut it before any CDR row.
+	s, err := sink.Open(ctx, cfg.ClickHouse, cfg.Sink, f.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx, cfg.Blocklist.TTL); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	px.setDown(true)
+	var sum pipeline.Summary
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		sum, err = f.run2(ctx, cfg, pipeline.Options{UntilCaughtUp: true})
+		done <- err
+	}()
+	time.Sleep(4 * time.Second)
+	adm := source.NewAdmin(cfg.Kafka)
+	parts, _ := adm.Partitions(ctx)
+	committed, err := adm.Committed(ctx, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(committed) != 0 {
+		t.Errorf("offsets %v committed while ClickHouse was unreachable", committed)
+	}
+	px.setDown(false)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the run did not finish after ClickHouse came back")
+	}
+	t.Logf("run through an outage: %s", sum)
+	if sum.Retries == 0 {
+		t.Error("no insert was retried, so the outage was not exercised")
+	}
+	f.check(t)
+}
+
+// run2 is run without a testing.T for the sink's own migration, which the
+// outage test already did.
+func (f *fixture) run2(ctx context.Context, cfg config.Config, opts pipeline.Options) (pipeline.Summary, error) {
+	s, err := sink.Open(ctx, cfg.ClickHouse, cfg.Sink, f.log)
+	if err != nil {
+		return pipeline.Summary{}, err
+	}
+	defer s.Close()
+	src := source.New(cfg.Kafka, f.log)
+	defer src.Close()
+	r, err := pipeline.New(cfg, opts, src, s, f.log)
+	if err != nil {
+		return pipeline.Summary{}, err
+	}
+	return r.Run(ctx)
+}
+
+func waitFor(t *testing.T, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", d)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func tableExists(t *testing.T, conn driver.Conn, db string) bool {
+	return e2e.Count(t, conn, "SELECT count() FROM system.tables WHERE database = '"+db+"' AND name = 'cdrs'") == 1
+}
+
+// proxy forwards TCP to a target and can be cut, closing every
+// connection and refusing new ones, to simulate an unreachable server.
+type proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	down   bool
+	conns  map[net.Conn]struct{}
+}
+
+func startProxy(t *testing.T, target string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	t.Cleanup(func() { ln.Close(); p.setDown(true) })
+	go p.serve()
+	return p
+}
+
+func (p *proxy) addr() string { return p.ln.Addr().String() }
+
+func (p *proxy) setDown(down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = down
+	if down {
+		for c := range p.conns {
+			c.Close()
+		}
+		clear(p.conns)
+	}
+}
+
+func (p *proxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.down {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
+		p.mu.Unlock()
+		go func() { io.Copy(up, c); up.Close() }()
+		go func() { io.Copy(c, up); c.Close() }()
+	}
+}

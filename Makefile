@@ -2,8 +2,11 @@
 SHELL := /bin/bash
 GO    ?= go
 BIN   := bin/cdrpipe
-TOPIC_DEMO := cdrs-demo
 OUT   := out
+# Each demo run gets its own topic and group, so it starts from nothing.
+DEMO_ID := $(shell date +%Y%m%d%H%M%S)
+DEMO_DB := cdrpipe_demo
+DEMO_SUBSCRIBERS ?= 500000
 
 # The integration tests need the local stack; they fail (never skip) when
 # it is unreachable under CI=true.
@@ -46,12 +49,14 @@ fuzz:
 # then a report against the planted truth.
 demo: up build
 	@mkdir -p $(OUT)
-	$(BIN) gen --out $(OUT)/demo.jsonl --truth $(OUT)/demo-truth.json
-	$(BIN) produce --topic $(TOPIC_DEMO) --recreate $(OUT)/demo.jsonl
-	$(BIN) run --topic $(TOPIC_DEMO) --group cdrpipe-demo --database cdrpipe_demo --until-caught-up --reset-database
-	$(BIN) report --database cdrpipe_demo --truth $(OUT)/demo-truth.json
+	$(BIN) gen --subscribers $(DEMO_SUBSCRIBERS) --out $(OUT)/demo.jsonl --truth $(OUT)/demo-truth.json
+	$(BIN) produce --topic cdrs-demo-$(DEMO_ID) $(OUT)/demo.jsonl
+	clickhouse-client --host 127.0.0.1 --port 9000 -q "DROP DATABASE IF EXISTS $(DEMO_DB)"
+	$(BIN) run --topic cdrs-demo-$(DEMO_ID) --group cdrpipe-demo-$(DEMO_ID) --database $(DEMO_DB) --until-caught-up
+	$(BIN) report --database $(DEMO_DB) --truth $(OUT)/demo-truth.json --min-quality 0.99
 
 bench:
+	@mkdir -p $(OUT)
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./pipeline/... ./detectors/... ./traffic/... | tee $(OUT)/bench.txt
 
 clean:

@@ -132,6 +132,9 @@ func newParams(cfg Config) (*params, error) {
 		detectors.ShortCalls{MinAnswered: d.ShortCalls.MinAnswered, MaxTalk: d.ShortCalls.MaxTalk, MinShare: d.ShortCalls.MinShare},
 		seq,
 	}
+	if len(dets) > maxDetectors {
+		return nil, fmt.Errorf("BUG: %d detectors, at most %d fit a window's flag bits", len(dets), maxDetectors)
+	}
 	// A caller stays small while it cannot reach any threshold or the
 	// stats volume; only then is skipping window bookkeeping exact.
 	small := min(smallCap, d.FanOut.MinCallees-1, d.ShortCalls.MinAnswered-1, d.Sequential.MinCallees-1, cfg.Stats.MinCalls-1)

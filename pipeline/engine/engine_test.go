@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,6 +93,41 @@ func TestFanOutFlagsAsSoonAsCrossed(t *testing.T) {
 	}
 	if r := run(e, time.Time{}, call(caller, number(99001), t0.Add(22*time.Minute), 60)); len(r.flags["fan_out"]) != 0 {
 		t.Errorf("windows flagged twice: %v", r.flags)
+	}
+}
+
+func TestClosingWindowRefreshesEvidence(t *testing.T) {
+	e := testEngine(t, 1)
+	caller := "+8613800000010"
+	var recs []*Record
+	for i := range 120 {
+		recs = append(recs, call(caller, number(i*1000), t0.Add(time.Duration(i)*10*time.Second), 60))
+	}
+	first := run(e, time.Time{}, recs...)
+	if len(first.flags["fan_out"][caller]) == 0 {
+		t.Fatal("not flagged")
+	}
+	outs := e.Process(nil, t0.Add(3*time.Hour), true)
+	var final []schemas.Flag
+	for _, o := range outs {
+		final = append(final, o.Flags...)
+	}
+	if len(final) != len(first.flags["fan_out"][caller]) {
+		t.Fatalf("%d refreshed flags for %d flagged windows", len(final), len(first.flags["fan_out"][caller]))
+	}
+	for _, f := range final {
+		want := 0
+		for i := range 120 {
+			if at := t0.Add(time.Duration(i) * 10 * time.Second); !at.Before(f.WindowStart) && at.Before(f.WindowEnd) {
+				want++
+			}
+		}
+		if int(f.Value) != want || !strings.HasPrefix(f.Evidence, fmt.Sprintf("%d distinct callees", want)) {
+			t.Errorf("window %v refreshed to %v %q, want %d", f.WindowStart, f.Value, f.Evidence, want)
+		}
+		if !f.FlaggedAt.Equal(t0.Add(48 * time.Hour)) {
+			t.Errorf("flagged_at changed to %v", f.FlaggedAt)
+		}
 	}
 }
 

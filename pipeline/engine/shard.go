@@ -135,6 +135,8 @@ func (s *shard) promote(cl *caller, number uint64) *heavy {
 		number:  number,
 		top:     cl.last,
 		emitted: s.wmBucket - s.p.w,
+		counts:  make([]counts, s.p.ring),
+		wins:    make([]win, s.p.ring),
 		callees: make(map[uint64]uint64),
 	}
 	for _, e := range cl.events[:cl.n] {
@@ -252,6 +254,7 @@ func (s *shard) hasNeighbour(h *heavy, c uint64, k int32) bool {
 func (s *shard) addOverflow(h *heavy, callee uint64, b int32) {
 	if h.overflow == nil {
 		h.overflow = make([]*hll, s.p.ring)
+		h.overSlot = make([]int32, s.p.ring)
 	}
 	slot := mod(b, s.p.ring)
 	if h.overflow[slot] == nil || h.overSlot[slot] != b {
@@ -318,16 +321,42 @@ func (s *shard) check(h *heavy, k int32, numberText string, now time.Time) {
 			continue
 		}
 		wn.flagged |= bit
-		s.out.Flags = append(s.out.Flags, schemas.Flag{
-			Number:      numberText,
-			Detector:    d.Name(),
-			WindowStart: p.time(k),
-			WindowEnd:   p.time(k + p.w),
-			Score:       f.Score,
-			Value:       f.Value,
-			Evidence:    f.Evidence,
-			FlaggedAt:   now,
-		})
+		wn.flaggedAt[i] = uint32(now.Unix())
+		s.flag(numberText, d, k, f, now)
+	}
+}
+
+func (s *shard) flag(numberText string, d detectors.Detector, k int32, f detectors.Finding, at time.Time) {
+	s.out.Flags = append(s.out.Flags, schemas.Flag{
+		Number:      numberText,
+		Detector:    d.Name(),
+		WindowStart: s.p.time(k),
+		WindowEnd:   s.p.time(k + s.p.w),
+		Score:       f.Score,
+		Value:       f.Value,
+		Evidence:    f.Evidence,
+		FlaggedAt:   at,
+	})
+}
+
+// refresh rewrites the flags of a closing window with what the whole
+// window measured, so the evidence says "412 callees", not the 50 that
+// first crossed the threshold. The row replaces the first one (same key)
+// and keeps its flagged_at.
+func (s *shard) refresh(h *heavy, wn *win, w *detectors.Window, numberText string) {
+	for i, d := range s.p.detectors {
+		if wn.flagged&(1<<i) == 0 {
+			continue
+		}
+		if d.NeedsSorted() {
+			s.sorted = h.sortedIn(wn.start, s.p.w, s.sorted)
+			w.Sorted = s.sorted
+		}
+		f, ok := d.Check(w)
+		if !ok {
+			continue
+		}
+		s.flag(numberText, d, wn.start, f, time.Unix(int64(wn.flaggedAt[i]), 0).UTC())
 	}
 }
 
@@ -339,11 +368,14 @@ func (s *shard) stats(h *heavy, k int32, numberText string, now time.Time) {
 		return
 	}
 	w := s.summary(h, wn)
-	if w.Calls < p.statsMin {
-		return
-	}
 	if numberText == "" {
 		numberText = decode.KeyNumber(h.number)
+	}
+	if wn.flagged != 0 {
+		s.refresh(h, wn, &w, numberText)
+	}
+	if w.Calls < p.statsMin {
+		return
 	}
 	s.sorted = h.sortedIn(k, p.w, s.sorted)
 	row := schemas.CallerStats{

@@ -45,6 +45,9 @@ type counts struct {
 	talk     float64
 }
 
+// maxDetectors is how many detectors a window can track (one bit each).
+const maxDetectors = 8
+
 // win is the running state of one window of one heavy caller.
 type win struct {
 	start    int32 // first bucket of the window
@@ -52,6 +55,9 @@ type win struct {
 	flagged  uint8 // one bit per detector already flagged
 	seqDirty bool  // a callee landed next to another since the last check
 	valid    bool
+	// flaggedAt is when each detector first flagged the window (Unix
+	// seconds), so the final update of a flag keeps its first time.
+	flaggedAt [maxDetectors]uint32
 }
 
 // heavy is full sliding-window state for a caller past smallCap calls.
@@ -59,14 +65,14 @@ type heavy struct {
 	number  uint64
 	top     int32 // highest bucket seen
 	emitted int32 // highest window start whose stats were written
-	counts  [maxRing]counts
-	wins    [maxRing]win
+	counts  []counts // ring of buckets, len params.ring
+	wins    []win    // ring of windows by start bucket, len params.ring
 	// callees maps each callee to the buckets it was called in (bit =
 	// bucket mod 64). Its size is capped; past the cap, new callees go to
 	// per-bucket sketches.
 	callees  map[uint64]uint64
 	overflow []*hll // per ring slot, only once the cap was hit
-	overSlot [maxRing]int32
+	overSlot []int32
 }
 
 // windowMask returns the callee-mask bits of buckets [k, k+w).

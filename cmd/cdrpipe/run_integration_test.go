@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cdrpipe/cdrpipe/internal/e2e"
+	"github.com/cdrpipe/cdrpipe/traffic"
+)
+
+// buildBinary compiles cdrpipe into a temporary folder.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "cdrpipe")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestBinarySIGTERMDrainsAndResumes drives the real binary: gen and
+// produce traffic, start `run`, send SIGTERM while it is consuming, expect
+// exit status 0 with a summary, then `run --until-caught-up` and `report`
+// must find exactly the sent data.
+func TestBinarySIGTERMDrainsAndResumes(t *testing.T) {
+	stack := e2e.Require(t)
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	topic, group, db := e2e.Name("cdrs_bin"), e2e.Name("g_bin"), e2e.Name("cdrpipe_bin")
+	env := append(os.Environ(),
+		"CDRPIPE_KAFKA_BROKERS="+strings.Join(stack.Brokers, ","),
+		"CDRPIPE_CLICKHOUSE_ADDR="+stack.ClickHouseAddr,
+		"CDRPIPE_KAFKA_TOPIC="+topic,
+		"CDRPIPE_KAFKA_GROUP="+group,
+		"CDRPIPE_CLICKHOUSE_DATABASE="+db,
+		"CDRPIPE_SINK_BATCH_SIZE=2000",
+	)
+	cmd := func(ctx context.Context, args ...string) *exec.Cmd {
+		c := exec.CommandContext(ctx, bin, args...)
+		c.Env = env
+		return c
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	data, truthFile := filepath.Join(dir, "t.jsonl"), filepath.Join(dir, "truth.json")
+	start := time.Now().UTC().Truncate(time.Hour).Add(-6 * time.Hour).Format(time.RFC3339)
+	if out, err := cmd(ctx, "gen", "--subscribers", "20000", "--start", start, "--fan-out", "5", "--short-calls", "5",
+		"--sequential", "5", "--out", data, "--truth", truthFile).CombinedOutput(); err != nil {
+		t.Fatalf("gen: %v\n%s", err, out)
+	}
+	if out, err := cmd(ctx, "produce", data).CombinedOutput(); err != nil {
+		t.Fatalf("produce: %v\n%s", err, out)
+	}
+
+	run := cmd(ctx, "run")
+	var stdout, stderr bytes.Buffer
+	run.Stdout, run.Stderr = &stdout, &stderr
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	conn := stack.ClickHouse(t)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if e2e.Count(t, conn, fmt.Sprintf("SELECT count() FROM system.tables WHERE database = '%s' AND name = 'cdrs'", db)) == 1 &&
+			e2e.Count(t, conn, "SELECT count() FROM "+db+".cdrs") > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			run.Process.Kill()
+			t.Fatalf("no rows within 60 s; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := run.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Wait(); err != nil {
+		t.Fatalf("run after SIGTERM: %v (want exit 0)\nstderr:\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "summary:") {
+		t.Errorf("no summary after SIGTERM; stdout: %q", stdout.String())
+	}
+	committed := e2e.Count(t, conn, "SELECT count() FROM "+db+".cdrs")
+	t.Logf("after SIGTERM: %s (%d cdrs rows)", strings.TrimSpace(stdout.String()), committed)
+
+	if out, err := cmd(ctx, "run", "--until-caught-up").CombinedOutput(); err != nil {
+		t.Fatalf("run --until-caught-up: %v\n%s", err, out)
+	}
+	out, err := cmd(ctx, "report", "--truth", truthFile, "--min-quality", "1").CombinedOutput()
+	if err != nil {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	f, err := os.Open(truthFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	truth, err := traffic.ReadTruth(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e2e.Count(t, conn, "SELECT count() FROM "+db+".cdrs FINAL"); got != uint64(truth.UniqueValid) {
+		t.Errorf("cdrs: %d rows, want %d unique valid CDRs", got, truth.UniqueValid)
+	}
+	if got := e2e.Count(t, conn, "SELECT count() FROM "+db+".cdr_rejects FINAL"); got != uint64(truth.Malformed) {
+		t.Errorf("cdr_rejects: %d rows, want %d malformed", got, truth.Malformed)
+	}
+	if !t.Failed() {
+		conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
+	}
+}

@@ -55,9 +55,12 @@ demo: up build
 	$(BIN) run --topic cdrs-demo-$(DEMO_ID) --group cdrpipe-demo-$(DEMO_ID) --database $(DEMO_DB) --until-caught-up
 	$(BIN) report --database $(DEMO_DB) --truth $(OUT)/demo-truth.json --min-quality 0.99
 
-bench:
+# Benchmarks of the hot paths and of the whole pipeline on the real
+# stack; results and how to read them are in benchmarks/README.md.
+bench: up
 	@mkdir -p $(OUT)
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./pipeline/... ./detectors/... ./traffic/... | tee $(OUT)/bench.txt
+	$(GO) test -run '^$$' -bench 'Decode$$|ShardProcess' -benchmem -count 1 ./pipeline/decode ./pipeline/engine | tee $(OUT)/bench.txt
+	$(GO) test -run '^$$' -bench 'StatePerCaller|DecodeDetect|EndToEnd|Generate' -benchtime 3x -benchmem -count 1 ./pipeline/... ./traffic | tee -a $(OUT)/bench.txt
 
 clean:
 	rm -rf bin $(OUT)

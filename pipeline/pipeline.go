@@ -149,7 +149,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	wg.Go(func() { writerErr = r.write(drainCtx, jobs, free) })
 
 	cur := <-free
-	lastFlush := r.opts.Now()
+	lastFlush, lastLog := r.opts.Now(), r.opts.Now()
 	ticker := time.NewTicker(50 * time.Millisecond)
 	defer ticker.Stop()
 	buf := make([]kafka.Message, 0, microBatch)
@@ -184,6 +184,10 @@ loop:
 			r.advanceIdle(cur)
 		}
 		done = r.opts.UntilCaughtUp && r.caughtUp(ends)
+		if now := r.opts.Now(); now.Sub(lastLog) >= progressEvery {
+			lastLog = now
+			r.logProgress(len(msgs))
+		}
 		if cur.Rows() >= r.cfg.Sink.BatchSize || r.opts.Now().Sub(lastFlush) >= r.cfg.Sink.FlushInterval || done {
 			if done {
 				r.final(cur)
@@ -217,6 +221,17 @@ loop:
 		return r.sum, runErr
 	}
 	return r.sum, nil
+}
+
+// progressEvery is how often a running pipeline logs its counters.
+const progressEvery = 10 * time.Second
+
+// logProgress tells the operator how far the run is.
+func (r *Runner) logProgress(queued int) {
+	callers, heavy := r.eng.Size()
+	r.log.Info("progress", "records", r.sum.Records, "rejects", r.sum.Rejects, "duplicates", r.sum.Duplicates,
+		"late", r.sum.Late, "flags", r.sum.Flags, "watermark", r.wmNow.Format(time.RFC3339),
+		"callers", callers, "heavy_callers", heavy, "fetch_queue", queued, "clickhouse_retries", r.sink.Retries.Load())
 }
 
 // send hands a batch to the writer, blocking while the previous one is

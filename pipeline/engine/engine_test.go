@@ -366,7 +366,7 @@ func TestWatermarkSlowestPartitionAndIdle(t *testing.T) {
 	}
 }
 
-func BenchmarkProcess(b *testing.B) {
+func BenchmarkShardProcess(b *testing.B) {
 	e := testEngine(b, 1)
 	const n = 4096
 	recs := make([]*Record, n)

@@ -63,8 +63,8 @@ type win struct {
 // heavy is full sliding-window state for a caller past smallCap calls.
 type heavy struct {
 	number  uint64
-	top     int32 // highest bucket seen
-	emitted int32 // highest window start whose stats were written
+	top     int32    // highest bucket seen
+	emitted int32    // highest window start whose stats were written
 	counts  []counts // ring of buckets, len params.ring
 	wins    []win    // ring of windows by start bucket, len params.ring
 	// callees maps each callee to the buckets it was called in (bit =

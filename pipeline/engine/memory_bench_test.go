@@ -1,0 +1,59 @@
+package engine
+
+import (
+	"runtime"
+	"testing"
+	"time"
+)
+
+// BenchmarkStatePerCaller measures the heap held per caller: a million
+// callers making one or two calls an hour, the bulk of a carrier's
+// subscribers, plus heavy callers for comparison.
+func BenchmarkStatePerCaller(b *testing.B) {
+	const callers = 1_000_000
+	for _, tc := range []struct {
+		name  string
+		calls int
+	}{{"one_call", 1}, {"two_calls", 2}, {"heavy_20_calls", 20}} {
+		b.Run(tc.name, func(b *testing.B) {
+			n := callers
+			if tc.calls > 4 {
+				n = callers / 20
+			}
+			recs := make([]*Record, 0, n*tc.calls)
+			for i := range n {
+				for j := range tc.calls {
+					recs = append(recs, call(number(i), number(i+1+j), t0.Add(time.Duration(j)*time.Minute), 30))
+				}
+			}
+			b.ResetTimer()
+			var perCaller float64
+			for b.Loop() {
+				b.StopTimer()
+				runtime.GC()
+				var before runtime.MemStats
+				runtime.ReadMemStats(&before)
+				e := testEngine(b, 2)
+				b.StartTimer()
+				for i := 0; i < len(recs); i += 4096 {
+					e.Process(recs[i:min(i+4096, len(recs))], time.Time{}, false)
+				}
+				b.StopTimer()
+				// Drop the dedup sets: they are per CDR, not per caller.
+				for _, s := range e.shards {
+					clear(s.dedup)
+					s.out = Output{}
+				}
+				e.outs = nil
+				runtime.GC()
+				var after runtime.MemStats
+				runtime.ReadMemStats(&after)
+				perCaller = float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+				runtime.KeepAlive(e)
+				b.StartTimer()
+			}
+			b.ReportMetric(perCaller, "bytes/caller")
+			b.ReportMetric(float64(len(recs))/b.Elapsed().Seconds()*float64(b.N), "records/s")
+		})
+	}
+}

@@ -1,0 +1,60 @@
+package pipeline
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cdrpipe/cdrpipe/config"
+	"github.com/cdrpipe/cdrpipe/pipeline/sink"
+	"github.com/cdrpipe/cdrpipe/traffic"
+)
+
+// BenchmarkDecodeDetect measures everything `run` does per CDR between fetch
+// and insert: parallel decode, watermark, engine shards, and filling the
+// columnar batch, over generated carrier traffic (no broker, no server).
+func BenchmarkDecodeDetect(b *testing.B) {
+	tc := traffic.DefaultConfig()
+	tc.Start = time.Now().UTC().Truncate(time.Hour).Add(-5 * time.Hour)
+	tc.Subscribers = 200000
+	var buf bytes.Buffer
+	if _, err := traffic.Generate(context.Background(), tc, &buf); err != nil {
+		b.Fatal(err)
+	}
+	var msgs []kafka.Message
+	sc := bufio.NewScanner(&buf)
+	sc.Buffer(nil, 1<<20)
+	for i := 0; sc.Scan(); i++ {
+		msgs = append(msgs, kafka.Message{Topic: "cdrs", Partition: i % 4, Offset: int64(i / 4), Value: bytes.Clone(sc.Bytes())})
+	}
+	b.ReportAllocs()
+	var bytesIn int64
+	for _, m := range msgs {
+		bytesIn += int64(len(m.Value))
+	}
+	b.SetBytes(bytesIn)
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		r, err := New(config.Default(), Options{}, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.wm.Expect([]int{0, 1, 2, 3}, time.Now())
+		batch := new(sink.Batch)
+		b.StartTimer()
+		for i := 0; i < len(msgs); i += microBatch {
+			r.process(msgs[i:min(i+microBatch, len(msgs))], batch)
+			if batch.Rows() >= 50000 {
+				batch.Reset()
+			}
+		}
+	}
+	b.ReportMetric(float64(len(msgs)*b.N)/b.Elapsed().Seconds(), "CDR/s")
+}

@@ -145,6 +145,11 @@ func (s *Admin) Committed(ctx context.Context, parts []int) (map[int]int64, erro
 	if err != nil {
 		return nil, fmt.Errorf("fetch committed offsets of group %s: %w", s.cfg.Group, err)
 	}
+	if errors.Is(resp.Error, kafka.GroupIdNotFound) {
+		// Some brokers answer this for a group that never committed;
+		// Apache Kafka answers "no offset". Both mean nothing committed.
+		return map[int]int64{}, nil
+	}
 	if resp.Error != nil {
 		return nil, fmt.Errorf("fetch committed offsets of group %s: %w", s.cfg.Group, resp.Error)
 	}

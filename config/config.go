@@ -192,7 +192,7 @@ func (c *Config) Validate() error {
 		{c.Detectors.FanOut.MinCallees < 2, "detectors.fan_out.min_callees", "must be at least 2"},
 		{c.Detectors.ShortCalls.MinAnswered < 1, "detectors.short_calls.min_answered", "must be at least 1"},
 		{c.Detectors.ShortCalls.MaxTalk <= 0, "detectors.short_calls.max_talk", "must be positive"},
-		{c.Detectors.ShortCalls.MinShare <= 0 || c.Detectors.ShortCalls.MinShare > 1, "detectors.short_calls.min_share", "must be in (0, 1]"},
+		{!(c.Detectors.ShortCalls.MinShare > 0 && c.Detectors.ShortCalls.MinShare <= 1), "detectors.short_calls.min_share", "must be in (0, 1]"},
 		{c.Detectors.Sequential.MinRun < 2, "detectors.sequential_dialing.min_run", "must be at least 2"},
 		{c.Detectors.Sequential.MinCallees < c.Detectors.Sequential.MinRun, "detectors.sequential_dialing.min_callees", "must be at least min_run"},
 		{c.Detectors.Sequential.MaxStep < 1, "detectors.sequential_dialing.max_step", "must be at least 1"},

@@ -26,7 +26,7 @@ func (a *app) genCmd() *cobra.Command {
 			"to Kafka (--kafka): ordinary subscribers plus planted fan-out, short-call and range-scanning\n" +
 			"callers, with duplicates, late, out-of-order and malformed records. The truth file lists the\n" +
 			"planted numbers and the counts a correct pipeline must reproduce.",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if start != "" {
 				t, err := time.Parse(time.RFC3339, start)
@@ -154,7 +154,7 @@ func (a *app) produceCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "produce [FILE]",
 		Short: "Send a JSON-lines file (or stdin) to the Kafka topic, keyed by caller",
-		Args:  cobra.MaximumNArgs(1),
+		Args:  maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.config()
 			if err != nil {
@@ -199,7 +199,7 @@ func (a *app) reportCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Summarise flagged numbers in ClickHouse, scored against a truth file from gen",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.config()
 			if err != nil {

@@ -74,7 +74,7 @@ func execute(args []string) int {
 		return exitConfig
 	}
 	var ue usageError
-	if errors.As(err, &ue) {
+	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
 		return exitConfig
 	}
 	return 1
@@ -82,6 +82,21 @@ func execute(args []string) int {
 
 // usageError is a bad command line.
 type usageError struct{ error }
+
+// noArgs and maxArgs check positional arguments, reporting a bad command
+// line with the usage exit status.
+func noArgs(cmd *cobra.Command, args []string) error { return usage(cobra.NoArgs(cmd, args)) }
+
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error { return usage(cobra.MaximumNArgs(n)(cmd, args)) }
+}
+
+func usage(err error) error {
+	if err == nil {
+		return nil
+	}
+	return usageError{err}
+}
 
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
@@ -160,7 +175,7 @@ func (a *app) configCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "config",
 		Short: "Print the effective configuration (secrets masked)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.config()
 			if err != nil {

@@ -17,7 +17,7 @@ func (a *app) migrateCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "migrate",
 		Short: "Create or upgrade the ClickHouse tables and views (idempotent)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.config()
 			if err != nil {
@@ -61,7 +61,7 @@ func (a *app) runCmd() *cobra.Command {
 		Short: "Consume CDRs from Kafka, detect, and write to ClickHouse",
 		Long: "Consume CDRs from Kafka, detect, and write to ClickHouse. Offsets are committed only after\n" +
 			"the rows derived from them are in ClickHouse. SIGINT/SIGTERM stop fetching, flush, commit and exit 0.",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.config()
 			if err != nil {

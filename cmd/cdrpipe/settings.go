@@ -87,7 +87,13 @@ func convert(raw any, t reflect.Type) (reflect.Value, error) {
 	}
 	switch t.Kind() {
 	case reflect.String:
-		return reflect.ValueOf(fmt.Sprint(raw)).Convert(t), nil
+		str, ok := raw.(string)
+		if !ok {
+			// YAML has already read an unquoted 086 as 86, or 012 as
+			// octal 10: the text is lost, so ask for quotes.
+			return reflect.Value{}, fmt.Errorf("%v must be written in quotes in YAML (e.g. \"%v\") so that it is read as text", raw, raw)
+		}
+		return reflect.ValueOf(str).Convert(t), nil
 	case reflect.Int:
 		n, err := strconv.Atoi(strings.TrimSpace(fmt.Sprint(raw)))
 		if err != nil {

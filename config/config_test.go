@@ -1,0 +1,224 @@
+package config_test
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cdrpipe/cdrpipe/config"
+)
+
+// TestDefaultValidates makes sure the configuration used when nothing is
+// set is itself valid.
+func TestDefaultValidates(t *testing.T) {
+	c := config.Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Default().Validate() = %v", err)
+	}
+}
+
+// TestDefaultIsFresh makes sure each Default() is an independent value,
+// so a caller changing its copy (as every test below does) cannot change
+// the next one.
+func TestDefaultIsFresh(t *testing.T) {
+	a := config.Default()
+	a.Kafka.Brokers[0] = "changed:1"
+	if b := config.Default(); b.Kafka.Brokers[0] != "127.0.0.1:9092" {
+		t.Errorf("Default() shares its brokers slice: got %q", b.Kafka.Brokers[0])
+	}
+}
+
+// validateCases are mutations of Default(): with key "" the result must
+// validate (values exactly at a bound), otherwise Validate must return an
+// *Error naming key.
+var validateCases = []struct {
+	name   string
+	mutate func(c *config.Config)
+	key    string
+}{
+	// kafka
+	{"brokers nil", func(c *config.Config) { c.Kafka.Brokers = nil }, "kafka.brokers"},
+	{"brokers empty entry", func(c *config.Config) { c.Kafka.Brokers = []string{"a:9092", " "} }, "kafka.brokers"},
+	{"brokers no port", func(c *config.Config) { c.Kafka.Brokers = []string{"localhost"} }, "kafka.brokers"},
+	{"brokers empty port", func(c *config.Config) { c.Kafka.Brokers = []string{"localhost:"} }, "kafka.brokers"},
+	{"brokers no host", func(c *config.Config) { c.Kafka.Brokers = []string{":9092"} }, "kafka.brokers"},
+	{"brokers port not numeric", func(c *config.Config) { c.Kafka.Brokers = []string{"a:9092", "b:kafka"} }, "kafka.brokers"},
+	{"brokers several, ipv6", func(c *config.Config) { c.Kafka.Brokers = []string{"a:9092", "[::1]:9093"} }, ""},
+	{"topic empty", func(c *config.Config) { c.Kafka.Topic = "" }, "kafka.topic"},
+	{"topic blank", func(c *config.Config) { c.Kafka.Topic = " \t" }, "kafka.topic"},
+	{"group empty", func(c *config.Config) { c.Kafka.Group = "" }, "kafka.group"},
+	{"max_wait zero", func(c *config.Config) { c.Kafka.MaxWait = 0 }, "kafka.max_wait"},
+	{"max_wait negative", func(c *config.Config) { c.Kafka.MaxWait = -time.Second }, "kafka.max_wait"},
+	{"max_bytes just below", func(c *config.Config) { c.Kafka.MaxBytes = 1<<16 - 1 }, "kafka.max_bytes"},
+	{"max_bytes at bound", func(c *config.Config) { c.Kafka.MaxBytes = 1 << 16 }, ""},
+
+	// clickhouse
+	{"addr empty", func(c *config.Config) { c.ClickHouse.Addr = "" }, "clickhouse.addr"},
+	{"addr no port", func(c *config.Config) { c.ClickHouse.Addr = "clickhouse" }, "clickhouse.addr"},
+	{"database sql", func(c *config.Config) { c.ClickHouse.Database = "drop table;" }, "clickhouse.database"},
+	{"database empty", func(c *config.Config) { c.ClickHouse.Database = "" }, "clickhouse.database"},
+	{"database leading digit", func(c *config.Config) { c.ClickHouse.Database = "1db" }, "clickhouse.database"},
+	{"database dash", func(c *config.Config) { c.ClickHouse.Database = "cdr-pipe" }, "clickhouse.database"},
+	{"database underscore digits", func(c *config.Config) { c.ClickHouse.Database = "_cdrpipe_2" }, ""},
+	{"dial_timeout zero", func(c *config.Config) { c.ClickHouse.DialTimeout = 0 }, "clickhouse.dial_timeout"},
+
+	// numbering
+	{"country code leading zero", func(c *config.Config) { c.Numbering.CountryCode = "086" }, "numbering.country_code"},
+	{"country code letters", func(c *config.Config) { c.Numbering.CountryCode = "abcd" }, "numbering.country_code"},
+	{"country code too long", func(c *config.Config) { c.Numbering.CountryCode = "8612" }, "numbering.country_code"},
+	{"country code empty", func(c *config.Config) { c.Numbering.CountryCode = "" }, "numbering.country_code"},
+	{"country code plus", func(c *config.Config) { c.Numbering.CountryCode = "+86" }, "numbering.country_code"},
+	{"country code one digit", func(c *config.Config) { c.Numbering.CountryCode = "1" }, ""},
+	{"country code three digits", func(c *config.Config) { c.Numbering.CountryCode = "852" }, ""},
+
+	// window
+	{"slide zero", func(c *config.Config) { c.Window.Slide = 0 }, "window.slide"},
+	{"slide negative", func(c *config.Config) { c.Window.Slide = -time.Minute }, "window.slide"},
+	{"slide fraction of a second", func(c *config.Config) { c.Window.Slide = 1500 * time.Millisecond }, "window.slide"},
+	{"size zero", func(c *config.Config) { c.Window.Size = 0 }, "window.size"},
+	{"size not multiple of slide", func(c *config.Config) { c.Window.Size = 7 * time.Minute }, "window.size"},
+	{"size smaller than slide", func(c *config.Config) { c.Window.Size = time.Minute }, "window.size"},
+	{"size equals slide", func(c *config.Config) { c.Window.Size = c.Window.Slide }, ""},
+	{"size at bucket bound", func(c *config.Config) { c.Window.Size = 48 * c.Window.Slide }, ""},
+	{"size past bucket bound", func(c *config.Config) { c.Window.Size = 49 * c.Window.Slide }, "window.size"},
+	{"lateness negative", func(c *config.Config) { c.Window.AllowedLateness = -time.Second }, "window.allowed_lateness"},
+	{"lateness zero", func(c *config.Config) { c.Window.AllowedLateness = 0 }, ""},
+	{"lateness at bound", func(c *config.Config) { c.Window.AllowedLateness = 8 * c.Window.Slide }, ""},
+	{"lateness past bound", func(c *config.Config) { c.Window.AllowedLateness = 8*c.Window.Slide + time.Second }, "window.allowed_lateness"},
+	{"max_future zero", func(c *config.Config) { c.Window.MaxFuture = 0 }, "window.max_future"},
+	{"max_jump zero", func(c *config.Config) { c.Window.MaxJump = 0 }, "window.max_jump"},
+	{"idle_partition zero", func(c *config.Config) { c.Window.IdlePartition = 0 }, "window.idle_partition"},
+
+	// detectors
+	{"fan_out min_callees 1", func(c *config.Config) { c.Detectors.FanOut.MinCallees = 1 }, "detectors.fan_out.min_callees"},
+	{"fan_out min_callees 2", func(c *config.Config) { c.Detectors.FanOut.MinCallees = 2 }, ""},
+	{"short_calls min_answered 0", func(c *config.Config) { c.Detectors.ShortCalls.MinAnswered = 0 }, "detectors.short_calls.min_answered"},
+	{"short_calls min_answered 1", func(c *config.Config) { c.Detectors.ShortCalls.MinAnswered = 1 }, ""},
+	{"short_calls max_talk zero", func(c *config.Config) { c.Detectors.ShortCalls.MaxTalk = 0 }, "detectors.short_calls.max_talk"},
+	{"short_calls min_share zero", func(c *config.Config) { c.Detectors.ShortCalls.MinShare = 0 }, "detectors.short_calls.min_share"},
+	{"short_calls min_share negative", func(c *config.Config) { c.Detectors.ShortCalls.MinShare = -0.5 }, "detectors.short_calls.min_share"},
+	{"short_calls min_share 1.5", func(c *config.Config) { c.Detectors.ShortCalls.MinShare = 1.5 }, "detectors.short_calls.min_share"},
+	{"short_calls min_share +Inf", func(c *config.Config) { c.Detectors.ShortCalls.MinShare = math.Inf(1) }, "detectors.short_calls.min_share"},
+	// NaN compares false with everything, so it passes both bounds and
+	// then flags every caller with enough answered calls.
+	{"short_calls min_share NaN", func(c *config.Config) { c.Detectors.ShortCalls.MinShare = math.NaN() }, "detectors.short_calls.min_share"},
+	{"short_calls min_share 1", func(c *config.Config) { c.Detectors.ShortCalls.MinShare = 1 }, ""},
+	{"sequential min_run 1", func(c *config.Config) { c.Detectors.Sequential.MinRun = 1 }, "detectors.sequential_dialing.min_run"},
+	{"sequential min_callees below min_run", func(c *config.Config) { c.Detectors.Sequential.MinCallees = c.Detectors.Sequential.MinRun - 1 }, "detectors.sequential_dialing.min_callees"},
+	{"sequential min_callees equals min_run", func(c *config.Config) { c.Detectors.Sequential.MinCallees = c.Detectors.Sequential.MinRun }, ""},
+	{"sequential max_step 0", func(c *config.Config) { c.Detectors.Sequential.MaxStep = 0 }, "detectors.sequential_dialing.max_step"},
+	{"sequential max_step 1", func(c *config.Config) { c.Detectors.Sequential.MaxStep = 1 }, ""},
+
+	// sink
+	{"batch_size 0", func(c *config.Config) { c.Sink.BatchSize = 0 }, "sink.batch_size"},
+	{"batch_size negative", func(c *config.Config) { c.Sink.BatchSize = -5 }, "sink.batch_size"},
+	{"batch_size 1", func(c *config.Config) { c.Sink.BatchSize = 1 }, ""},
+	{"batch_size at bound", func(c *config.Config) { c.Sink.BatchSize = 1_000_000 }, ""},
+	{"batch_size past bound", func(c *config.Config) { c.Sink.BatchSize = 1_000_001 }, "sink.batch_size"},
+	{"flush_interval zero", func(c *config.Config) { c.Sink.FlushInterval = 0 }, "sink.flush_interval"},
+	{"max_backoff zero", func(c *config.Config) { c.Sink.MaxBackoff = 0 }, "sink.max_backoff"},
+
+	// stats, blocklist, engine
+	{"stats min_calls 0", func(c *config.Config) { c.Stats.MinCalls = 0 }, "stats.min_calls"},
+	{"blocklist ttl just below 1h", func(c *config.Config) { c.Blocklist.TTL = time.Hour - time.Second }, "blocklist.ttl"},
+	{"blocklist ttl 1h", func(c *config.Config) { c.Blocklist.TTL = time.Hour }, ""},
+	{"shards negative", func(c *config.Config) { c.Engine.Shards = -1 }, "engine.shards"},
+	{"shards at bound", func(c *config.Config) { c.Engine.Shards = 256 }, ""},
+	{"shards past bound", func(c *config.Config) { c.Engine.Shards = 257 }, "engine.shards"},
+	{"max_callees just below", func(c *config.Config) { c.Engine.MaxCallees = 63 }, "engine.max_callees"},
+	{"max_callees at bound", func(c *config.Config) { c.Engine.MaxCallees = 64 }, ""},
+	{"queue_size 0", func(c *config.Config) { c.Engine.QueueSize = 0 }, "engine.queue_size"},
+}
+
+// TestValidate applies each mutation to Default() and checks that
+// Validate accepts values at a bound and rejects bad ones with an *Error
+// naming the offending key.
+func TestValidate(t *testing.T) {
+	for _, tt := range validateCases {
+		t.Run(tt.name, func(t *testing.T) {
+			c := config.Default()
+			tt.mutate(&c)
+			err := c.Validate()
+			if tt.key == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Validate() = nil, want an error for %s", tt.key)
+			}
+			var ce *config.Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("Validate() = %T %v, want *config.Error", err, err)
+			}
+			if ce.Key != tt.key {
+				t.Errorf("Validate() names key %q (%v), want %q", ce.Key, err, tt.key)
+			}
+			if ce.Msg == "" {
+				t.Errorf("Validate() error for %s has no message", ce.Key)
+			}
+			if want := "config " + tt.key + ": "; !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("Error() = %q, want prefix %q", err.Error(), want)
+			}
+			if !config.IsConfigError(err) {
+				t.Errorf("IsConfigError(%v) = false", err)
+			}
+		})
+	}
+}
+
+// TestValidateCoversEveryRule reads the keys named in config.go's Validate
+// and makes sure each has at least one bad case above, so a new rule
+// cannot land without one.
+func TestValidateCoversEveryRule(t *testing.T) {
+	src, err := os.ReadFile("config.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body, ok := strings.Cut(string(src), "func (c *Config) Validate() error {")
+	if !ok {
+		t.Fatal("config.go: Validate not found")
+	}
+	body, _, _ = strings.Cut(body, "\n}\n")
+	keyRE := regexp.MustCompile(`"([a-z_]+(?:\.[a-z_]+)+)",\s*(?:"|fmt\.Sprintf)`)
+	covered := map[string]bool{}
+	for _, tt := range validateCases {
+		covered[tt.key] = true
+	}
+	found := 0
+	for _, m := range keyRE.FindAllStringSubmatch(body, -1) {
+		found++
+		if !covered[m[1]] {
+			t.Errorf("rule for %s has no bad case in validateCases", m[1])
+		}
+	}
+	if found < 30 {
+		t.Errorf("found only %d rule keys in Validate; has its layout changed?", found)
+	}
+}
+
+// TestIsConfigError checks that configuration errors are recognised
+// through wrapping and that other errors are not.
+func TestIsConfigError(t *testing.T) {
+	ce := &config.Error{Key: "kafka.topic", Msg: "must not be empty"}
+	f := func(err error, want bool) {
+		t.Helper()
+		if got := config.IsConfigError(err); got != want {
+			t.Errorf("IsConfigError(%v) = %v, want %v", err, got, want)
+		}
+	}
+	f(ce, true)
+	f(fmt.Errorf("resolve: %w", ce), true)
+	f(errors.Join(errors.New("other"), ce), true)
+	f(errors.New("config kafka.topic: must not be empty"), false)
+	f(nil, false)
+	if got, want := ce.Error(), "config kafka.topic: must not be empty"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,78 @@
+package sink_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/cdrpipe/cdrpipe/config"
+	"github.com/cdrpipe/cdrpipe/internal/e2e"
+	"github.com/cdrpipe/cdrpipe/pipeline/sink"
+	"github.com/cdrpipe/cdrpipe/schemas"
+)
+
+// TestMigrateAndWriteIdempotent applies the schema twice and writes the
+// same batch twice: the second migration applies nothing, and FINAL
+// reads see every row once.
+func TestMigrateAndWriteIdempotent(t *testing.T) {
+	stack := e2e.Require(t)
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.ClickHouse.Addr = stack.ClickHouseAddr
+	cfg.ClickHouse.Database = e2e.Name("cdrpipe_sink")
+	s, err := sink.Open(ctx, cfg.ClickHouse, cfg.Sink, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	defer s.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+cfg.ClickHouse.Database)
+	if n, err := s.Migrate(ctx, cfg.Blocklist.TTL); err != nil || n == 0 {
+		t.Fatalf("first migrate: %d applied, %v", n, err)
+	}
+	if n, err := s.Migrate(ctx, cfg.Blocklist.TTL); err != nil || n != 0 {
+		t.Fatalf("second migrate: %d applied, %v; want 0", n, err)
+	}
+
+	at := time.Date(2026, 11, 29, 7, 0, 3, 250e6, time.UTC)
+	var b sink.Batch
+	for i, key := range []string{"a", "b", "c"} {
+		c := schemas.CDR{CallID: key, Key: key, Caller: "+8613900000001", Callee: "+8613800000001",
+			StartTime: at.Add(time.Duration(i) * time.Second), Duration: 4, Disposition: schemas.Answered, Cause: 16, CellID: "x"}
+		if i == 0 {
+			c.AnswerTime, c.EndTime = at.Add(2*time.Second), at.Add(6*time.Second)
+		}
+		b.AddCDR(&c, 1, int64(i))
+	}
+	b.AddFlag(&schemas.Flag{Number: "+8613900000001", Detector: "fan_out", WindowStart: at.Truncate(time.Hour),
+		WindowEnd: at.Truncate(time.Hour).Add(time.Hour), Score: 0.7, Value: 120, Evidence: "120 distinct callees", FlaggedAt: at})
+	b.AddStats(&schemas.CallerStats{Caller: "+8613900000001", WindowStart: at.Truncate(time.Hour),
+		WindowEnd: at.Truncate(time.Hour).Add(time.Hour), Calls: 3, Answered: 3, DistinctCallees: 1, AvgTalk: 4, UpdatedAt: at})
+	b.AddReject(&schemas.Reject{Origin: schemas.Origin{Topic: "cdrs", Partition: 1, Offset: 9, Received: at}, Raw: "{broken", Error: "broken JSON"})
+	for range 2 {
+		if err := s.Write(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := cfg.ClickHouse.Database
+	conn := s.Conn()
+	for table, want := range map[string]uint64{"cdrs": 3, "flagged_numbers": 1, "caller_stats": 1, "cdr_rejects": 1, "blocklist": 1} {
+		final := " FINAL"
+		if table == "blocklist" {
+			final = ""
+		}
+		if got := e2e.Count(t, conn, "SELECT count() FROM "+db+"."+table+final); got != want {
+			t.Errorf("%s: %d rows, want %d", table, got, want)
+		}
+	}
+	var disp string
+	var ms uint16
+	var answer *time.Time
+	if err := conn.QueryRow(ctx, "SELECT toString(disposition), start_ms, answer_time FROM "+db+".cdrs FINAL WHERE call_key = 'a'").Scan(&disp, &ms, &answer); err != nil {
+		t.Fatal(err)
+	}
+	if disp != "answered" || ms != 250 || answer == nil || !answer.Equal(at.Add(2*time.Second).Truncate(time.Second)) {
+		t.Errorf("read back disposition %q, start_ms %d, answer_time %v", disp, ms, answer)
+	}
+}

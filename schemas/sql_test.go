@@ -1,0 +1,65 @@
+package schemas
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMigrations(t *testing.T) {
+	migs, err := Migrations("testdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(migs) == 0 || migs[0].Version != 1 || migs[0].Name != "init" {
+		t.Fatalf("migrations = %+v", migs)
+	}
+	for i, m := range migs {
+		if i > 0 && m.Version <= migs[i-1].Version {
+			t.Errorf("versions out of order: %d after %d", m.Version, migs[i-1].Version)
+		}
+		for _, s := range m.Statements {
+			if strings.Contains(s, "{") || strings.HasSuffix(s, ";") || strings.HasPrefix(strings.TrimSpace(s), "--") {
+				t.Errorf("statement not rendered cleanly: %q", s)
+			}
+			// Syntax that ClickHouse 18.16 lacks.
+			for _, bad := range []string{" TTL ", "CODEC(", "LowCardinality(", "DateTime64"} {
+				if strings.Contains(s, bad) {
+					t.Errorf("statement uses %q, which ClickHouse 18.16 rejects", bad)
+				}
+			}
+		}
+	}
+	var tables []string
+	for _, s := range migs[0].Statements {
+		if name, ok := strings.CutPrefix(s, "CREATE TABLE IF NOT EXISTS testdb."); ok {
+			tables = append(tables, strings.Fields(name)[0])
+		}
+	}
+	if got := strings.Join(tables, " "); got != "cdrs caller_stats flagged_numbers cdr_rejects" {
+		t.Errorf("tables = %s", got)
+	}
+}
+
+func TestViews(t *testing.T) {
+	stmts, err := Views("testdb", 36*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(stmts, "\n")
+	if !strings.Contains(all, "now() - 129600") || !strings.Contains(all, "CREATE VIEW testdb.blocklist") {
+		t.Errorf("views:\n%s", all)
+	}
+}
+
+func TestDispositionNames(t *testing.T) {
+	for d := Answered; d <= Cancelled; d++ {
+		got, ok := ParseDisposition(d.String())
+		if !ok || got != d {
+			t.Errorf("ParseDisposition(%q) = %v, %v", d.String(), got, ok)
+		}
+	}
+	if _, ok := ParseDisposition("unknown"); ok {
+		t.Error("unknown is not a wire value")
+	}
+}

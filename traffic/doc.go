@@ -14,5 +14,5 @@
 // draws every random choice from one seeded PCG stream in a fixed order.
 //
 // Produce reads such lines back and writes them to a Kafka topic, keyed by
-// the raw caller string; EnsureTopic creates the topic first.
+// the raw caller string (source.EnsureTopic creates the topic first).
 package traffic

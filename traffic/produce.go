@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"strconv"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -212,63 +210,4 @@ func skipSpace(b []byte) []byte {
 		b = b[1:]
 	}
 	return b
-}
-
-// EnsureTopic creates topic with the given partitions (replication 1) on
-// the cluster's controller unless it already exists. An existing topic is
-// left as it is, whatever its partition count.
-func EnsureTopic(ctx context.Context, brokers []string, topic string, partitions int) error {
-	if partitions < 1 {
-		return fmt.Errorf("ensure topic %s: partitions %d must be at least 1", topic, partitions)
-	}
-	ctrl, err := dialController(ctx, brokers)
-	if err != nil {
-		return fmt.Errorf("ensure topic %s: %w", topic, err)
-	}
-	defer ctrl.Close()
-	setDeadline(ctx, ctrl)
-	err = ctrl.CreateTopics(kafka.TopicConfig{Topic: topic, NumPartitions: partitions, ReplicationFactor: 1})
-	if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-		return fmt.Errorf("create topic %s with %d partitions: %w", topic, partitions, err)
-	}
-	return nil
-}
-
-// dialController asks the brokers in turn for the controller and connects
-// to it, since only the controller may create topics.
-func dialController(ctx context.Context, brokers []string) (*kafka.Conn, error) {
-	var errs []error
-	for _, b := range brokers {
-		conn, err := kafka.DialContext(ctx, "tcp", b)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("dial %s: %w", b, err))
-			continue
-		}
-		setDeadline(ctx, conn)
-		ctrl, err := conn.Controller()
-		conn.Close()
-		if err != nil {
-			errs = append(errs, fmt.Errorf("find controller via %s: %w", b, err))
-			continue
-		}
-		addr := net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port))
-		cc, err := kafka.DialContext(ctx, "tcp", addr)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("dial controller %s: %w", addr, err))
-			continue
-		}
-		return cc, nil
-	}
-	if len(errs) == 0 {
-		return nil, errors.New("no brokers given")
-	}
-	return nil, errors.Join(errs...)
-}
-
-// setDeadline carries ctx's deadline to conn, whose requests take no
-// context.
-func setDeadline(ctx context.Context, conn *kafka.Conn) {
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
 }

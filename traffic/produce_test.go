@@ -69,15 +69,12 @@ func TestProduceConfigErrors(t *testing.T) {
 	f(ProduceConfig{Brokers: []string{"127.0.0.1:9092"}, Topic: "cdr", BatchSize: -1}, "negative")
 }
 
-// TestUnreachableBroker checks both calls give up with a wrapped error
+// TestUnreachableBroker checks Produce gives up with a wrapped error
 // when nothing listens, instead of hanging past the context.
 func TestUnreachableBroker(t *testing.T) {
 	brokers := []string{"127.0.0.1:1"}
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	if err := EnsureTopic(ctx, brokers, "cdr", 3); err == nil || !strings.Contains(err.Error(), "ensure topic cdr") {
-		t.Errorf("EnsureTopic err = %v", err)
-	}
 	n, err := Produce(ctx, ProduceConfig{Brokers: brokers, Topic: "cdr"}, strings.NewReader("{\"caller\":\"1\"}\n\n"), nil)
 	if err == nil || n != 0 || !strings.Contains(err.Error(), "write 1 messages") {
 		t.Errorf("Produce = %d, %v", n, err)

@@ -94,6 +94,11 @@ func (s *Source) Close() error { return s.reader.Close() }
 
 // Partitions lists the topic's partitions.
 func (s *Admin) Partitions(ctx context.Context) ([]int, error) {
+	ctx, cancel := context.WithTimeout(ctx, topicWait)
+	defer cancel()
+	if err := retry(ctx, func() error { return s.leaders(ctx) }); err != nil {
+		return nil, fmt.Errorf("metadata of %s: %w", s.cfg.Topic, err)
+	}
 	md, err := s.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{s.cfg.Topic}})
 	if err != nil {
 		return nil, fmt.Errorf("metadata of %s: %w", s.cfg.Topic, err)
@@ -121,16 +126,24 @@ func (s *Admin) EndOffsets(ctx context.Context, parts []int) (map[int]int64, err
 	for _, p := range parts {
 		req = append(req, kafka.LastOffsetOf(p))
 	}
-	resp, err := s.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{s.cfg.Topic: req}})
+	ctx, cancel := context.WithTimeout(ctx, topicWait)
+	defer cancel()
+	out := make(map[int]int64, len(parts))
+	err := retry(ctx, func() error {
+		resp, err := s.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{s.cfg.Topic: req}})
+		if err != nil {
+			return err
+		}
+		for _, po := range resp.Topics[s.cfg.Topic] {
+			if po.Error != nil {
+				return po.Error
+			}
+			out[po.Partition] = po.LastOffset
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list offsets of %s: %w", s.cfg.Topic, err)
-	}
-	out := make(map[int]int64, len(parts))
-	for _, po := range resp.Topics[s.cfg.Topic] {
-		if po.Error != nil {
-			return nil, fmt.Errorf("list offsets of %s/%d: %w", s.cfg.Topic, po.Partition, po.Error)
-		}
-		out[po.Partition] = po.LastOffset
 	}
 	return out, nil
 }
@@ -138,9 +151,18 @@ func (s *Admin) EndOffsets(ctx context.Context, parts []int) (map[int]int64, err
 // Committed returns the group's committed offsets (next to read) per
 // partition; partitions without a commit are absent.
 func (s *Admin) Committed(ctx context.Context, parts []int) (map[int]int64, error) {
-	resp, err := s.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{
-		GroupID: s.cfg.Group,
-		Topics:  map[string][]int{s.cfg.Topic: parts},
+	ctx, cancel := context.WithTimeout(ctx, topicWait)
+	defer cancel()
+	var resp *kafka.OffsetFetchResponse
+	err := retry(ctx, func() (err error) {
+		resp, err = s.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{
+			GroupID: s.cfg.Group,
+			Topics:  map[string][]int{s.cfg.Topic: parts},
+		})
+		if err == nil && !errors.Is(resp.Error, kafka.GroupIdNotFound) {
+			err = resp.Error
+		}
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("fetch committed offsets of group %s: %w", s.cfg.Group, err)
@@ -149,9 +171,6 @@ func (s *Admin) Committed(ctx context.Context, parts []int) (map[int]int64, erro
 		// Some brokers answer this for a group that never committed;
 		// Apache Kafka answers "no offset". Both mean nothing committed.
 		return map[int]int64{}, nil
-	}
-	if resp.Error != nil {
-		return nil, fmt.Errorf("fetch committed offsets of group %s: %w", s.cfg.Group, resp.Error)
 	}
 	out := make(map[int]int64)
 	for _, p := range resp.Topics[s.cfg.Topic] {
@@ -180,25 +199,128 @@ func Reachable(ctx context.Context, brokers []string, timeout time.Duration) err
 	return fmt.Errorf("no kafka broker reachable at %v: %w", brokers, errors.Join(errs...))
 }
 
-// EnsureTopic creates topic with partitions if it does not exist.
+// EnsureTopic creates topic with partitions (replication 1) unless it
+// exists, then waits until every partition has a leader: a topic that was
+// just created is not yet writable, and a fresh broker also needs a moment.
+// An existing topic is left as it is, whatever its partition count.
 func EnsureTopic(ctx context.Context, brokers []string, topic string, partitions int) error {
-	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
-	if err != nil {
-		return fmt.Errorf("dial kafka %s: %w", brokers[0], err)
+	if partitions < 1 {
+		return fmt.Errorf("ensure topic %s: partitions %d must be at least 1", topic, partitions)
 	}
-	defer conn.Close()
-	ctrl, err := conn.Controller()
+	ctx, cancel := context.WithTimeout(ctx, topicWait)
+	defer cancel()
+	err := retry(ctx, func() error {
+		ctrl, err := dialController(ctx, brokers)
+		if err != nil {
+			return err
+		}
+		defer ctrl.Close()
+		setDeadline(ctx, ctrl)
+		err = ctrl.CreateTopics(kafka.TopicConfig{Topic: topic, NumPartitions: partitions, ReplicationFactor: 1})
+		if errors.Is(err, kafka.TopicAlreadyExists) {
+			return nil
+		}
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("find kafka controller: %w", err)
+		return fmt.Errorf("create topic %s with %d partitions: %w", topic, partitions, err)
 	}
-	cc, err := kafka.DialContext(ctx, "tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
-	if err != nil {
-		return fmt.Errorf("dial kafka controller: %w", err)
-	}
-	defer cc.Close()
-	err = cc.CreateTopics(kafka.TopicConfig{Topic: topic, NumPartitions: partitions, ReplicationFactor: 1})
-	if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-		return fmt.Errorf("create topic %s: %w", topic, err)
+	adm := NewAdmin(config.Kafka{Brokers: brokers, Topic: topic})
+	if err := retry(ctx, func() error { return adm.leaders(ctx) }); err != nil {
+		return fmt.Errorf("topic %s has no leader for every partition: %w", topic, err)
 	}
 	return nil
+}
+
+// topicWait bounds how long EnsureTopic and metadata calls wait for a
+// broker that is still settling.
+const topicWait = 60 * time.Second
+
+// leaders fails with a temporary error until every partition of the topic
+// has a leader.
+func (s *Admin) leaders(ctx context.Context) error {
+	md, err := s.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{s.cfg.Topic}})
+	if err != nil {
+		return err
+	}
+	for _, t := range md.Topics {
+		if t.Name != s.cfg.Topic {
+			continue
+		}
+		if t.Error != nil {
+			return t.Error
+		}
+		if len(t.Partitions) == 0 {
+			return kafka.LeaderNotAvailable
+		}
+		for _, p := range t.Partitions {
+			if p.Error != nil {
+				return p.Error
+			}
+			if p.Leader.Host == "" {
+				return kafka.LeaderNotAvailable
+			}
+		}
+		return nil
+	}
+	return kafka.UnknownTopicOrPartition
+}
+
+// retry runs f until it succeeds, fails with an error Kafka does not call
+// temporary, or ctx ends. A broker that just started, or a group whose
+// coordinator is still loading, answers with temporary errors for a while.
+func retry(ctx context.Context, f func() error) error {
+	wait := 50 * time.Millisecond
+	for {
+		err := f()
+		var ke kafka.Error
+		if err == nil || !errors.As(err, &ke) || !ke.Temporary() {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (still failing when giving up: %w)", ctx.Err(), err)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// dialController asks the brokers in turn for the controller and connects
+// to it, since only the controller may create topics.
+func dialController(ctx context.Context, brokers []string) (*kafka.Conn, error) {
+	var errs []error
+	for _, b := range brokers {
+		conn, err := kafka.DialContext(ctx, "tcp", b)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("dial %s: %w", b, err))
+			continue
+		}
+		setDeadline(ctx, conn)
+		ctrl, err := conn.Controller()
+		conn.Close()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("find controller via %s: %w", b, err))
+			continue
+		}
+		addr := net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port))
+		cc, err := kafka.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("dial controller %s: %w", addr, err))
+			continue
+		}
+		return cc, nil
+	}
+	if len(errs) == 0 {
+		return nil, errors.New("no brokers given")
+	}
+	return nil, errors.Join(errs...)
+}
+
+// setDeadline carries ctx's deadline to conn, whose requests take no
+// context.
+func setDeadline(ctx context.Context, conn *kafka.Conn) {
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
 }

@@ -234,8 +234,12 @@ func TestAdmin(t *testing.T) {
 		t.Fatalf("committed offsets of a never-seen group = %v, %v; want none and no error", committed, err)
 	}
 
+	// A missing topic is waited for (it may be about to be created), up to
+	// the caller's deadline.
 	missing := NewAdmin(config.Kafka{Brokers: brokers, Topic: "no-such-topic", Group: "admin"})
-	if ps, err := missing.Partitions(ctx); err == nil {
+	short, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if ps, err := missing.Partitions(short); err == nil {
 		t.Errorf("partitions of a missing topic = %v, want an error", ps)
 	}
 }

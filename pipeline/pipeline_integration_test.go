@@ -74,26 +74,21 @@ func newFixture(t *testing.T, subscribers int, hours int, seed int64) *fixture {
 	return f
 }
 
-// run runs the pipeline once with cfg.
+// run migrates and runs the pipeline once with cfg.
 func (f *fixture) run(t *testing.T, ctx context.Context, cfg config.Config, opts pipeline.Options) (pipeline.Summary, error) {
 	t.Helper()
 	s, err := sink.Open(ctx, cfg.ClickHouse, cfg.Sink, f.log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
 	mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, err := s.Migrate(mctx, cfg.Blocklist.TTL); err != nil {
+	_, err = s.Migrate(mctx, cfg.Blocklist.TTL)
+	s.Close()
+	if err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	src := source.New(cfg.Kafka, f.log)
-	defer src.Close()
-	r, err := pipeline.New(cfg, opts, src, s, f.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r.Run(ctx)
+	return f.runOnly(ctx, cfg, opts)
 }
 
 // check asserts what ClickHouse holds against the truth: every planted
@@ -234,7 +229,7 @@ func TestClickHouseOutageLosesNothing(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		var err error
-		sum, err = f.run2(ctx, cfg, pipeline.Options{UntilCaughtUp: true})
+		sum, err = f.runOnly(ctx, cfg, pipeline.Options{UntilCaughtUp: true})
 		done <- err
 	}()
 	time.Sleep(4 * time.Second)
@@ -263,9 +258,8 @@ func TestClickHouseOutageLosesNothing(t *testing.T) {
 	f.check(t)
 }
 
-// run2 is run without a testing.T for the sink's own migration, which the
-// outage test already did.
-func (f *fixture) run2(ctx context.Context, cfg config.Config, opts pipeline.Options) (pipeline.Summary, error) {
+// runOnly runs the pipeline once on an already migrated database.
+func (f *fixture) runOnly(ctx context.Context, cfg config.Config, opts pipeline.Options) (pipeline.Summary, error) {
 	s, err := sink.Open(ctx, cfg.ClickHouse, cfg.Sink, f.log)
 	if err != nil {
 		return pipeline.Summary{}, err

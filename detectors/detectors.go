@@ -25,6 +25,51 @@ type Window struct {
 	// Sorted holds the distinct callees as numbers, ascending, when the
 	// engine computed them (only sequential dialing needs them).
 	Sorted []uint64
+
+	// OneRing counts unanswered attempts released by the caller after
+	// ringing at most the one-ring limit (wangiri bait).
+	OneRing int
+	// Invalid counts attempts to unallocated or invalid numbers: Q.850
+	// cause 1 or 28, or a callee outside the numbering plan.
+	Invalid int
+	// PeakPerMinute is the most calls started within one minute.
+	PeakPerMinute int
+	// MaxConcurrent is the most of this caller's calls in progress at
+	// once. Mobile says whether the caller is a mobile number, the only
+	// kind a handset limits to one or two calls.
+	MaxConcurrent int
+	Mobile        bool
+	// TalkSquares is the sum of squared talk times (seconds) of answered
+	// calls, for the spread of talk times.
+	TalkSquares float64
+	// Gaps, GapSum and GapSquares describe the seconds between
+	// consecutive call starts.
+	Gaps       int
+	GapSum     float64
+	GapSquares float64
+	// Callbacks counts distinct callees of the window who called the
+	// caller back while the engine held its state.
+	Callbacks int
+	// Spoofed counts calls with a domestic caller ID that arrived on an
+	// international trunk, or a caller ID outside the numbering plan.
+	Spoofed int
+	// Closing is true when the window has ended and this is its final
+	// summary; detectors that need the whole window (no_callback) wait
+	// for it.
+	Closing bool
+}
+
+// Target summarises the calls one callee received in a short span, for
+// call bombing: the victim is protected, the callers are flagged.
+type Target struct {
+	// Span is the length of time the counts cover.
+	Span time.Duration
+	// Calls counts calls to the callee in the span; Callers the distinct
+	// numbers that made them.
+	Calls   int
+	Callers int
+	// CallerCalls is how many of those calls the caller being judged made.
+	CallerCalls int
 }
 
 // Finding is a crossed threshold.

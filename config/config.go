@@ -8,6 +8,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -46,10 +48,27 @@ type ClickHouse struct {
 	DialTimeout time.Duration `mapstructure:"dial_timeout"`
 }
 
-// Numbering says how numbers are normalised.
+// Numbering says how numbers are normalised and what the home numbering
+// plan allows.
 type Numbering struct {
 	// CountryCode is the home country code, digits only.
 	CountryCode string `mapstructure:"country_code"`
+	// MobilePrefixes are E.164 prefixes of mobile numbers, the only
+	// callers a handset limits to one or two calls at once.
+	MobilePrefixes []string `mapstructure:"mobile_prefixes"`
+	// MobileDigits is the length of a mobile national number.
+	MobileDigits int `mapstructure:"mobile_digits"`
+	// MinNationalDigits and MaxNationalDigits bound home national numbers;
+	// numbers outside are outside the plan.
+	MinNationalDigits int `mapstructure:"min_national_digits"`
+	MaxNationalDigits int `mapstructure:"max_national_digits"`
+	// InternationalTrunks are trunk ids that carry calls from abroad: a
+	// domestic caller ID on them is spoofed.
+	InternationalTrunks []string `mapstructure:"international_trunks"`
+	// Allowlist holds numbers (E.164 with '+') that never reach the
+	// blocklist; an entry ending in '*' is a prefix. Emergency and carrier
+	// service numbers are on it by default.
+	Allowlist []string `mapstructure:"allowlist"`
 }
 
 // Window is the event-time windowing scheme.
@@ -75,9 +94,74 @@ type Window struct {
 
 // Detectors holds each detector's thresholds.
 type Detectors struct {
-	FanOut     FanOut     `mapstructure:"fan_out"`
-	ShortCalls ShortCalls `mapstructure:"short_calls"`
-	Sequential Sequential `mapstructure:"sequential_dialing"`
+	FanOut         FanOut         `mapstructure:"fan_out"`
+	ShortCalls     ShortCalls     `mapstructure:"short_calls"`
+	Sequential     Sequential     `mapstructure:"sequential_dialing"`
+	OneRing        OneRing        `mapstructure:"one_ring"`
+	LowAnswerRate  LowAnswerRate  `mapstructure:"low_answer_rate"`
+	Burst          Burst          `mapstructure:"burst"`
+	Concurrent     Concurrent     `mapstructure:"concurrent_calls"`
+	InvalidCallees InvalidCallees `mapstructure:"invalid_callees"`
+	RoboticTiming  RoboticTiming  `mapstructure:"robotic_timing"`
+	NoCallback     NoCallback     `mapstructure:"no_callback"`
+	CallBombing    CallBombing    `mapstructure:"call_bombing"`
+	SpoofedOrigin  SpoofedOrigin  `mapstructure:"spoofed_origin"`
+	// Disabled names detectors that are switched off.
+	Disabled []string `mapstructure:"disabled"`
+}
+
+// OneRing flags wangiri: attempts released after a ring or two.
+type OneRing struct {
+	MinAttempts int           `mapstructure:"min_attempts"`
+	MinShare    float64       `mapstructure:"min_share"`
+	MaxRing     time.Duration `mapstructure:"max_ring"`
+}
+
+// LowAnswerRate flags callers whose calls are rarely answered, at volume.
+type LowAnswerRate struct {
+	MinAttempts int     `mapstructure:"min_attempts"`
+	MaxRate     float64 `mapstructure:"max_rate"`
+}
+
+// Burst flags more calls per minute than a person can dial.
+type Burst struct {
+	MinPerMinute int `mapstructure:"min_per_minute"`
+}
+
+// Concurrent flags a mobile number in more calls at once than a handset
+// holds.
+type Concurrent struct {
+	MinConcurrent int `mapstructure:"min_concurrent"`
+}
+
+// InvalidCallees flags a high share of attempts to invalid numbers.
+type InvalidCallees struct {
+	MinAttempts int     `mapstructure:"min_attempts"`
+	MinShare    float64 `mapstructure:"min_share"`
+}
+
+// RoboticTiming flags talk times or gaps that barely vary.
+type RoboticTiming struct {
+	MinCalls int     `mapstructure:"min_calls"`
+	MaxCV    float64 `mapstructure:"max_cv"`
+}
+
+// NoCallback flags callers whose callees almost never call back.
+type NoCallback struct {
+	MinCallees int     `mapstructure:"min_callees"`
+	MaxShare   float64 `mapstructure:"max_share"`
+}
+
+// CallBombing flags the callers flooding one callee.
+type CallBombing struct {
+	MinCalls     int           `mapstructure:"min_calls"`
+	Span         time.Duration `mapstructure:"span"`
+	MinPerCaller int           `mapstructure:"min_per_caller"`
+}
+
+// SpoofedOrigin flags caller IDs that cannot be genuine.
+type SpoofedOrigin struct {
+	MinCalls int `mapstructure:"min_calls"`
 }
 
 // FanOut flags callers reaching many distinct callees.
@@ -113,9 +197,19 @@ type Stats struct {
 	MinCalls int `mapstructure:"min_calls"`
 }
 
-// Blocklist controls the blocklist view.
+// Blocklist controls the verdict and the blocklist view.
 type Blocklist struct {
+	// TTL is how long a flag counts; a new flag renews it.
 	TTL time.Duration `mapstructure:"ttl"`
+	// MinScore is the risk from which a number is blocked.
+	MinScore float64 `mapstructure:"min_score"`
+	// Rules give the risk of combinations of traits, as data:
+	// "trait + trait = risk". A number's risk is the highest risk among
+	// the rules all of whose traits it shows.
+	Rules []string `mapstructure:"rules"`
+	// TraitRisk is what each trait adds on its own, combined as
+	// independent evidence: 1 - (1 - trait_risk)^traits.
+	TraitRisk float64 `mapstructure:"trait_risk"`
 }
 
 // Engine sizes the detection engine.
@@ -136,19 +230,92 @@ func Default() Config {
 			MaxWait: 500 * time.Millisecond, MaxBytes: 16 << 20},
 		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", Database: "cdrpipe", Username: "default",
 			DialTimeout: 5 * time.Second},
-		Numbering: Numbering{CountryCode: "86"},
+		Numbering: Numbering{CountryCode: "86",
+			MobilePrefixes: []string{"+8613", "+8614", "+8615", "+8616", "+8617", "+8618", "+8619"},
+			MobileDigits:   11, MinNationalDigits: 3, MaxNationalDigits: 11,
+			Allowlist: []string{
+				"+86110", "+86112", "+86119", "+86120", "+86122", "+8612110", "+8612395", // emergency
+				"+8610000", "+8610001", "+8610010", "+8610086", "+8610099", // carrier service
+			}},
 		Window: Window{Size: time.Hour, Slide: 5 * time.Minute, AllowedLateness: 5 * time.Minute,
 			MaxFuture: 15 * time.Minute, MaxJump: 15 * time.Minute, IdlePartition: 30 * time.Second},
 		Detectors: Detectors{
-			FanOut:     FanOut{MinCallees: 50},
-			ShortCalls: ShortCalls{MinAnswered: 20, MaxTalk: 10 * time.Second, MinShare: 0.7},
-			Sequential: Sequential{MinCallees: 10, MinRun: 5, MaxStep: 3},
+			FanOut:         FanOut{MinCallees: 50},
+			ShortCalls:     ShortCalls{MinAnswered: 20, MaxTalk: 10 * time.Second, MinShare: 0.7},
+			Sequential:     Sequential{MinCallees: 10, MinRun: 5, MaxStep: 3},
+			OneRing:        OneRing{MinAttempts: 10, MinShare: 0.5, MaxRing: 3 * time.Second},
+			LowAnswerRate:  LowAnswerRate{MinAttempts: 40, MaxRate: 0.15},
+			Burst:          Burst{MinPerMinute: 10},
+			Concurrent:     Concurrent{MinConcurrent: 3},
+			InvalidCallees: InvalidCallees{MinAttempts: 10, MinShare: 0.3},
+			RoboticTiming:  RoboticTiming{MinCalls: 20, MaxCV: 0.1},
+			NoCallback:     NoCallback{MinCallees: 20, MaxShare: 0.02},
+			CallBombing:    CallBombing{MinCalls: 20, Span: 10 * time.Minute, MinPerCaller: 3},
+			SpoofedOrigin:  SpoofedOrigin{MinCalls: 1},
 		},
 		Sink:      Sink{BatchSize: 50000, FlushInterval: time.Second, MaxBackoff: 30 * time.Second},
 		Stats:     Stats{MinCalls: 10},
-		Blocklist: Blocklist{TTL: 7 * 24 * time.Hour},
+		Blocklist: Blocklist{TTL: 7 * 24 * time.Hour, MinScore: 0.8, TraitRisk: 0.35, Rules: DefaultRules()},
 		Engine:    Engine{MaxCallees: 4096, QueueSize: 64},
 	}
+}
+
+// DefaultRules are the verdict rules used when none are configured. One
+// mild trait never blocks (a service centre has a high fan-out, a bank's
+// notification line calls thousands, a courier makes many short calls);
+// strong abuse patterns do on their own.
+func DefaultRules() []string {
+	return []string{
+		"sequential_dialing = 0.95",
+		"one_ring = 0.95",
+		"call_bombing = 0.95",
+		"spoofed_origin = 0.9",
+		"concurrent_calls = 0.85",
+		"fan_out + short_calls = 0.9",
+		"short_calls + robotic_timing = 0.9",
+		"short_calls + no_callback = 0.85",
+		"fan_out + low_answer_rate + no_callback = 0.85",
+		"invalid_callees + low_answer_rate = 0.85",
+		"burst + short_calls = 0.85",
+	}
+}
+
+// Traits are the detector names, as stored in flagged_numbers.
+var Traits = []string{
+	"fan_out", "short_calls", "sequential_dialing", "one_ring", "low_answer_rate", "burst",
+	"concurrent_calls", "invalid_callees", "robotic_timing", "no_callback", "call_bombing", "spoofed_origin",
+}
+
+// Rule is one parsed verdict rule: showing all Traits gives Risk.
+type Rule struct {
+	Traits []string
+	Risk   float64
+}
+
+// ParseRules parses "trait + trait = risk" lines.
+func ParseRules(lines []string) ([]Rule, error) {
+	var out []Rule
+	for _, l := range lines {
+		lhs, rhs, ok := strings.Cut(l, "=")
+		if !ok {
+			return nil, fmt.Errorf("rule %q: want \"trait + trait = risk\"", l)
+		}
+		risk, err := strconv.ParseFloat(strings.TrimSpace(rhs), 64)
+		if err != nil || !(risk > 0 && risk <= 1) {
+			return nil, fmt.Errorf("rule %q: risk %q is not a number in (0, 1]", l, strings.TrimSpace(rhs))
+		}
+		var r Rule
+		for _, t := range strings.Split(lhs, "+") {
+			t = strings.TrimSpace(t)
+			if !slices.Contains(Traits, t) {
+				return nil, fmt.Errorf("rule %q: unknown trait %q (known: %s)", l, t, strings.Join(Traits, ", "))
+			}
+			r.Traits = append(r.Traits, t)
+		}
+		r.Risk = risk
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // Error is a configuration error naming the offending key.
@@ -210,7 +377,75 @@ func (c *Config) Validate() error {
 			return &Error{Key: ch.key, Msg: ch.msg}
 		}
 	}
+	return c.validateTraits()
+}
+
+// validateTraits checks the settings of the issue-3 traits, the verdict
+// rules and the numbering plan.
+func (c *Config) validateTraits() error {
+	d, n, b := &c.Detectors, &c.Numbering, &c.Blocklist
+	share := func(v float64) bool { return v > 0 && v <= 1 }
+	checks := []struct {
+		bad      bool
+		key, msg string
+	}{
+		{d.OneRing.MinAttempts < 1, "detectors.one_ring.min_attempts", "must be at least 1"},
+		{!share(d.OneRing.MinShare), "detectors.one_ring.min_share", "must be in (0, 1]"},
+		{d.OneRing.MaxRing <= 0, "detectors.one_ring.max_ring", "must be positive"},
+		{d.LowAnswerRate.MinAttempts < 1, "detectors.low_answer_rate.min_attempts", "must be at least 1"},
+		{!(d.LowAnswerRate.MaxRate >= 0 && d.LowAnswerRate.MaxRate < 1), "detectors.low_answer_rate.max_rate", "must be in [0, 1)"},
+		{d.Burst.MinPerMinute < 2, "detectors.burst.min_per_minute", "must be at least 2"},
+		{d.Concurrent.MinConcurrent < 2 || d.Concurrent.MinConcurrent > 32, "detectors.concurrent_calls.min_concurrent", "must be between 2 and 32"},
+		{d.InvalidCallees.MinAttempts < 1, "detectors.invalid_callees.min_attempts", "must be at least 1"},
+		{!share(d.InvalidCallees.MinShare), "detectors.invalid_callees.min_share", "must be in (0, 1]"},
+		{d.RoboticTiming.MinCalls < 3, "detectors.robotic_timing.min_calls", "must be at least 3"},
+		{!(d.RoboticTiming.MaxCV > 0 && d.RoboticTiming.MaxCV < 1), "detectors.robotic_timing.max_cv", "must be in (0, 1)"},
+		{d.NoCallback.MinCallees < 1, "detectors.no_callback.min_callees", "must be at least 1"},
+		{!(d.NoCallback.MaxShare >= 0 && d.NoCallback.MaxShare < 1), "detectors.no_callback.max_share", "must be in [0, 1)"},
+		{d.CallBombing.MinCalls < 2, "detectors.call_bombing.min_calls", "must be at least 2"},
+		{d.CallBombing.Span < time.Minute || d.CallBombing.Span > time.Hour, "detectors.call_bombing.span", "must be between 1m and 1h"},
+		{d.CallBombing.MinPerCaller < 1 || d.CallBombing.MinPerCaller > d.CallBombing.MinCalls, "detectors.call_bombing.min_per_caller", "must be between 1 and min_calls"},
+		{d.SpoofedOrigin.MinCalls < 1, "detectors.spoofed_origin.min_calls", "must be at least 1"},
+		{n.MobileDigits < 4 || n.MobileDigits > 14, "numbering.mobile_digits", "must be between 4 and 14"},
+		{n.MinNationalDigits < 1 || n.MinNationalDigits > n.MaxNationalDigits, "numbering.min_national_digits", "must be between 1 and max_national_digits"},
+		{n.MaxNationalDigits > 14, "numbering.max_national_digits", "must be at most 14"},
+		{!(b.MinScore > 0 && b.MinScore <= 1), "blocklist.min_score", "must be in (0, 1]"},
+		{!(b.TraitRisk >= 0 && b.TraitRisk < 1), "blocklist.trait_risk", "must be in [0, 1)"},
+	}
+	for _, ch := range checks {
+		if ch.bad {
+			return &Error{Key: ch.key, Msg: ch.msg}
+		}
+	}
+	for _, t := range d.Disabled {
+		if !slices.Contains(Traits, t) {
+			return &Error{Key: "detectors.disabled", Msg: fmt.Sprintf("unknown detector %q (known: %s)", t, strings.Join(Traits, ", "))}
+		}
+	}
+	for _, p := range n.MobilePrefixes {
+		if !e164Prefix(strings.TrimSuffix(p, "*")) {
+			return &Error{Key: "numbering.mobile_prefixes", Msg: fmt.Sprintf("%q is not an E.164 prefix such as +8613", p)}
+		}
+	}
+	for _, a := range n.Allowlist {
+		if !e164Prefix(strings.TrimSuffix(a, "*")) {
+			return &Error{Key: "numbering.allowlist", Msg: fmt.Sprintf("%q is not an E.164 number or prefix with '*'", a)}
+		}
+	}
+	for _, t := range n.InternationalTrunks {
+		if strings.TrimSpace(t) == "" || strings.ContainsAny(t, "'\\") {
+			return &Error{Key: "numbering.international_trunks", Msg: fmt.Sprintf("%q is not a trunk id", t)}
+		}
+	}
+	if _, err := ParseRules(b.Rules); err != nil {
+		return &Error{Key: "blocklist.rules", Msg: err.Error()}
+	}
 	return nil
+}
+
+// e164Prefix reports whether s is '+' and 1 to 15 digits.
+func e164Prefix(s string) bool {
+	return len(s) >= 2 && len(s) <= 16 && s[0] == '+' && digits(s[1:])
 }
 
 // IsConfigError reports whether err is a configuration error.

@@ -5,6 +5,9 @@ package pipeline
 type segment struct {
 	first, last int64
 	maxSec      int64
+	// startMax is maxSec when the segment was started; merging stops
+	// once a segment spans more than a minute of event time.
+	startMax int64
 }
 
 // tracker decides, per partition, how far offsets may be committed: past
@@ -32,19 +35,20 @@ func (t *tracker) part(p int) *partTrack {
 	return pt
 }
 
-// add records that offsets [first, last] of partition p were processed;
-// maxSec is their latest event time, or minInt when none counts.
-func (t *tracker) add(p int, first, last, maxSec int64) {
+// add records that offset of partition p was processed; sec is its event
+// time, or noTime when it has none that counts (a reject).
+func (t *tracker) add(p int, offset, sec int64) {
 	pt := t.part(p)
-	pt.next = max(pt.next, last+1)
+	pt.next = max(pt.next, offset+1)
+	first, last, maxSec := offset, offset, sec
 	// Merging neighbours within a minute of event time keeps the list
-	// short; it only ever delays a release, which is safe.
-	if n := len(pt.segs); n > 0 && maxSec-pt.segs[n-1].maxSec < 60 && pt.segs[n-1].maxSec-maxSec < 60 {
+	// short; it only ever delays a release by that minute, which is safe.
+	if n := len(pt.segs); n > 0 && maxSec < pt.segs[n-1].startMax+60 {
 		pt.segs[n-1].last = last
 		pt.segs[n-1].maxSec = max(pt.segs[n-1].maxSec, maxSec)
 		return
 	}
-	pt.segs = append(pt.segs, segment{first: first, last: last, maxSec: maxSec})
+	pt.segs = append(pt.segs, segment{first: first, last: last, maxSec: maxSec, startMax: maxSec})
 }
 
 // release forgets segments whose records all lie before openFrom (Unix

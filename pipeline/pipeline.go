@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -92,7 +91,7 @@ func New(cfg config.Config, opts Options, src *source.Source, snk *sink.Sink, lo
 	if opts.DrainTimeout == 0 {
 		opts.DrainTimeout = 30 * time.Second
 	}
-	eng, err := engine.New(engine.Config{Window: cfg.Window, Detectors: cfg.Detectors, Stats: cfg.Stats, Engine: cfg.Engine}, opts.Now)
+	eng, err := engine.New(engine.Config{Window: cfg.Window, Detectors: cfg.Detectors, Stats: cfg.Stats, Engine: cfg.Engine, Numbering: cfg.Numbering}, opts.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -297,45 +296,35 @@ func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 	r.sum.Records += int64(len(msgs))
 
 	recs := make([]*engine.Record, 0, len(msgs))
-	// A record far ahead of the stream (a broken clock) must not hold
+	// A record far ahead of its partition (a broken clock) must not hold
 	// commits back until the stream catches up with it: past this limit
 	// it is not protected by replay, and only its own windows suffer.
-	holdLimit := int64(math.MaxInt64)
-	if r.wmKnown {
-		holdLimit = r.wmNow.Add(r.cfg.Window.AllowedLateness + r.cfg.Window.MaxJump).Unix()
-	}
-	type span struct{ first, last, maxSec int64 }
-	spans := make(map[int]*span)
+	maxJump := int64(r.cfg.Window.MaxJump / time.Second)
 	for i := range msgs {
 		m := &msgs[i]
-		sp := spans[m.Partition]
-		if sp == nil {
-			sp = &span{first: m.Offset, maxSec: noTime}
-			spans[m.Partition] = sp
-		}
-		sp.last = m.Offset
 		if err := r.rejected[i]; err != nil {
 			r.sum.Rejects++
 			b.AddReject(&schemas.Reject{
 				Origin: schemas.Origin{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Received: now},
 				Raw:    string(m.Value), Error: err.Error(),
 			})
+			r.trk.add(m.Partition, m.Offset, noTime)
 			continue
 		}
 		rec := &r.records[i]
 		r.wm.Observe(m.Partition, rec.CDR.StartTime, now)
-		sp.maxSec = max(sp.maxSec, min(rec.CDR.StartTime.Unix(), holdLimit))
+		sec := rec.CDR.StartTime.Unix()
+		if f, ok := r.wm.Frontier(m.Partition); ok {
+			sec = min(sec, f+maxJump)
+		}
+		r.trk.add(m.Partition, m.Offset, sec)
 		recs = append(recs, rec)
 	}
 	r.sum.Valid += int64(len(recs))
 	// Lateness is judged against the watermark from before this batch: a
 	// fetch can hand over minutes of one partition at once, and its own
 	// newest records must not make its older ones late.
-	wm, ok := r.wmNow, r.wmKnown
-	r.collect(r.eng.Process(recs, wm, ok), b)
-	for p, sp := range spans {
-		r.trk.add(p, sp.first, sp.last, sp.maxSec)
-	}
+	r.collect(r.eng.Process(recs, r.wmNow, r.wmKnown), b)
 	r.wmNow, r.wmKnown = r.wm.Advance(now)
 	if r.wmKnown {
 		r.trk.release(r.openFrom(r.wmNow))
@@ -382,7 +371,7 @@ func (r *Runner) decode(msgs []kafka.Message, now time.Time) {
 				r.rejected[i] = err
 				r.records[i] = engine.Record{CDR: c, Partition: m.Partition, Offset: m.Offset}
 				if err == nil {
-					engine.Prepare(&r.records[i])
+					r.eng.Prepare(&r.records[i])
 				}
 			}
 		})

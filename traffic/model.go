@@ -204,9 +204,16 @@ func (m *model) ordinaryCalls(ctx context.Context) error {
 		}
 		slices.Sort(times)
 		spreadSeconds(times)
+		var busyUntil int64
 		for _, t := range capPerHour(times, MaxOrdinaryCallsPerHour) {
 			c := call{start: t, caller: m.subs[i], callee: m.pickContact(i)}
 			m.ordinaryOutcome(&c)
+			// A person with one handset does not start a call while the
+			// last one is still ringing or talking.
+			if t < busyUntil {
+				continue
+			}
+			busyUntil = t + int64(c.ring) + int64(c.talk)
 			m.calls = append(m.calls, c)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ type Record struct {
 	callerKey uint64
 	calleeKey uint64
 	keyHash   uint64
+	flags     uint8 // per-call traits (flagOneRing, ...), set by Prepare
 }
 
 // Output is what the engine produced from one batch.
@@ -61,10 +63,16 @@ type params struct {
 	shortTalk   float64
 
 	detectors  []detectors.Detector
-	allFlagged uint8
+	allFlagged uint16
 	seq        detectors.Sequential
 	seqMin     int
 	seqStep    uint64
+	bombing    *detectors.CallBombing // nil when switched off
+	bombSpan   int64                  // seconds
+
+	minutesPerBucket int
+	oneRingMax       float64 // seconds
+	plan             plan
 }
 
 func (p *params) bucket(sec int64) int32 {
@@ -74,6 +82,8 @@ func (p *params) bucket(sec int64) int32 {
 	}
 	return int32(b)
 }
+
+func (p *params) bombingSpan() time.Duration { return time.Duration(p.bombSpan) * time.Second }
 
 func (p *params) time(b int32) time.Time {
 	return time.Unix(int64(b)*p.slide, 0).UTC()
@@ -85,6 +95,7 @@ type Config struct {
 	Detectors config.Detectors
 	Stats     config.Stats
 	Engine    config.Engine
+	Numbering config.Numbering
 }
 
 // Engine holds all shards.
@@ -109,7 +120,7 @@ func New(cfg Config, now func() time.Time) (*Engine, error) {
 	}
 	e := &Engine{p: p, now: now, outs: make([]Output, n), parts: make([][]*Record, n)}
 	for range n {
-		e.shards = append(e.shards, newShard(p))
+		e.shards = append(e.shards, newShard(p, n))
 	}
 	return e, nil
 }
@@ -127,17 +138,39 @@ func newParams(cfg Config) (*params, error) {
 	}
 	d := cfg.Detectors
 	seq := detectors.Sequential{MinCallees: d.Sequential.MinCallees, MinRun: d.Sequential.MinRun, MaxStep: d.Sequential.MaxStep}
-	dets := []detectors.Detector{
+	all := []detectors.Detector{
 		detectors.FanOut{MinCallees: d.FanOut.MinCallees},
 		detectors.ShortCalls{MinAnswered: d.ShortCalls.MinAnswered, MaxTalk: d.ShortCalls.MaxTalk, MinShare: d.ShortCalls.MinShare},
 		seq,
+		detectors.OneRing{MinAttempts: d.OneRing.MinAttempts, MinShare: d.OneRing.MinShare},
+		detectors.LowAnswerRate{MinAttempts: d.LowAnswerRate.MinAttempts, MaxRate: d.LowAnswerRate.MaxRate},
+		detectors.Burst{MinPerMinute: d.Burst.MinPerMinute},
+		detectors.ConcurrentCalls{MinConcurrent: d.Concurrent.MinConcurrent},
+		detectors.InvalidCallees{MinAttempts: d.InvalidCallees.MinAttempts, MinShare: d.InvalidCallees.MinShare},
+		detectors.RoboticTiming{MinCalls: d.RoboticTiming.MinCalls, MaxCV: d.RoboticTiming.MaxCV},
+		detectors.NoCallback{MinCallees: d.NoCallback.MinCallees, MaxShare: d.NoCallback.MaxShare},
+		detectors.SpoofedOrigin{MinCalls: d.SpoofedOrigin.MinCalls},
+	}
+	var dets []detectors.Detector
+	for _, det := range all {
+		if !slices.Contains(d.Disabled, det.Name()) {
+			dets = append(dets, det)
+		}
+	}
+	var bombing *detectors.CallBombing
+	if !slices.Contains(d.Disabled, "call_bombing") {
+		bombing = &detectors.CallBombing{MinCalls: d.CallBombing.MinCalls, MinPerCaller: d.CallBombing.MinPerCaller}
 	}
 	if len(dets) > maxDetectors {
 		return nil, fmt.Errorf("BUG: %d detectors, at most %d fit a window's flag bits", len(dets), maxDetectors)
 	}
-	// A caller stays small while it cannot reach any threshold or the
-	// stats volume; only then is skipping window bookkeeping exact.
-	small := min(smallCap, d.FanOut.MinCallees-1, d.ShortCalls.MinAnswered-1, d.Sequential.MinCallees-1, cfg.Stats.MinCalls-1)
+	// A caller stays small while it cannot reach any volume threshold or
+	// the stats volume; only then is skipping window bookkeeping exact.
+	// Traits that a few calls can show (a spoofed caller ID, calls that
+	// overlap) promote the caller when they appear (shard.count).
+	small := min(smallCap, d.FanOut.MinCallees-1, d.ShortCalls.MinAnswered-1, d.Sequential.MinCallees-1, cfg.Stats.MinCalls-1,
+		d.OneRing.MinAttempts-1, d.LowAnswerRate.MinAttempts-1, d.Burst.MinPerMinute-1,
+		d.InvalidCallees.MinAttempts-1, d.RoboticTiming.MinCalls-1, d.NoCallback.MinCallees-1)
 	return &params{
 		slide:       slide,
 		size:        cfg.Window.Size,
@@ -149,21 +182,49 @@ func newParams(cfg Config) (*params, error) {
 		statsMin:    cfg.Stats.MinCalls,
 		shortTalk:   d.ShortCalls.MaxTalk.Seconds(),
 		detectors:   dets,
-		allFlagged:  uint8(1)<<len(dets) - 1,
+		allFlagged:  uint16(1)<<len(dets) - 1,
 		seq:         seq,
 		seqMin:      d.Sequential.MinCallees,
 		seqStep:     d.Sequential.MaxStep,
+		bombing:     bombing,
+		bombSpan:    int64(d.CallBombing.Span / time.Second),
+
+		minutesPerBucket: int(max(1, slide/60)),
+		oneRingMax:       d.OneRing.MaxRing.Seconds(),
+		plan:             newPlan(cfg.Numbering),
 	}, nil
 }
 
-// Prepare fills a record's derived keys; it is safe to call concurrently
-// on different records, so decoders can do it in parallel.
-func Prepare(r *Record) {
-	r.callerKey = decode.NumberKey(r.CDR.Caller)
-	r.calleeKey = decode.NumberKey(r.CDR.Callee)
+// Prepare fills a record's derived keys and classifies the call's own
+// traits (one-ring, invalid callee, spoofed caller ID, mobile caller). It
+// only reads the engine's settings, so decoders call it in parallel.
+func (e *Engine) Prepare(r *Record) {
+	c := &r.CDR
+	r.callerKey = decode.NumberKey(c.Caller)
+	r.calleeKey = decode.NumberKey(c.Callee)
 	h := fnv.New64a()
-	h.Write([]byte(r.CDR.Key))
+	h.Write([]byte(c.Key))
 	r.keyHash = h.Sum64()
+	r.flags = e.p.classify(c)
+}
+
+// classify returns the per-call trait flags of c.
+func (p *params) classify(c *schemas.CDR) uint8 {
+	var f uint8
+	if !c.Answered() && c.RingDuration > 0 && c.RingDuration <= p.oneRingMax &&
+		(c.Disposition == schemas.Cancelled || c.Disposition == schemas.NoAnswer) {
+		f |= flagOneRing
+	}
+	if c.Cause == 1 || c.Cause == 28 || p.plan.outside(c.Callee) {
+		f |= flagInvalid
+	}
+	if p.plan.spoofed(c.Caller, c.TrunkID) {
+		f |= flagSpoofed
+	}
+	if p.plan.mobile(c.Caller) {
+		f |= flagMobile
+	}
+	return f
 }
 
 // Process runs one batch through the shards in parallel after moving the
@@ -180,6 +241,7 @@ func (e *Engine) Process(batch []*Record, wm time.Time, wmKnown bool) []Output {
 		e.parts[i] = append(e.parts[i], r)
 	}
 	e.each(func(i int, s *shard) {
+		s.now = now
 		if wmKnown {
 			s.advance(wm.Unix(), now)
 		}
@@ -187,6 +249,24 @@ func (e *Engine) Process(batch []*Record, wm time.Time, wmKnown bool) []Output {
 			s.process(r, now)
 		}
 	})
+	// Second phase: each shard takes the calls its numbers received.
+	var wg sync.WaitGroup
+	for j, s := range e.shards {
+		wg.Go(func() {
+			for _, from := range e.shards {
+				for k := range from.outbox[j] {
+					s.reverse(&from.outbox[j][k])
+				}
+			}
+			e.outs[j] = s.out
+		})
+	}
+	wg.Wait()
+	for _, s := range e.shards {
+		for j := range s.outbox {
+			s.outbox[j] = s.outbox[j][:0]
+		}
+	}
 	return e.outs
 }
 

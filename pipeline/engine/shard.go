@@ -25,13 +25,26 @@ type shard struct {
 	wmBucket int32 // bucket of the watermark
 	sorted   []uint64
 	out      Output
+	now      time.Time // wall clock of the current batch
+
+	// outbox holds, per destination shard, the calls its numbers received.
+	outbox [][]rev
+	// Callee-side call counts for the current and previous bombing span,
+	// and the callees past a few calls.
+	hits, prevHits map[uint64]uint16
+	hitSpan        int64
+	victims        map[uint64]*victim
 }
 
-func newShard(p *params) *shard {
+func newShard(p *params, shards int) *shard {
 	return &shard{
-		p:     p,
-		index: make(map[uint64]int32),
-		dedup: make(map[int32]map[uint64]struct{}),
+		p:        p,
+		index:    make(map[uint64]int32),
+		dedup:    make(map[int32]map[uint64]struct{}),
+		outbox:   make([][]rev, shards),
+		hits:     make(map[uint64]uint16),
+		prevHits: make(map[uint64]uint16),
+		victims:  make(map[uint64]*victim),
 	}
 }
 
@@ -49,7 +62,8 @@ func (s *shard) process(r *Record, now time.Time) {
 		s.out.Late++
 		return
 	}
-	ev := event{callee: r.calleeKey, bucket: b, talk: talkSeconds(c.Duration)}
+	ev := event{callee: r.calleeKey, bucket: b, sec: uint32(sec), talk: seconds16(c.Duration),
+		ring: seconds16(c.RingDuration), flags: r.flags}
 	if c.Answered() {
 		ev.flags |= flagAnswered
 		if c.Duration < s.p.shortTalk {
@@ -57,9 +71,10 @@ func (s *shard) process(r *Record, now time.Time) {
 		}
 	}
 	s.count(r.callerKey, c.Caller, ev, now)
+	s.sendReverse(rev{target: r.calleeKey, from: r.callerKey, sec: uint32(sec), bucket: b})
 }
 
-func talkSeconds(d float64) uint16 {
+func seconds16(d float64) uint16 {
 	if d > 65535 {
 		return 65535
 	}
@@ -102,7 +117,7 @@ func (s *shard) count(number uint64, numberText string, ev event, now time.Time)
 		}
 	}
 	cl.n = uint8(len(keep))
-	if int(cl.n) < s.p.smallCap {
+	if int(cl.n) < s.p.smallCap && !s.promising(cl, ev) {
 		cl.events[cl.n] = ev
 		cl.n++
 		return
@@ -113,6 +128,22 @@ func (s *shard) count(number uint64, numberText string, ev event, now time.Time)
 	}
 	cl.n = 0
 	s.add(h, numberText, ev, now)
+}
+
+// promising reports whether ev could show a trait that needs few calls: a
+// spoofed caller ID (one call may flag), or a call overlapping one of the
+// caller's calls (a handset holds one or two).
+func (s *shard) promising(cl *caller, ev event) bool {
+	if ev.flags&flagSpoofed != 0 {
+		return true
+	}
+	end := ev.sec + uint32(ev.ring) + uint32(ev.talk)
+	for _, e := range cl.events[:cl.n] {
+		if e.sec < end && ev.sec < e.sec+uint32(e.ring)+uint32(e.talk) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *shard) newCaller(number uint64) int32 {
@@ -138,6 +169,7 @@ func (s *shard) promote(cl *caller, number uint64) *heavy {
 		counts:  make([]counts, s.p.ring),
 		wins:    make([]win, s.p.ring),
 		callees: make(map[uint64]uint64),
+		minutes: make([]uint16, int(s.p.ring)*s.p.minutesPerBucket),
 	}
 	for _, e := range cl.events[:cl.n] {
 		h.top = min(h.top, e.bucket)
@@ -166,18 +198,14 @@ func (s *shard) add(h *heavy, numberText string, ev event, now time.Time) {
 		s.out.TooOld++
 		return
 	}
-	cs := &h.counts[mod(ev.bucket, p.ring)]
+	slot := mod(ev.bucket, p.ring)
+	cs := &h.counts[slot]
+	minutes := h.minutes[int(slot)*p.minutesPerBucket : int(slot+1)*p.minutesPerBucket]
 	if cs.bucket != ev.bucket {
 		*cs = counts{bucket: ev.bucket}
+		clear(minutes)
 	}
-	cs.calls++
-	if ev.flags&flagAnswered != 0 {
-		cs.answered++
-		cs.talk += float64(ev.talk)
-		if ev.flags&flagShort != 0 {
-			cs.short++
-		}
-	}
+	s.tally(h, cs, minutes, ev)
 	first, last := ev.bucket-p.w+1, ev.bucket
 	for k := first; k <= last; k++ {
 		s.window(h, k, numberText, now)
@@ -185,6 +213,80 @@ func (s *shard) add(h *heavy, numberText string, ev event, now time.Time) {
 	s.addCallee(h, ev.callee, ev.bucket, first, last)
 	for k := first; k <= last; k++ {
 		s.check(h, k, numberText, now)
+	}
+}
+
+// tally adds a call to its bucket's counters.
+func (s *shard) tally(h *heavy, cs *counts, minutes []uint16, ev event) {
+	cs.calls++
+	if ev.flags&flagAnswered != 0 {
+		talk := float64(ev.talk)
+		cs.answered++
+		cs.talk += talk
+		cs.talkSq += talk * talk
+		if ev.flags&flagShort != 0 {
+			cs.short++
+		}
+	}
+	if ev.flags&flagOneRing != 0 {
+		cs.oneRing++
+	}
+	if ev.flags&flagInvalid != 0 {
+		cs.invalid++
+	}
+	if ev.flags&flagSpoofed != 0 {
+		cs.spoofed++
+	}
+	if ev.flags&flagMobile != 0 {
+		h.mobile = true
+	}
+	bucketStart := int64(ev.bucket) * s.p.slide
+	if m := int(int64(ev.sec)-bucketStart) / 60; m >= 0 && m < len(minutes) && minutes[m] < 65535 {
+		minutes[m]++
+	}
+	// Gaps between starts, in arrival order; an out-of-order call adds none.
+	if h.lastStart != 0 && ev.sec >= h.lastStart {
+		g := float64(ev.sec - h.lastStart)
+		cs.gaps++
+		cs.gapSum += g
+		cs.gapSq += g * g
+	}
+	h.lastStart = max(h.lastStart, ev.sec)
+	s.concurrency(h, ev)
+}
+
+// concurrency records how many of the caller's calls were in progress at
+// once, around this one. The peaks can only be at this call's start or at
+// the start of a recent call that begins while it is in progress; each
+// peak is counted in the bucket where it happens, so the result does not
+// depend on the order in which the calls arrived.
+func (s *shard) concurrency(h *heavy, ev event) {
+	self := span{start: ev.sec, end: ev.sec + uint32(ev.ring) + uint32(ev.talk)}
+	recent := h.recent[:min(h.nRecent, recentCalls)]
+	if self.end > self.start {
+		s.peak(h, recent, self, self.start)
+		for _, r := range recent {
+			if self.start < r.start && r.start < self.end {
+				s.peak(h, recent, self, r.start)
+			}
+		}
+	}
+	h.recent[h.nRecent%recentCalls] = self
+	h.nRecent++
+}
+
+// peak counts the calls in progress at second x and keeps the largest
+// count in x's bucket.
+func (s *shard) peak(h *heavy, recent []span, self span, x uint32) {
+	n := uint16(1) // self: x lies within it
+	for _, r := range recent {
+		if r.start <= x && x < r.end {
+			n++
+		}
+	}
+	b := s.p.bucket(int64(x))
+	if cs := &h.counts[mod(b, s.p.ring)]; cs.bucket == b {
+		cs.maxConc = max(cs.maxConc, n)
 	}
 }
 
@@ -269,10 +371,11 @@ func (s *shard) addOverflow(h *heavy, callee uint64, b int32) {
 	s.out.Overflowed++
 }
 
-// summary builds the detector view of window k.
-func (s *shard) summary(h *heavy, wn *win) detectors.Window {
+// summary builds the detector view of window k. closing asks for the
+// parts only the final view needs (callbacks).
+func (s *shard) summary(h *heavy, wn *win, closing bool) detectors.Window {
 	p := s.p
-	w := detectors.Window{Length: p.size, Distinct: int(wn.distinct)}
+	w := detectors.Window{Length: p.size, Distinct: int(wn.distinct), Mobile: h.mobile, Closing: closing}
 	var sketch *hll
 	for b := wn.start; b < wn.start+p.w; b++ {
 		slot := mod(b, p.ring)
@@ -281,6 +384,17 @@ func (s *shard) summary(h *heavy, wn *win) detectors.Window {
 			w.Answered += int(cs.answered)
 			w.Short += int(cs.short)
 			w.TalkSeconds += cs.talk
+			w.TalkSquares += cs.talkSq
+			w.OneRing += int(cs.oneRing)
+			w.Invalid += int(cs.invalid)
+			w.Spoofed += int(cs.spoofed)
+			w.Gaps += int(cs.gaps)
+			w.GapSum += cs.gapSum
+			w.GapSquares += cs.gapSq
+			w.MaxConcurrent = max(w.MaxConcurrent, int(cs.maxConc))
+			for _, m := range h.minutes[int(slot)*p.minutesPerBucket : int(slot+1)*p.minutesPerBucket] {
+				w.PeakPerMinute = max(w.PeakPerMinute, int(m))
+			}
 		}
 		if h.overflow != nil && h.overflow[slot] != nil && h.overSlot[slot] == b {
 			if sketch == nil {
@@ -292,6 +406,14 @@ func (s *shard) summary(h *heavy, wn *win) detectors.Window {
 	if sketch != nil {
 		w.Distinct += int(sketch.estimate() + 0.5)
 	}
+	if closing {
+		mask := windowMask(wn.start, p.w)
+		for c := range h.calledBack {
+			if h.callees[c]&mask != 0 {
+				w.Callbacks++
+			}
+		}
+	}
 	return w
 }
 
@@ -302,9 +424,9 @@ func (s *shard) check(h *heavy, k int32, numberText string, now time.Time) {
 	if !wn.valid || wn.start != k || wn.flagged == p.allFlagged {
 		return
 	}
-	w := s.summary(h, wn)
+	w := s.summary(h, wn, false)
 	for i, d := range p.detectors {
-		bit := uint8(1) << i
+		bit := uint16(1) << i
 		if wn.flagged&bit != 0 {
 			continue
 		}
@@ -339,16 +461,17 @@ func (s *shard) flag(numberText string, d detectors.Detector, k int32, f detecto
 	})
 }
 
-// refresh rewrites the flags of a closing window with what the whole
-// window measured, so the evidence says "412 callees", not the 50 that
-// first crossed the threshold. The row replaces the first one (same key)
-// and keeps its flagged_at.
-func (s *shard) refresh(h *heavy, wn *win, w *detectors.Window, numberText string) {
+// final runs every detector on the whole of a closing window. Flags
+// already written are rewritten with what the whole window measured, so
+// the evidence says "412 callees", not the 50 that first crossed the
+// threshold; the row replaces the first one (same key) and keeps its
+// flagged_at. Detectors that need the final view (no_callback) flag here.
+func (s *shard) final(h *heavy, wn *win, w *detectors.Window, numberText string, now time.Time) {
 	for i, d := range s.p.detectors {
-		if wn.flagged&(1<<i) == 0 {
-			continue
-		}
 		if d.NeedsSorted() {
+			if w.Distinct < s.p.seqMin {
+				continue
+			}
 			s.sorted = h.sortedIn(wn.start, s.p.w, s.sorted)
 			w.Sorted = s.sorted
 		}
@@ -356,7 +479,14 @@ func (s *shard) refresh(h *heavy, wn *win, w *detectors.Window, numberText strin
 		if !ok {
 			continue
 		}
-		s.flag(numberText, d, wn.start, f, time.Unix(int64(wn.flaggedAt[i]), 0).UTC())
+		at := now
+		if wn.flagged&(1<<i) != 0 {
+			at = time.Unix(int64(wn.flaggedAt[i]), 0).UTC()
+		} else {
+			wn.flagged |= 1 << i
+			wn.flaggedAt[i] = uint32(now.Unix())
+		}
+		s.flag(numberText, d, wn.start, f, at)
 	}
 }
 
@@ -367,13 +497,11 @@ func (s *shard) stats(h *heavy, k int32, numberText string, now time.Time) {
 	if !wn.valid || wn.start != k {
 		return
 	}
-	w := s.summary(h, wn)
+	w := s.summary(h, wn, true)
 	if numberText == "" {
 		numberText = decode.KeyNumber(h.number)
 	}
-	if wn.flagged != 0 {
-		s.refresh(h, wn, &w, numberText)
-	}
+	s.final(h, wn, &w, numberText, now)
 	if w.Calls < p.statsMin {
 		return
 	}
@@ -431,6 +559,7 @@ func (s *shard) advance(wm int64, now time.Time) {
 			delete(s.dedup, b)
 		}
 	}
+	s.forgetVictims(wm)
 }
 
 // close writes stats for h's windows starting at or before through.

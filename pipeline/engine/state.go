@@ -18,13 +18,20 @@ const smallCap = 4
 type event struct {
 	callee uint64
 	bucket int32
-	talk   uint16
+	sec    uint32 // start, Unix seconds
+	talk   uint16 // seconds
+	ring   uint16 // seconds
 	flags  uint8
 }
 
+// Per-call traits, classified once per record (Engine.Prepare).
 const (
 	flagAnswered = 1 << iota
 	flagShort
+	flagOneRing // unanswered, released after ringing at most the one-ring limit
+	flagInvalid // to an unallocated or invalid number
+	flagSpoofed // domestic caller ID on an international trunk, or outside the plan
+	flagMobile  // the caller is a mobile number
 )
 
 // caller is the state every active caller has. Heavy callers point to a
@@ -42,18 +49,26 @@ type counts struct {
 	calls    uint32
 	answered uint32
 	short    uint32
+	oneRing  uint32
+	invalid  uint32
+	spoofed  uint32
+	gaps     uint32
+	maxConc  uint16
 	talk     float64
+	talkSq   float64
+	gapSum   float64
+	gapSq    float64
 }
 
 // maxDetectors is how many detectors a window can track (one bit each).
-const maxDetectors = 8
+const maxDetectors = 16
 
 // win is the running state of one window of one heavy caller.
 type win struct {
-	start    int32 // first bucket of the window
-	distinct int32 // exact distinct callees
-	flagged  uint8 // one bit per detector already flagged
-	seqDirty bool  // a callee landed next to another since the last check
+	start    int32  // first bucket of the window
+	distinct int32  // exact distinct callees
+	flagged  uint16 // one bit per detector already flagged
+	seqDirty bool   // a callee landed next to another since the last check
 	valid    bool
 	// flaggedAt is when each detector first flagged the window (Unix
 	// seconds), so the final update of a flag keeps its first time.
@@ -73,7 +88,27 @@ type heavy struct {
 	callees  map[uint64]uint64
 	overflow []*hll // per ring slot, only once the cap was hit
 	overSlot []int32
+
+	// minutes counts call starts per minute, minutesPerBucket slots per
+	// ring bucket, for the peak calls per minute.
+	minutes []uint16
+	// recent holds the latest calls' time spans, for how many were in
+	// progress at once.
+	recent  [recentCalls]span
+	nRecent int
+	// lastStart is the latest call start seen, for gaps between calls.
+	lastStart uint32
+	// calledBack holds callees that called this caller back.
+	calledBack map[uint64]struct{}
+	mobile     bool
 }
+
+// recentCalls bounds the calls remembered for concurrency: a handset
+// holds one or two, so a few dozen show any excess.
+const recentCalls = 32
+
+// span is a call from start to release, Unix seconds.
+type span struct{ start, end uint32 }
 
 // windowMask returns the callee-mask bits of buckets [k, k+w).
 func windowMask(k, w int32) uint64 {

@@ -92,6 +92,15 @@ func (w *Watermark) Expect(partitions []int, now time.Time) {
 	}
 }
 
+// Frontier returns partition's progress (Unix seconds), which outliers
+// dated in the future cannot move; ok is false until it is known.
+func (w *Watermark) Frontier(partition int) (sec int64, ok bool) {
+	if p := w.parts[partition]; p != nil {
+		return p.frontier()
+	}
+	return 0, false
+}
+
 // Done marks a partition as finished (caught up), so it no longer holds
 // the watermark back.
 func (w *Watermark) Done(partition int) {

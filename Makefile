@@ -13,7 +13,7 @@ DEMO_SUBSCRIBERS ?= 500000
 export CDRPIPE_KAFKA_BROKERS ?= 127.0.0.1:9092
 export CDRPIPE_CLICKHOUSE_ADDR ?= 127.0.0.1:9000
 
-.PHONY: all build up down status test unit test-integration fuzz demo bench vet fmt clean
+.PHONY: all build up down status test unit fuzz demo bench bench-quality vet clean
 
 all: build
 
@@ -61,6 +61,14 @@ bench: up
 	@mkdir -p $(OUT)
 	$(GO) test -run '^$$' -bench 'Decode$$|ShardProcess' -benchmem -count 1 ./pipeline/decode ./pipeline/engine | tee $(OUT)/bench.txt
 	$(GO) test -run '^$$' -bench 'StatePerCaller|DecodeDetect|EndToEnd|Generate' -benchtime 3x -benchmem -count 1 ./pipeline/... ./traffic | tee -a $(OUT)/bench.txt
+
+# Detection quality on a traffic model with traps (legitimate heavy
+# callers, low-rate abusers, noise) through the real pipeline; prints
+# precision, recall and F1 per trait and for the blocklist, and a table per
+# caller class. Results: benchmarks/README.md.
+bench-quality: up
+	@mkdir -p $(OUT)
+	$(GO) run ./benchmarks/quality --out $(OUT)/quality.md
 
 clean:
 	rm -rf bin $(OUT)

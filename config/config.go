@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cdrpipe/cdrpipe/schemas"
 )
 
 // Config is the whole configuration.
@@ -286,15 +288,9 @@ var Traits = []string{
 	"concurrent_calls", "invalid_callees", "robotic_timing", "no_callback", "call_bombing", "spoofed_origin",
 }
 
-// Rule is one parsed verdict rule: showing all Traits gives Risk.
-type Rule struct {
-	Traits []string
-	Risk   float64
-}
-
 // ParseRules parses "trait + trait = risk" lines.
-func ParseRules(lines []string) ([]Rule, error) {
-	var out []Rule
+func ParseRules(lines []string) ([]schemas.Rule, error) {
+	var out []schemas.Rule
 	for _, l := range lines {
 		lhs, rhs, ok := strings.Cut(l, "=")
 		if !ok {
@@ -304,7 +300,7 @@ func ParseRules(lines []string) ([]Rule, error) {
 		if err != nil || !(risk > 0 && risk <= 1) {
 			return nil, fmt.Errorf("rule %q: risk %q is not a number in (0, 1]", l, strings.TrimSpace(rhs))
 		}
-		var r Rule
+		var r schemas.Rule
 		for _, t := range strings.Split(lhs, "+") {
 			t = strings.TrimSpace(t)
 			if !slices.Contains(Traits, t) {
@@ -316,6 +312,14 @@ func ParseRules(lines []string) ([]Rule, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// Verdict returns the settings the verdict views carry. It assumes a
+// validated configuration.
+func (c *Config) Verdict() schemas.Verdict {
+	rules, _ := ParseRules(c.Blocklist.Rules)
+	return schemas.Verdict{TTL: c.Blocklist.TTL, MinScore: c.Blocklist.MinScore, TraitRisk: c.Blocklist.TraitRisk,
+		Rules: rules, Allowlist: c.Numbering.Allowlist}
 }
 
 // Error is a configuration error naming the offending key.

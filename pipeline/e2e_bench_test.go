@@ -49,7 +49,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.Migrate(ctx, cfg.Blocklist.TTL); err != nil {
+		if _, err := s.Migrate(ctx, cfg.Verdict()); err != nil {
 			b.Fatal(err)
 		}
 		src := source.New(cfg.Kafka, log)

@@ -83,7 +83,7 @@ func (f *fixture) run(t *testing.T, ctx context.Context, cfg config.Config, opts
 	}
 	mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	_, err = s.Migrate(mctx, cfg.Blocklist.TTL)
+	_, err = s.Migrate(mctx, cfg.Verdict())
 	s.Close()
 	if err != nil {
 		t.Fatalf("migrate: %v", err)
@@ -222,7 +222,7 @@ func TestClickHouseOutageLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Migrate(ctx, cfg.Blocklist.TTL); err != nil {
+	if _, err := s.Migrate(ctx, cfg.Verdict()); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

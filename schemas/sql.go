@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 )
 
 //go:embed sql/*.sql
@@ -44,15 +43,6 @@ func Migrations(db string) ([]Migration, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil
-}
-
-// Views returns the statements that (re)create the views for db with the
-// blocklist's time to live.
-func Views(db string, ttl time.Duration) ([]string, error) {
-	return statements("sql/views.sql", map[string]string{
-		"db":          db,
-		"ttl_seconds": strconv.FormatInt(int64(ttl/time.Second), 10),
-	})
 }
 
 // statements reads an embedded file, fills {placeholders} and splits it at

@@ -42,13 +42,18 @@ func TestMigrations(t *testing.T) {
 }
 
 func TestViews(t *testing.T) {
-	stmts, err := Views("testdb", 36*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stmts := Views("testdb", Verdict{TTL: 36 * time.Hour, MinScore: 0.8, TraitRisk: 0.35,
+		Rules:     []Rule{{Traits: []string{"fan_out", "short_calls"}, Risk: 0.9}},
+		Allowlist: []string{"+86110", "+86100*"}})
 	all := strings.Join(stmts, "\n")
-	if !strings.Contains(all, "now() - 129600") || !strings.Contains(all, "CREATE VIEW testdb.blocklist") {
-		t.Errorf("views:\n%s", all)
+	for _, want := range []string{
+		"now() - 129600", "CREATE VIEW testdb.verdicts", "CREATE VIEW testdb.blocklist",
+		"if(hasAll(detectors, ['fan_out', 'short_calls']), 0.9, 0.)", "1. - pow(1. - 0.35, length(detectors))",
+		"risk >= 0.8", "has(['+86110'], number)", "['+86100']",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("views lack %q:\n%s", want, all)
+		}
 	}
 }
 

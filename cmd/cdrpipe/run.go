@@ -28,7 +28,7 @@ func (a *app) migrateCmd() *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			n, err := s.Migrate(cmd.Context(), c.Blocklist.TTL)
+			n, err := s.Migrate(cmd.Context(), c.Verdict())
 			if err != nil {
 				return err
 			}
@@ -82,7 +82,7 @@ func (a *app) run(cmd *cobra.Command, c config.Config, opts pipeline.Options) er
 		return err
 	}
 	defer s.Close()
-	if _, err := s.Migrate(ctx, c.Blocklist.TTL); err != nil {
+	if _, err := s.Migrate(ctx, c.Verdict()); err != nil {
 		return err
 	}
 	if err := source.Reachable(ctx, c.Kafka.Brokers, 5*time.Second); err != nil {

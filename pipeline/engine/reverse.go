@@ -64,37 +64,39 @@ type received struct {
 const maxReceived = 512
 
 // bombed counts a received call and flags the callers of a flood. Every
-// callee gets a counter for the current and previous span; only callees
-// past a few calls get the exact list that names the callers.
+// callee gets a small counter per span of event time (with its first
+// caller); only callees past two calls get the exact list that names the
+// callers. Counters are kept per span and dropped by the watermark, so
+// partitions read at different paces do not disturb them.
 func (s *shard) bombed(r *rev) {
 	p := s.p
 	span := int64(r.sec) / p.bombSpan
-	switch {
-	case span > s.hitSpan:
-		if span == s.hitSpan+1 {
-			s.prevHits, s.hits = s.hits, s.prevHits
-			clear(s.hits)
-		} else {
-			clear(s.hits)
-			clear(s.prevHits)
-		}
-		s.hitSpan = span
-	case span < s.hitSpan-1:
-		return
+	hits := s.hits[span]
+	if hits == nil {
+		hits = make(map[uint64]firstHit)
+		s.hits[span] = hits
 	}
-	hits := s.hits
-	if span < s.hitSpan {
-		hits = s.prevHits
+	h := hits[r.target]
+	if h.n == 0 {
+		h.from, h.sec = r.from, r.sec
 	}
-	if hits[r.target] < 65535 {
-		hits[r.target]++
+	if h.n < 65535 {
+		h.n++
 	}
+	hits[r.target] = h
 	v := s.victims[r.target]
 	if v == nil {
-		if int(s.hits[r.target])+int(s.prevHits[r.target]) < min(5, p.bombing.MinCalls) {
+		prev := s.hits[span-1][r.target]
+		if int(h.n)+int(prev.n) < 2 {
 			return
 		}
 		v = &victim{}
+		// Seed the list with the first calls the counters remember.
+		for _, f := range []firstHit{prev, h} {
+			if f.n > 0 && (f.from != r.from || f.sec != r.sec) {
+				v.calls = append(v.calls, received{from: f.from, sec: f.sec})
+			}
+		}
 		s.victims[r.target] = v
 	}
 	since := r.sec - min(r.sec, uint32(p.bombSpan))
@@ -112,6 +114,14 @@ func (s *shard) bombed(r *rev) {
 		return
 	}
 	s.judgeFlood(v, r)
+}
+
+// firstHit counts the calls a callee received in one span and remembers
+// the first, so the exact list can start from it.
+type firstHit struct {
+	from uint64
+	sec  uint32
+	n    uint16
 }
 
 // judgeFlood flags every caller of v's flood that made enough of its
@@ -143,6 +153,11 @@ func (s *shard) judgeFlood(v *victim, r *rev) {
 // forgetVictims drops callee-side state older than the span before wm.
 func (s *shard) forgetVictims(wm int64) {
 	limit := wm - s.p.bombSpan
+	for span := range s.hits {
+		if span < limit/s.p.bombSpan-1 {
+			delete(s.hits, span)
+		}
+	}
 	for k, v := range s.victims {
 		if n := len(v.calls); n == 0 || int64(v.calls[n-1].sec) < limit {
 			delete(s.victims, k)

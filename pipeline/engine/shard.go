@@ -29,22 +29,20 @@ type shard struct {
 
 	// outbox holds, per destination shard, the calls its numbers received.
 	outbox [][]rev
-	// Callee-side call counts for the current and previous bombing span,
-	// and the callees past a few calls.
-	hits, prevHits map[uint64]uint16
-	hitSpan        int64
-	victims        map[uint64]*victim
+	// Callee-side call counts per bombing span, and the callees past a
+	// couple of calls.
+	hits    map[int64]map[uint64]firstHit
+	victims map[uint64]*victim
 }
 
 func newShard(p *params, shards int) *shard {
 	return &shard{
-		p:        p,
-		index:    make(map[uint64]int32),
-		dedup:    make(map[int32]map[uint64]struct{}),
-		outbox:   make([][]rev, shards),
-		hits:     make(map[uint64]uint16),
-		prevHits: make(map[uint64]uint16),
-		victims:  make(map[uint64]*victim),
+		p:       p,
+		index:   make(map[uint64]int32),
+		dedup:   make(map[int32]map[uint64]struct{}),
+		outbox:  make([][]rev, shards),
+		hits:    make(map[int64]map[uint64]firstHit),
+		victims: make(map[uint64]*victim),
 	}
 }
 

@@ -64,7 +64,7 @@ func (s *Sink) Ping(ctx context.Context) error {
 
 // Migrate creates the database, applies schema versions not yet recorded
 // in schema_migrations, and re-creates the views. It is idempotent.
-func (s *Sink) Migrate(ctx context.Context, blocklistTTL time.Duration) (applied int, err error) {
+func (s *Sink) Migrate(ctx context.Context, verdict schemas.Verdict) (applied int, err error) {
 	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+s.db); err != nil {
 		return 0, fmt.Errorf("create database %s: %w", s.db, err)
 	}
@@ -94,11 +94,7 @@ func (s *Sink) Migrate(ctx context.Context, blocklistTTL time.Duration) (applied
 		}
 		applied++
 	}
-	views, err := schemas.Views(s.db, blocklistTTL)
-	if err != nil {
-		return applied, err
-	}
-	for _, stmt := range views {
+	for _, stmt := range schemas.Views(s.db, verdict) {
 		if err := s.conn.Exec(ctx, stmt); err != nil {
 			return applied, fmt.Errorf("create views: %w", err)
 		}

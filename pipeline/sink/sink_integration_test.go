@@ -28,10 +28,10 @@ func TestMigrateAndWriteIdempotent(t *testing.T) {
 	}
 	defer s.Close()
 	defer s.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+cfg.ClickHouse.Database)
-	if n, err := s.Migrate(ctx, cfg.Blocklist.TTL); err != nil || n == 0 {
+	if n, err := s.Migrate(ctx, cfg.Verdict()); err != nil || n == 0 {
 		t.Fatalf("first migrate: %d applied, %v", n, err)
 	}
-	if n, err := s.Migrate(ctx, cfg.Blocklist.TTL); err != nil || n != 0 {
+	if n, err := s.Migrate(ctx, cfg.Verdict()); err != nil || n != 0 {
 		t.Fatalf("second migrate: %d applied, %v; want 0", n, err)
 	}
 
@@ -57,9 +57,10 @@ func TestMigrateAndWriteIdempotent(t *testing.T) {
 	}
 	db := cfg.ClickHouse.Database
 	conn := s.Conn()
-	for table, want := range map[string]uint64{"cdrs": 3, "flagged_numbers": 1, "caller_stats": 1, "cdr_rejects": 1, "blocklist": 1} {
+	// One mild trait gives a verdict but does not block.
+	for table, want := range map[string]uint64{"cdrs": 3, "flagged_numbers": 1, "caller_stats": 1, "cdr_rejects": 1, "verdicts": 1, "blocklist": 0} {
 		final := " FINAL"
-		if table == "blocklist" {
+		if table == "blocklist" || table == "verdicts" {
 			final = ""
 		}
 		if got := e2e.Count(t, conn, "SELECT count() FROM "+db+"."+table+final); got != want {

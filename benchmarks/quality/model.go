@@ -1,0 +1,824 @@
+package main
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// Class is what kind of caller a number is. Every calling number of the
+// generated traffic has exactly one.
+type Class string
+
+// The caller classes. Ordinary subscribers and legitimate heavy callers
+// must never be blocked; abusers should be.
+const (
+	Ordinary         Class = "ordinary"
+	ServiceCentre    Class = "service_centre"
+	NotificationLine Class = "notification_line"
+	Clinic           Class = "clinic"
+	Courier          Class = "courier"
+	RepeatCaller     Class = "repeat_caller"
+	Robocaller       Class = "robocaller"
+	TelemarketerLow  Class = "telemarketer_low"
+	ScannerFast      Class = "range_scanner_fast"
+	ScannerSlow      Class = "range_scanner_slow"
+	Wangiri          Class = "wangiri"
+	CallBomber       Class = "call_bomber"
+	CallBomberDist   Class = "call_bomber_dist"
+	Simbox           Class = "simbox"
+	Spoofer          Class = "spoofer"
+	SpooferBadID     Class = "spoofer_bad_id"
+	InvalidDialer    Class = "invalid_dialer"
+)
+
+// Traits are the detector names scored, as written to
+// flagged_numbers.detector.
+var Traits = []string{
+	"fan_out", "short_calls", "sequential_dialing", "one_ring", "low_answer_rate", "burst",
+	"concurrent_calls", "invalid_callees", "robotic_timing", "no_callback", "call_bombing", "spoofed_origin",
+}
+
+// ClassSpec describes a class: whether it should be blocked and which
+// traits its traffic is built to show.
+type ClassSpec struct {
+	Class   Class
+	Abuser  bool
+	Default int // callers of this class in a default run (ordinary: per Config.Subscribers)
+	// Always are the traits (all checked by brute force, see check.go)
+	// every caller of the class crosses; Maybe are traits some of its
+	// callers cross, depending on their drawn rates or on partial windows.
+	// The truth of each number is what its own records really cross, so a
+	// Maybe never guesses; the model tests hold the classes to these lists.
+	Always []string
+	Maybe  []string
+	// Note is one line on what the traffic looks like.
+	Note string
+}
+
+// Specs lists every class in report order.
+var Specs = []ClassSpec{
+	{Class: Ordinary, Note: "contact graph, daily rhythm, log-normal talk (median 60 s), ~75% answered, callbacks"},
+	{Class: ServiceCentre, Default: 5, Always: []string{"fan_out"}, Maybe: []string{"no_callback"},
+		Note: "landline/400 number, 100–300 distinct callees/h, 60–600 s talk, ~80% answered, many lines at once, customers call back"},
+	{Class: NotificationLine, Default: 3, Always: []string{"no_callback", "fan_out", "burst"},
+		Note: "bank 95xxx line, 1500–3000 calls/h, 20–40 s messages, ~60% answered, ~1% call back"},
+	{Class: Clinic, Default: 3, Always: []string{"fan_out"}, Maybe: []string{"no_callback"},
+		Note: "hospital reminder landline, 70–150 patients/h, 15–60 s, ~70% answered, 10% call back"},
+	{Class: Courier, Default: 20, Maybe: []string{"fan_out"},
+		Note: "mobile, 30–40 or 56–60 calls/h to distinct numbers, 10–40 s, ~70% answered, 40% call back"},
+	{Class: RepeatCaller, Default: 20,
+		Note: "mobile, 20–40 calls/h to the same 2–3 contacts, short and unanswered mixed"},
+	{Class: Robocaller, Abuser: true, Default: 10,
+		Always: []string{"no_callback", "fan_out", "short_calls", "burst", "low_answer_rate", "robotic_timing"},
+		Note:   "landline/VoIP, 300–800 calls/h in dialer batches, ≤11% answered, fixed 4–8 s message, nobody calls back"},
+	{Class: TelemarketerLow, Abuser: true, Default: 15, Always: []string{"no_callback", "short_calls"},
+		Note: "mobile, 35–45 distinct callees/h (under fan_out), ~80% answered, 90% hang up within 10 s, 0.5% call back"},
+	{Class: ScannerFast, Abuser: true, Default: 5,
+		Always: []string{"no_callback", "sequential_dialing", "fan_out", "short_calls"},
+		Note:   "mobile, 100–200 numbers/h stepping 1–3 through a range, ~30% answered for 1–6 s"},
+	{Class: ScannerSlow, Abuser: true, Default: 10, Always: []string{"sequential_dialing"}, Maybe: []string{"no_callback"},
+		Note: "mobile, 13–18 numbers/h stepping 1–3, ~30% answered for 1–6 s"},
+	{Class: Wangiri, Abuser: true, Default: 10, Always: []string{"one_ring", "low_answer_rate"}, Maybe: []string{"no_callback", "fan_out"},
+		Note: "domestic or foreign number, 40–120 attempts/h, cancelled after 1–2 s ring, never answered, 15% of victims call back"},
+	{Class: CallBomber, Abuser: true, Default: 5, Always: []string{"call_bombing", "burst"}, Maybe: []string{"short_calls", "low_answer_rate"},
+		Note: "mobile, 1–3 floods of 30–80 calls in 10 min at one victim, redialling every 4–5 s"},
+	{Class: CallBomberDist, Abuser: true, Default: 30, Always: []string{"call_bombing"},
+		Note: "groups of 10 numbers, each calling the same victim 3–6 times in 10 min"},
+	{Class: Simbox, Abuser: true, Default: 8, Always: []string{"concurrent_calls", "fan_out"}, Maybe: []string{"no_callback", "burst"},
+		Note: "mobile number in 3–6 calls at once, ~150–300 calls/h, 65% answered, 20% call back"},
+	{Class: Spoofer, Abuser: true, Default: 10, Always: []string{"spoofed_origin"}, Maybe: []string{"no_callback"},
+		Note: "domestic caller IDs on trunks INTL-GW1/INTL-GW2, 20–40 calls/h, 20% call back"},
+	{Class: SpooferBadID, Abuser: true, Default: 5, Always: []string{"no_callback", "spoofed_origin"},
+		Note: "caller IDs outside the plan (+86 mobile prefix, 7–9 or 12 digits), 25–40 calls/h"},
+	{Class: InvalidDialer, Abuser: true, Default: 8,
+		Always: []string{"no_callback", "fan_out", "invalid_callees", "low_answer_rate"},
+		Note:   "random numbers, 60–150 attempts/h, ~50% cause 1 and 5% cause 28, ~6% answered"},
+}
+
+// Spec returns the spec of c.
+func Spec(c Class) ClassSpec {
+	for _, s := range Specs {
+		if s.Class == c {
+			return s
+		}
+	}
+	panic("BUG: unknown class " + string(c))
+}
+
+// Config is the traffic model's configuration.
+type Config struct {
+	Seed        int64
+	Subscribers int
+	// Start is the first call's earliest start; Span how long traffic runs.
+	Start time.Time
+	Span  time.Duration
+	// Counts overrides the number of callers per class (nil: defaults).
+	Counts map[Class]int
+	// Noise rates, as shares of valid records.
+	DuplicateRate  float64
+	OutOfOrderRate float64
+	VeryLateRate   float64
+	MalformedRate  float64
+}
+
+// DefaultConfig is a 3 h, 50k-subscriber run starting six hours before
+// the current hour, so nothing is in the future.
+func DefaultConfig() Config {
+	return Config{
+		Seed:           1,
+		Subscribers:    50000,
+		Start:          DefaultStart(time.Now(), 3*time.Hour),
+		Span:           3 * time.Hour,
+		DuplicateRate:  0.01,
+		OutOfOrderRate: 0.05,
+		VeryLateRate:   0.0003,
+		MalformedRate:  0.002,
+	}
+}
+
+// callbackHorizon is how long after the span callbacks are still made.
+const callbackHorizon = 2 * msPerHour
+
+// DefaultStart is the current hour minus 6 h, or further back when the
+// span is longer, so the span and the callbacks after it (callbackHorizon)
+// lie at least an hour in the past.
+func DefaultStart(now time.Time, span time.Duration) time.Time {
+	back := 6 * time.Hour
+	if span+3*time.Hour > back {
+		back = (span + 3*time.Hour).Truncate(time.Hour)
+	}
+	return now.UTC().Truncate(time.Hour).Add(-back)
+}
+
+func (c Config) count(cl Class) int {
+	if n, ok := c.Counts[cl]; ok {
+		return n
+	}
+	return Spec(cl).Default
+}
+
+// Disposition codes, as the CDR contract spells them.
+const (
+	DispAnswered uint8 = iota
+	DispNoAnswer
+	DispBusy
+	DispFailed
+	DispRejected
+	DispCancelled
+)
+
+var dispNames = [...]string{"answered", "no_answer", "busy", "failed", "rejected", "cancelled"}
+
+// Call is one generated call. Numbers are indexes into Traffic.Numbers.
+type Call struct {
+	Start  int64 // Unix ms
+	Ring   int32 // ms from attempt to answer or release
+	Talk   int32 // ms, 0 unless answered
+	Caller uint32
+	Callee uint32
+	Disp   uint8
+	Cause  uint8
+	Trunk  uint8 // index into trunks
+	Late   bool  // sent 30+ minutes after its time: stored, never counted
+}
+
+// End is when the call was released, Unix ms.
+func (c *Call) End() int64 { return c.Start + int64(c.Ring) + int64(c.Talk) }
+
+var trunks = []string{"DOM-1", "DOM-2", "DOM-3", "DOM-4", "INTL-GW1", "INTL-GW2"}
+
+// InternationalTrunks are the trunk ids the benchmark configures as
+// carrying calls from abroad.
+var InternationalTrunks = []string{"INTL-GW1", "INTL-GW2"}
+
+const (
+	trunkINTL1 = 4
+	msPerSec   = 1000
+	msPerMin   = 60 * msPerSec
+	msPerHour  = 60 * msPerMin
+)
+
+// gen holds generation state.
+type gen struct {
+	cfg     Config
+	r       *rand.Rand
+	start   int64
+	end     int64
+	nums    *numbers
+	subs    []uint32   // ordinary subscribers (number indexes)
+	contact [][]uint32 // per subscriber position, contacts as number indexes
+	subPos  map[uint32]int32
+	calls   []Call
+	class   map[uint32]Class
+}
+
+// Generate builds the traffic of cfg: every call, its truth and its wire
+// lines with noise. The same cfg gives byte-identical output.
+func Generate(cfg Config) *Traffic {
+	g := &gen{
+		cfg:    cfg,
+		r:      rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15)),
+		start:  cfg.Start.UnixMilli(),
+		end:    cfg.Start.Add(cfg.Span).UnixMilli(),
+		class:  map[uint32]Class{},
+		subPos: map[uint32]int32{},
+	}
+	g.nums = newNumbers(g.r)
+	g.subscribers()
+	g.ordinaryCalls()
+	for _, s := range Specs[1:] {
+		for i := 0; i < g.cfg.count(s.Class); i++ {
+			g.heavy(s.Class, i)
+		}
+	}
+	g.serialise()
+	g.capOrdinary()
+	// Callbacks may fall up to callbackHorizon after the span, so the last
+	// hour's callees can still call back; anything later is dropped.
+	g.calls = slices.DeleteFunc(g.calls, func(c Call) bool { return c.Start < g.start || c.Start >= g.end+callbackHorizon })
+	slices.SortStableFunc(g.calls, func(a, b Call) int {
+		if a.Start != b.Start {
+			return cmpInt64(a.Start, b.Start)
+		}
+		return cmpInt64(int64(a.Caller), int64(b.Caller))
+	})
+	for i := range g.calls {
+		if g.r.Float64() < cfg.VeryLateRate {
+			g.calls[i].Late = true
+		}
+	}
+	t := &Traffic{Calls: g.calls, Numbers: g.nums.list, Class: map[string]Class{}}
+	for idx, cl := range g.class {
+		t.Class[g.nums.list[idx]] = cl
+	}
+	t.expect()
+	t.emit(cfg, g.r)
+	return t
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// subscribers allocates the ordinary subscribers and their reciprocal
+// contact graph: each picks a few others and the edge goes both ways, so
+// degrees land between 3 and about 15.
+func (g *gen) subscribers() {
+	n := g.cfg.Subscribers
+	g.subs = make([]uint32, n)
+	for i := range g.subs {
+		var idx uint32
+		if g.r.IntN(100) < 80 {
+			idx = g.nums.mobile()
+		} else {
+			idx = g.nums.landline()
+		}
+		g.subs[i] = idx
+		g.subPos[idx] = int32(i)
+		g.class[idx] = Ordinary
+	}
+	g.contact = make([][]uint32, n)
+	if n < 2 {
+		return
+	}
+	for i := range n {
+		want := 2 + g.r.IntN(6)
+		for len(g.contact[i]) < want {
+			j := g.r.IntN(n)
+			if j == i || slices.Contains(g.contact[i], g.subs[j]) || len(g.contact[j]) >= 15 {
+				if g.r.IntN(4) == 0 { // give up on crowded picks now and then
+					break
+				}
+				continue
+			}
+			g.contact[i] = append(g.contact[i], g.subs[j])
+			g.contact[j] = append(g.contact[j], g.subs[i])
+		}
+	}
+}
+
+// rhythm is the share of the peak calling rate by local hour (CST).
+var rhythm = [24]float64{0.10, 0.05, 0.03, 0.02, 0.02, 0.05, 0.15, 0.40, 0.75, 0.95, 1.00, 0.95,
+	0.70, 0.75, 0.90, 0.95, 1.00, 0.90, 0.80, 0.85, 0.80, 0.65, 0.45, 0.25}
+
+func rhythmAt(ms int64) float64 {
+	h := ((ms/msPerHour)+8)%24 + 0
+	return rhythm[h]
+}
+
+// ordinaryCalls draws each subscriber's calls hour by hour at a personal
+// peak rate scaled by the daily rhythm.
+func (g *gen) ordinaryCalls() {
+	for i, me := range g.subs {
+		peak := math.Min(3, 0.8*math.Exp(0.6*g.r.NormFloat64()))
+		for h := g.start; h < g.end; h += msPerHour {
+			n := poisson(g.r, peak*rhythmAt(h))
+			for range n {
+				t := h + g.r.Int64N(msPerHour)
+				var callee uint32
+				switch p := g.r.IntN(100); {
+				case p < 85 && len(g.contact[i]) > 0:
+					callee = g.contact[i][g.r.IntN(len(g.contact[i]))]
+				case p < 95:
+					callee = g.subs[g.r.IntN(len(g.subs))]
+				default:
+					callee = g.nums.mobile()
+				}
+				if callee == me {
+					continue
+				}
+				g.personal(me, callee, t, 0.75, true)
+			}
+		}
+	}
+}
+
+// personal adds a person-to-person call: log-normal talk, realistic
+// failure modes, and (when back is set and the callee is a subscriber)
+// sometimes a call back from the callee minutes to hours later.
+func (g *gen) personal(caller, callee uint32, t int64, answer float64, back bool) {
+	c := Call{Start: t, Caller: caller, Callee: callee, Trunk: uint8(g.r.IntN(4))}
+	p := g.r.Float64()
+	switch {
+	case p < answer:
+		c.Disp, c.Cause = DispAnswered, 16
+		c.Ring = int32(3000 + g.r.IntN(15000))
+		c.Talk = int32(math.Min(3600e3, math.Max(1000, 60e3*math.Exp(1.0*g.r.NormFloat64()))))
+	case p < answer+(1-answer)*0.5:
+		c.Disp, c.Cause = DispNoAnswer, 19
+		c.Ring = int32(15000 + g.r.IntN(25000))
+	case p < answer+(1-answer)*0.7:
+		c.Disp, c.Cause = DispBusy, 17
+		c.Ring = int32(g.r.IntN(2000))
+	default:
+		c.Disp, c.Cause = DispCancelled, 16
+		c.Ring = int32(4000 + g.r.IntN(11000))
+	}
+	g.calls = append(g.calls, c)
+	if !back {
+		return
+	}
+	if _, ok := g.subPos[callee]; !ok {
+		return
+	}
+	pb := 0.05
+	if c.Disp != DispAnswered {
+		pb = 0.5
+	}
+	if g.r.Float64() < pb {
+		g.personal(callee, caller, c.End()+callbackDelay(g.r), 0.85, false)
+	}
+}
+
+// callbackDelay is minutes to hours, mostly within the hour.
+func callbackDelay(r *rand.Rand) int64 {
+	d := int64(r.ExpFloat64() * 20 * msPerMin)
+	return max(30*msPerSec, min(d, callbackHorizon))
+}
+
+// callback makes a subscriber call a heavy caller back with probability p.
+func (g *gen) callback(c *Call, p float64, maxDelay int64) {
+	if g.r.Float64() >= p {
+		return
+	}
+	if _, ok := g.subPos[c.Callee]; !ok {
+		return
+	}
+	d := min(callbackDelay(g.r), maxDelay)
+	g.personal(c.Callee, c.Caller, c.End()+d, 0.9, false)
+}
+
+// serialise moves each call of a mobile handset (SIM boxes aside) to
+// start after its previous call ended: a phone holds one call at a time,
+// so only a SIM box is ever in three at once.
+func (g *gen) serialise() {
+	by := map[uint32][]int{}
+	for i := range g.calls {
+		c := g.calls[i].Caller
+		if g.class[c] != Simbox && isMobile(g.nums.list[c]) {
+			by[c] = append(by[c], i)
+		}
+	}
+	keys := make([]uint32, 0, len(by))
+	for k := range by {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		idx := by[k]
+		slices.SortStableFunc(idx, func(a, b int) int { return cmpInt64(g.calls[a].Start, g.calls[b].Start) })
+		prevEnd := int64(math.MinInt64)
+		for _, i := range idx {
+			c := &g.calls[i]
+			if c.Start <= prevEnd {
+				c.Start = prevEnd + 1000 + g.r.Int64N(9000)
+			}
+			prevEnd = c.End()
+		}
+	}
+}
+
+// capOrdinary drops an ordinary subscriber's calls that would make more
+// than eight in a sliding hour (a person's pace), callbacks included.
+func (g *gen) capOrdinary() {
+	const maxPerHour = 8
+	by := map[uint32][]int{}
+	for i := range g.calls {
+		if g.class[g.calls[i].Caller] == Ordinary {
+			by[g.calls[i].Caller] = append(by[g.calls[i].Caller], i)
+		}
+	}
+	drop := map[int]bool{}
+	keys := make([]uint32, 0, len(by))
+	for k := range by {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		idx := by[k]
+		if len(idx) <= maxPerHour {
+			continue
+		}
+		slices.SortFunc(idx, func(a, b int) int { return cmpInt64(g.calls[a].Start, g.calls[b].Start) })
+		var kept []int64
+		for _, i := range idx {
+			s := g.calls[i].Start
+			n := 0
+			for _, k := range kept {
+				if s-k < msPerHour {
+					n++
+				}
+			}
+			if n >= maxPerHour {
+				drop[i] = true
+				continue
+			}
+			kept = append(kept, s)
+		}
+	}
+	if len(drop) == 0 {
+		return
+	}
+	out := g.calls[:0]
+	for i, c := range g.calls {
+		if !drop[i] {
+			out = append(out, c)
+		}
+	}
+	g.calls = out
+}
+
+func poisson(r *rand.Rand, lambda float64) int {
+	if lambda <= 0 {
+		return 0
+	}
+	l, k, p := math.Exp(-lambda), 0, 1.0
+	for {
+		p *= r.Float64()
+		if p <= l {
+			return k
+		}
+		k++
+	}
+}
+
+func uniform(r *rand.Rand, lo, hi float64) float64 { return lo + (hi-lo)*r.Float64() }
+
+// pick returns a random subscriber.
+func (g *gen) pick() uint32 { return g.subs[g.r.IntN(len(g.subs))] }
+
+// paced returns start times at about rate per hour over the span, each gap
+// the mean times U(0.6, 1.4): a dialer's pace, never a burst.
+func (g *gen) paced(rate float64) []int64 {
+	mean := float64(msPerHour) / rate
+	var out []int64
+	for t := g.start + int64(g.r.Float64()*mean); t < g.end; t += int64(mean * uniform(g.r, 0.6, 1.4)) {
+		out = append(out, t)
+	}
+	return out
+}
+
+// sequential calls fn for call after call of one handset: each starts a
+// pause after the previous one ended, the pause set so the rate is about
+// rate per hour given an average call of avgMs.
+func (g *gen) sequential(rate float64, avgMs float64, fn func(t int64) *Call) {
+	pause := math.Max(2000, float64(msPerHour)/rate-avgMs)
+	t := g.start + int64(g.r.Float64()*pause)
+	for t < g.end {
+		c := fn(t)
+		t = c.End() + int64(pause*uniform(g.r, 0.5, 1.5))
+	}
+}
+
+func (g *gen) add(c Call) *Call {
+	g.calls = append(g.calls, c)
+	return &g.calls[len(g.calls)-1]
+}
+
+func (g *gen) dom() uint8 { return uint8(g.r.IntN(4)) }
+
+// heavy generates the i-th caller of class cl.
+func (g *gen) heavy(cl Class, i int) {
+	r := g.r
+	switch cl {
+	case ServiceCentre:
+		var me uint32
+		if i%2 == 0 {
+			me = g.nums.fixed("400", 7)
+		} else {
+			me = g.nums.landline()
+		}
+		g.class[me] = cl
+		for _, t := range g.paced(uniform(r, 100, 300)) {
+			c := Call{Start: t, Caller: me, Callee: g.pick(), Trunk: g.dom(), Ring: int32(3000 + r.IntN(15000))}
+			if r.Float64() < 0.8 {
+				c.Disp, c.Cause, c.Talk = DispAnswered, 16, int32(60e3*math.Exp(r.Float64()*math.Log(10)))
+			} else {
+				c.Disp, c.Cause, c.Ring = DispNoAnswer, 19, int32(20000+r.IntN(20000))
+			}
+			g.callback(g.add(c), 0.15, 2*msPerHour)
+		}
+	case NotificationLine:
+		me := g.nums.fixed("955", 2)
+		g.class[me] = cl
+		rate := uniform(r, 1500, 3000)
+		for t := g.start + int64(r.ExpFloat64()*msPerHour/rate); t < g.end; t += int64(r.ExpFloat64() * msPerHour / rate) {
+			c := Call{Start: t, Caller: me, Callee: g.pick(), Trunk: g.dom(), Ring: int32(3000 + r.IntN(12000))}
+			if r.Float64() < 0.6 {
+				c.Disp, c.Cause, c.Talk = DispAnswered, 16, int32(uniform(r, 20e3, 40e3))
+			} else {
+				c.Disp, c.Cause, c.Ring = DispNoAnswer, 19, int32(20000+r.IntN(10000))
+			}
+			g.callback(g.add(c), 0.01, msPerHour)
+		}
+	case Clinic:
+		me := g.nums.landline()
+		g.class[me] = cl
+		for _, t := range g.paced(uniform(r, 70, 150)) {
+			c := Call{Start: t, Caller: me, Callee: g.pick(), Trunk: g.dom(), Ring: int32(3000 + r.IntN(15000))}
+			if r.Float64() < 0.7 {
+				c.Disp, c.Cause, c.Talk = DispAnswered, 16, int32(uniform(r, 15e3, 60e3))
+			} else {
+				c.Disp, c.Cause, c.Ring = DispNoAnswer, 19, int32(20000+r.IntN(20000))
+			}
+			g.callback(g.add(c), 0.10, 2*msPerHour)
+		}
+	case Courier:
+		me := g.nums.mobile()
+		g.class[me] = cl
+		rate := uniform(r, 30, 40)
+		if i%2 == 1 {
+			rate = uniform(r, 56, 60)
+		}
+		g.sequential(rate, 25e3, func(t int64) *Call {
+			c := Call{Start: t, Caller: me, Callee: g.pick(), Trunk: g.dom(), Ring: int32(3000 + r.IntN(12000))}
+			if r.Float64() < 0.7 {
+				c.Disp, c.Cause, c.Talk = DispAnswered, 16, int32(uniform(r, 10.5e3, 40e3))
+			} else {
+				c.Disp, c.Cause, c.Ring = DispNoAnswer, 19, int32(15000+r.IntN(10000))
+			}
+			p := g.add(c)
+			end := p.End()
+			g.callback(p, 0.4, 30*msPerMin)
+			return &Call{Start: t, Ring: int32(end - t)}
+		})
+	case RepeatCaller:
+		me := g.nums.mobile()
+		g.class[me] = cl
+		k := 2 + r.IntN(2)
+		contacts := make([]uint32, k)
+		for j := range contacts {
+			contacts[j] = g.pick()
+		}
+		g.sequential(uniform(r, 20, 40), 25e3, func(t int64) *Call {
+			c := Call{Start: t, Caller: me, Callee: contacts[r.IntN(k)], Trunk: g.dom()}
+			switch p := r.Float64(); {
+			case p < 0.4:
+				c.Disp, c.Cause, c.Ring = DispAnswered, 16, int32(3000+r.IntN(10000))
+				c.Talk = int32(math.Min(600e3, math.Max(1000, 20e3*math.Exp(0.8*r.NormFloat64()))))
+			case p < 0.8:
+				c.Disp, c.Cause, c.Ring = DispNoAnswer, 19, int32(20000+r.IntN(10000))
+			default:
+				c.Disp, c.Cause, c.Ring = DispCancelled, 16, int32(5000+r.IntN(5000))
+			}
+			p := g.add(c)
+			end := p.End()
+			g.callback(p, 0.1, 20*msPerMin)
+			return &Call{Start: t, Ring: int32(end - t)}
+		})
+	case Robocaller:
+		me := g.nums.landline()
+		g.class[me] = cl
+		rate := uniform(r, 300, 800)
+		answer := math.Min(0.11, uniform(r, 30, 50)/rate)
+		msg := uniform(r, 4e3, 8e3)
+		for h := g.start; h < g.end; h += msPerHour {
+			b := 14 + r.IntN(7)
+			batches := min(57, int(math.Round(rate/float64(b))))
+			for _, m := range r.Perm(60)[:batches] {
+				t := h + int64(m)*msPerMin + r.Int64N(20*msPerSec)
+				for range b {
+					c := Call{Start: t, Caller: me, Callee: g.nums.mobile(), Trunk: g.dom()}
+					switch p := r.Float64(); {
+					case p < answer:
+						c.Disp, c.Cause, c.Ring = DispAnswered, 16, int32(2000+r.IntN(8000))
+						c.Talk = int32(msg * uniform(r, 0.98, 1.02))
+					case p < 0.75:
+						c.Disp, c.Cause, c.Ring = DispNoAnswer, 19, int32(20000+r.IntN(10000))
+					case p < 0.9:
+						c.Disp, c.Cause, c.Ring = DispRejected, 21, int32(4000+r.IntN(6000))
+					default:
+						c.Disp, c.Cause, c.Ring = DispBusy, 17, int32(r.IntN(1000))
+					}
+					g.add(c)
+					t += 2000
+				}
+			}
+		}
+	case TelemarketerLow:
+		me := g.nums.mobile()
+		g.class[me] = cl
+		g.sequential(uniform(r, 35, 45), 15e3, func(t int64) *Call {
+			c := Call{Start: t, Caller: me, Callee: g.pick(), Trunk: g.dom(), Ring: int32(3000 + r.IntN(10000))}
+			switch p := r.Float64(); {
+			case p < 0.8:
+				c.Disp, c.Cause = DispAnswered, 16
+				if r.Float64() < 0.9 {
+					c.Talk = int32(uniform(r, 2e3, 9.5e3))
+				} else {
+					c.Talk = int32(uniform(r, 15e3, 120e3))
+				}
+			default:
+				c.Disp, c.Cause, c.Ring = DispNoAnswer, 19, int32(20000+r.IntN(10000))
+			}
+			p := g.add(c)
+			end := p.End()
+			g.callback(p, 0.005, msPerHour)
+			return &Call{Start: t, Ring: int32(end - t)}
+		})
+	case ScannerFast, ScannerSlow:
+		me := g.nums.mobile()
+		g.class[me] = cl
+		rate := uniform(r, 100, 200)
+		if cl == ScannerSlow {
+			rate = uniform(r, 13, 18)
+		}
+		target := g.nums.mobileDigits()
+		for _, t := range g.paced(rate) {
+			target += uint64(1 + r.IntN(3))
+			c := Call{Start: t, Caller: me, Callee: g.nums.fromDigits(target), Trunk: g.dom()}
+			switch p := r.Float64(); {
+			case p < 0.3:
+				c.Disp, c.Cause, c.Ring, c.Talk = DispAnswered, 16, int32(2000+r.IntN(6000)), int32(uniform(r, 1e3, 6e3))
+			case p < 0.4:
+				c.Disp, c.Cause, c.Ring = DispFailed, 1, int32(r.IntN(1000))
+			default:
+				c.Disp, c.Cause, c.Ring = DispNoAnswer, 19, int32(15000+r.IntN(10000))
+			}
+			g.add(c)
+		}
+	case Wangiri:
+		var me uint32
+		if i%2 == 0 {
+			me = g.nums.mobile()
+		} else {
+			me = g.nums.foreign()
+		}
+		g.class[me] = cl
+		trunk := g.dom()
+		if i%2 == 1 {
+			trunk = uint8(trunkINTL1 + r.IntN(2))
+		}
+		for _, t := range g.paced(uniform(r, 40, 120)) {
+			c := Call{Start: t, Caller: me, Callee: g.pick(), Trunk: trunk, Disp: DispCancelled, Cause: 31,
+				Ring: int32(uniform(r, 1000, 2000))}
+			g.callback(g.add(c), 0.15, msPerHour)
+		}
+	case CallBomber:
+		me := g.nums.mobile()
+		g.class[me] = cl
+		episodes := 1 + r.IntN(3)
+		slot := (g.end - g.start) / int64(episodes)
+		for e := range episodes {
+			victim := g.nums.mobile()
+			n := 30 + r.IntN(51)
+			spurts := (n + 12) / 13
+			base := g.start + int64(e)*slot + r.Int64N(max(1, slot-11*msPerMin))
+			base -= base % msPerMin
+			for si, m := range sortedPerm(r, 10, spurts) {
+				k := n / spurts
+				if si < n%spurts {
+					k++
+				}
+				t := base + int64(m)*msPerMin + r.Int64N(4*msPerSec)
+				for range k {
+					c := Call{Start: t, Caller: me, Callee: victim, Trunk: g.dom()}
+					if r.Float64() < 0.2 {
+						c.Disp, c.Cause, c.Ring, c.Talk = DispAnswered, 16, int32(1000+r.IntN(1000)), int32(1000+r.IntN(1000))
+					} else {
+						c.Disp, c.Cause, c.Ring = DispRejected, 21, int32(1000+r.IntN(2000))
+					}
+					g.add(c)
+					t += 4000 + r.Int64N(500)
+				}
+			}
+		}
+	case CallBomberDist:
+		if i%10 != 0 {
+			return // the group's first member generates all ten
+		}
+		size := min(10, g.cfg.count(cl)-i)
+		victim := g.nums.mobile()
+		base := g.start + r.Int64N(max(1, g.end-g.start-11*msPerMin))
+		for range size {
+			me := g.nums.mobile()
+			g.class[me] = cl
+			for range 3 + r.IntN(4) {
+				c := Call{Start: base + r.Int64N(10*msPerMin), Caller: me, Callee: victim, Trunk: g.dom(),
+					Disp: DispRejected, Cause: 21, Ring: int32(1000 + r.IntN(2000))}
+				g.add(c)
+			}
+		}
+	case Simbox:
+		me := g.nums.mobile()
+		g.class[me] = cl
+		lines := 3 + r.IntN(4)
+		for range lines {
+			g.sequential(60, 70e3, func(t int64) *Call {
+				c := Call{Start: t, Caller: me, Callee: g.pick(), Trunk: g.dom(), Ring: int32(3000 + r.IntN(12000))}
+				if r.Float64() < 0.65 {
+					c.Disp, c.Cause = DispAnswered, 16
+					c.Talk = int32(math.Min(600e3, math.Max(10e3, 60e3*math.Exp(0.7*r.NormFloat64()))))
+				} else {
+					c.Disp, c.Cause, c.Ring = DispNoAnswer, 19, int32(15000+r.IntN(15000))
+				}
+				p := g.add(c)
+				end := p.End()
+				g.callback(p, 0.2, msPerHour)
+				return &Call{Start: t, Ring: int32(end - t)}
+			})
+		}
+	case Spoofer, SpooferBadID:
+		var me uint32
+		trunk := func() uint8 { return g.dom() }
+		rate := uniform(r, 20, 40)
+		if cl == Spoofer {
+			me = g.nums.mobile()
+			trunk = func() uint8 { return uint8(trunkINTL1 + r.IntN(2)) }
+		} else {
+			me = g.nums.badID()
+			rate = uniform(r, 25, 40)
+		}
+		g.class[me] = cl
+		for _, t := range g.paced(rate) {
+			c := Call{Start: t, Caller: me, Callee: g.pick(), Trunk: trunk(), Ring: int32(3000 + r.IntN(12000))}
+			if r.Float64() < 0.4 {
+				c.Disp, c.Cause = DispAnswered, 16
+				c.Talk = int32(math.Min(900e3, math.Max(3e3, 30e3*math.Exp(0.9*r.NormFloat64()))))
+			} else {
+				c.Disp, c.Cause, c.Ring = DispNoAnswer, 19, int32(15000+r.IntN(15000))
+			}
+			p := g.add(c)
+			if cl == Spoofer {
+				g.callback(p, 0.2, msPerHour)
+			}
+		}
+	case InvalidDialer:
+		me := g.nums.mobile()
+		if i%2 == 1 {
+			me = g.nums.landline()
+		}
+		g.class[me] = cl
+		for _, t := range g.paced(uniform(r, 60, 150)) {
+			c := Call{Start: t, Caller: me, Callee: g.nums.mobile(), Trunk: g.dom()}
+			switch p := r.Float64(); {
+			case p < 0.5:
+				c.Disp, c.Cause, c.Ring = DispFailed, 1, int32(r.IntN(1500))
+			case p < 0.55:
+				c.Disp, c.Cause, c.Ring = DispFailed, 28, int32(r.IntN(1500))
+			case p < 0.61:
+				c.Disp, c.Cause, c.Ring, c.Talk = DispAnswered, 16, int32(3000+r.IntN(8000)), int32(uniform(r, 3e3, 40e3))
+			default:
+				c.Disp, c.Cause, c.Ring = DispNoAnswer, 19, int32(15000+r.IntN(15000))
+			}
+			g.add(c)
+		}
+	default:
+		panic("BUG: no generator for class " + string(cl))
+	}
+}
+
+// sortedPerm returns k distinct values of [0, n) in ascending order.
+func sortedPerm(r *rand.Rand, n, k int) []int {
+	p := r.Perm(n)[:k]
+	slices.Sort(p)
+	return p
+}

@@ -1,0 +1,149 @@
+package schemas
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Rule is one verdict rule: a number showing all Traits gets Risk.
+type Rule struct {
+	Traits []string
+	Risk   float64
+}
+
+// Verdict holds the settings the verdict views carry.
+type Verdict struct {
+	// TTL is how long a flag counts towards the verdict.
+	TTL time.Duration
+	// MinScore is the risk from which a number is blocked.
+	MinScore float64
+	// TraitRisk is what each trait adds on its own.
+	TraitRisk float64
+	Rules     []Rule
+	// Allowlist holds E.164 numbers, or prefixes ending in '*', from the
+	// configuration; the allowlist table adds more at run time.
+	Allowlist []string
+}
+
+// Views returns the statements that (re)create the views of db: verdicts
+// (every number flagged within the TTL, its traits, reasons and risk) and
+// blocklist (the numbers to block). Trait names and allowlist entries
+// are validated by config before they get here.
+func Views(db string, v Verdict) []string {
+	return []string{
+		"DROP TABLE IF EXISTS " + db + ".blocklist",
+		"DROP TABLE IF EXISTS " + db + ".verdicts",
+		verdictsView(db, v),
+		blocklistView(db, v),
+	}
+}
+
+func verdictsView(db string, v Verdict) string {
+	return `CREATE VIEW ` + db + `.verdicts AS
+SELECT
+    number,
+    detectors,
+    reasons,
+    first_flagged,
+    last_flagged,
+    ` + riskExpr(v) + ` AS risk,
+    ` + allowExpr(db, v) + ` AS allowlisted
+FROM
+(
+    SELECT
+        number,
+        groupArray(detector) AS detectors,
+        groupArray(concat(detector, ': ', evidence)) AS reasons,
+        min(first) AS first_flagged,
+        max(last) AS last_flagged
+    FROM
+    (
+        SELECT number, detector, argMax(evidence, score) AS evidence, min(flagged_at) AS first, max(flagged_at) AS last
+        FROM ` + db + `.flagged_numbers
+        ANY LEFT JOIN
+        (
+            SELECT number, max(at) AS reset_at
+            FROM ` + db + `.blocklist_changes
+            WHERE source = 'manual' AND action = 'remove'
+            GROUP BY number
+        ) USING (number)
+        WHERE flagged_at >= now() - ` + strconv.FormatInt(int64(v.TTL/time.Second), 10) + ` AND flagged_at > reset_at
+        GROUP BY number, detector
+    )
+    GROUP BY number
+)`
+}
+
+func blocklistView(db string, v Verdict) string {
+	return `CREATE VIEW ` + db + `.blocklist AS
+SELECT number, risk AS score, detectors, reasons, first_flagged, last_flagged, 'auto' AS source
+FROM ` + db + `.verdicts
+WHERE risk >= ` + sqlFloat(v.MinScore) + ` AND NOT allowlisted AND number NOT IN (` + manualAdds(db) + `)
+UNION ALL
+SELECT number, 1. AS score, ['manual'] AS detectors, [concat('blocked by hand by ', by, ': ', why)] AS reasons,
+    changed_at AS first_flagged, changed_at AS last_flagged, 'manual' AS source
+FROM
+(
+    SELECT number, argMax(action, at) AS last_action, argMax(actor, at) AS by, argMax(reason, at) AS why, max(at) AS changed_at
+    FROM ` + db + `.blocklist_changes
+    WHERE source = 'manual'
+    GROUP BY number
+)
+WHERE last_action = 'add' AND NOT (` + allowExpr(db, v) + `)`
+}
+
+func manualAdds(db string) string {
+	return `SELECT number FROM (SELECT number, argMax(action, at) AS last_action FROM ` + db +
+		`.blocklist_changes WHERE source = 'manual' GROUP BY number) WHERE last_action = 'add'`
+}
+
+// riskExpr combines a number's traits: the highest risk among the rules
+// it matches, or the traits as independent evidence, whichever is higher.
+func riskExpr(v Verdict) string {
+	var terms []string
+	for _, r := range v.Rules {
+		terms = append(terms, fmt.Sprintf("if(hasAll(detectors, [%s]), %s, 0.)", quoteAll(r.Traits), sqlFloat(r.Risk)))
+	}
+	rules := "0."
+	if len(terms) > 0 {
+		rules = "arrayReduce('max', [0., " + strings.Join(terms, ", ") + "])"
+	}
+	return fmt.Sprintf("greatest(%s, 1. - pow(1. - %s, length(detectors)))", rules, sqlFloat(v.TraitRisk))
+}
+
+// allowExpr is true for numbers on the allowlist: exact entries and
+// prefixes from the configuration and from the allowlist table.
+func allowExpr(db string, v Verdict) string {
+	var exact, prefixes []string
+	for _, a := range v.Allowlist {
+		if p, ok := strings.CutSuffix(a, "*"); ok {
+			prefixes = append(prefixes, p)
+		} else {
+			exact = append(exact, a)
+		}
+	}
+	live := `(expires_at = toDateTime(0) OR expires_at > now())`
+	terms := []string{
+		`number IN (SELECT entry FROM ` + db + `.allowlist FINAL WHERE is_prefix = 0 AND ` + live + `)`,
+		`arrayExists(p -> substring(number, 1, length(p)) = p, (SELECT groupArray(entry) FROM ` + db + `.allowlist FINAL WHERE is_prefix = 1 AND ` + live + `))`,
+	}
+	if len(exact) > 0 {
+		terms = append(terms, "has(["+quoteAll(exact)+"], number)")
+	}
+	if len(prefixes) > 0 {
+		terms = append(terms, "arrayExists(p -> substring(number, 1, length(p)) = p, ["+quoteAll(prefixes)+"])")
+	}
+	return "(" + strings.Join(terms, " OR ") + ")"
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
+	}
+	return strings.Join(q, ", ")
+}
+
+func sqlFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -20,7 +20,6 @@ import (
 	"github.com/cdrpipe/cdrpipe/pipeline/decode"
 	"github.com/cdrpipe/cdrpipe/pipeline/engine"
 	"github.com/cdrpipe/cdrpipe/pipeline/sink"
-	"github.com/cdrpipe/cdrpipe/pipeline/source"
 	"github.com/cdrpipe/cdrpipe/schemas"
 )
 
@@ -39,6 +38,26 @@ type Options struct {
 	DrainTimeout time.Duration
 	// Now is the wall clock; nil means time.Now.
 	Now func() time.Time
+	// AfterWrite, when set, runs after a batch is written and committed,
+	// at most every AfterWriteEvery and once more at the end; the
+	// blocklist's audit sync hangs here. Its errors are logged.
+	AfterWrite      func(ctx context.Context) error
+	AfterWriteEvery time.Duration
+}
+
+// Source is where a run reads: a consumer group (source.Source) or a
+// stretch of the topic for shadow runs (source.Replay).
+type Source interface {
+	// Fetch returns the next message.
+	Fetch(ctx context.Context) (kafka.Message, error)
+	// Commit records, per partition, the next offset to read.
+	Commit(ctx context.Context, next map[int]int64) error
+	// Partitions lists the topic's partitions.
+	Partitions(ctx context.Context) ([]int, error)
+	// EndOffsets says where a bounded run ends.
+	EndOffsets(ctx context.Context, parts []int) (map[int]int64, error)
+	// Committed says where reading starts.
+	Committed(ctx context.Context, parts []int) (map[int]int64, error)
 }
 
 // Summary is what a run did.
@@ -68,7 +87,7 @@ type Runner struct {
 	cfg  config.Config
 	opts Options
 	log  *slog.Logger
-	src  *source.Source
+	src  Source
 	sink *sink.Sink
 	eng  *engine.Engine
 	wm   *engine.Watermark
@@ -84,7 +103,7 @@ type Runner struct {
 }
 
 // New builds a runner from its parts.
-func New(cfg config.Config, opts Options, src *source.Source, snk *sink.Sink, log *slog.Logger) (*Runner, error) {
+func New(cfg config.Config, opts Options, src Source, snk *sink.Sink, log *slog.Logger) (*Runner, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -249,6 +268,12 @@ func (r *Runner) send(ctx context.Context, jobs chan<- flushJob, b *sink.Batch) 
 // write inserts batches and commits their offsets, in order.
 func (r *Runner) write(ctx context.Context, jobs <-chan flushJob, free chan<- *sink.Batch) error {
 	var firstErr error
+	var lastHook time.Time
+	defer func() {
+		if firstErr == nil {
+			r.afterWrite(ctx)
+		}
+	}()
 	for job := range jobs {
 		if firstErr != nil {
 			continue
@@ -266,8 +291,21 @@ func (r *Runner) write(ctx context.Context, jobs <-chan flushJob, free chan<- *s
 		r.sum.Written += int64(rows)
 		job.batch.Reset()
 		free <- job.batch
+		if now := r.opts.Now(); r.opts.AfterWriteEvery > 0 && now.Sub(lastHook) >= r.opts.AfterWriteEvery {
+			lastHook = now
+			r.afterWrite(ctx)
+		}
 	}
 	return firstErr
+}
+
+func (r *Runner) afterWrite(ctx context.Context) {
+	if r.opts.AfterWrite == nil {
+		return
+	}
+	if err := r.opts.AfterWrite(ctx); err != nil {
+		r.log.Warn("after-write hook failed", "err", err)
+	}
 }
 
 // fetch feeds msgs until ctx ends. The channel bound is the fetch-side

@@ -5,14 +5,18 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/cdrpipe/cdrpipe/blocklist"
 	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/internal/e2e"
 	"github.com/cdrpipe/cdrpipe/pipeline"
@@ -349,5 +353,82 @@ func (p *proxy) serve() {
 		p.mu.Unlock()
 		go func() { io.Copy(up, c); up.Close() }()
 		go func() { io.Copy(c, up); c.Close() }()
+	}
+}
+
+// TestShadowReplayAndDiff replays the topic outside the consumer group
+// with a more lenient rule set into another database, then diffs
+// blocklists: the shadow only releases, production's offsets are
+// untouched.
+func TestShadowReplayAndDiff(t *testing.T) {
+	produced := time.Now().Add(-time.Second)
+	f := newFixture(t, 10000, 1, 14)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if _, err := f.run(t, ctx, f.cfg, pipeline.Options{UntilCaughtUp: true}); err != nil {
+		t.Fatal(err)
+	}
+	adm := source.NewAdmin(f.cfg.Kafka)
+	parts, _ := adm.Partitions(ctx)
+	before, err := adm.Committed(ctx, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	shadow := f.cfg
+	shadow.ClickHouse.Database = e2e.Name("cdrpipe_shadow")
+	// Only range scanning blocks; traits add little on their own.
+	shadow.Blocklist.Rules = []string{"sequential_dialing = 0.95"}
+	shadow.Blocklist.TraitRisk = 0.1
+	replay, err := source.NewReplay(ctx, shadow.Kafka, produced.Add(-time.Minute), time.Now().Add(time.Second), f.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer replay.Close()
+	s, err := sink.Open(ctx, shadow.ClickHouse, shadow.Sink, f.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	defer s.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+shadow.ClickHouse.Database)
+	if _, err := s.Migrate(ctx, shadow.Verdict()); err != nil {
+		t.Fatal(err)
+	}
+	r, err := pipeline.New(shadow, pipeline.Options{UntilCaughtUp: true}, replay, s, f.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := r.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Records != f.truth.Lines {
+		t.Errorf("shadow replayed %d records, the topic holds %d", sum.Records, f.truth.Lines)
+	}
+	d, err := blocklist.Diff(ctx, s.Conn(), f.cfg.ClickHouse.Database, shadow.ClickHouse.Database, produced.Add(-24*time.Hour), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("diff: %d newly blocked, %d released, %d kept", len(d.Blocked), len(d.Released), d.Kept)
+	var scanners int
+	for _, p := range f.truth.Planted {
+		if p.Kind == traffic.KindSequential {
+			scanners++
+		}
+	}
+	if len(d.Blocked) != 0 || len(d.Released) == 0 || d.Kept != scanners {
+		t.Errorf("a lenient shadow should only release, keeping the %d range scanners: %s", scanners, d)
+	}
+	for _, e := range d.Released {
+		if slices.ContainsFunc(e.Reasons, func(r string) bool { return strings.HasPrefix(r, "sequential_dialing") }) {
+			t.Errorf("range scanner %s released: %v", e.Number, e.Reasons)
+		}
+	}
+	after, err := adm.Committed(ctx, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(before, after) {
+		t.Errorf("the shadow run moved production's offsets from %v to %v", before, after)
 	}
 }

@@ -87,6 +87,10 @@ type usageError struct{ error }
 // line with the usage exit status.
 func noArgs(cmd *cobra.Command, args []string) error { return usage(cobra.NoArgs(cmd, args)) }
 
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error { return usage(cobra.ExactArgs(n)(cmd, args)) }
+}
+
 func maxArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error { return usage(cobra.MaximumNArgs(n)(cmd, args)) }
 }
@@ -134,7 +138,8 @@ func (a *app) root() *cobra.Command {
 	pf.String("short-calls-min", "", "answered calls before short_calls applies (detectors.short_calls.min_answered)")
 	pf.String("sequential-min", "", "callees in runs that flag sequential_dialing (detectors.sequential_dialing.min_callees)")
 	pf.String("blocklist-ttl", "", "how long a flag keeps a number on the blocklist (blocklist.ttl)")
-	root.AddCommand(a.configCmd(), a.migrateCmd(), a.runCmd(), a.genCmd(), a.produceCmd(), a.reportCmd())
+	root.AddCommand(a.configCmd(), a.migrateCmd(), a.runCmd(), a.genCmd(), a.produceCmd(), a.reportCmd(),
+		a.blocklistCmd(), a.allowlistCmd(), a.diffCmd())
 	return root
 }
 

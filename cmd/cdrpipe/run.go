@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cdrpipe/cdrpipe/blocklist"
 	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/pipeline"
 	"github.com/cdrpipe/cdrpipe/pipeline/sink"
@@ -54,8 +55,9 @@ func (a *app) openSink(ctx context.Context, c config.Config) (*sink.Sink, error)
 }
 
 func (a *app) runCmd() *cobra.Command {
-	var untilCaughtUp bool
+	var untilCaughtUp, shadow bool
 	var drain time.Duration
+	var from, to string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Consume CDRs from Kafka, detect, and write to ClickHouse",
@@ -67,15 +69,52 @@ func (a *app) runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.run(cmd, c, pipeline.Options{UntilCaughtUp: untilCaughtUp, DrainTimeout: drain})
+			opts := pipeline.Options{UntilCaughtUp: untilCaughtUp, DrainTimeout: drain}
+			if shadow {
+				return a.shadow(cmd, c, opts, from, to)
+			}
+			if from != "" || to != "" {
+				return usageError{fmt.Errorf("--from and --to go with --shadow")}
+			}
+			return a.run(cmd, c, opts, nil)
 		},
 	}
 	cmd.Flags().BoolVar(&untilCaughtUp, "until-caught-up", false, "stop once the end offsets that existed at start are read")
+	cmd.Flags().BoolVar(&shadow, "shadow", false, "replay --from..--to of the topic into another --database, outside the consumer group, to try other thresholds or rules")
+	cmd.Flags().StringVar(&from, "from", "", "with --shadow: start of the stretch (RFC 3339, by Kafka message time)")
+	cmd.Flags().StringVar(&to, "to", "", "with --shadow: end of the stretch (RFC 3339; default now)")
 	cmd.Flags().DurationVar(&drain, "drain-timeout", 30*time.Second, "how long a stop may spend writing and committing")
 	return cmd
 }
 
-func (a *app) run(cmd *cobra.Command, c config.Config, opts pipeline.Options) error {
+// shadow replays a stretch of the topic into a database of its own.
+func (a *app) shadow(cmd *cobra.Command, c config.Config, opts pipeline.Options, from, to string) error {
+	if !cmd.Flags().Changed("database") {
+		return usageError{fmt.Errorf("--shadow needs --database NAME, a database other than production's")}
+	}
+	start, err := time.Parse(time.RFC3339, from)
+	if err != nil {
+		return usageError{fmt.Errorf("--from %q: want an RFC 3339 time", from)}
+	}
+	end := time.Now()
+	if to != "" {
+		if end, err = time.Parse(time.RFC3339, to); err != nil {
+			return usageError{fmt.Errorf("--to %q: want an RFC 3339 time", to)}
+		}
+	}
+	src, err := source.NewReplay(cmd.Context(), c.Kafka, start, end, a.log)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	f, t := src.Range()
+	a.log.Info("shadow run", "database", c.ClickHouse.Database, "from", start.Format(time.RFC3339), "to", end.Format(time.RFC3339),
+		"from_offsets", f, "to_offsets", t)
+	opts.UntilCaughtUp = true
+	return a.run(cmd, c, opts, src)
+}
+
+func (a *app) run(cmd *cobra.Command, c config.Config, opts pipeline.Options, replay *source.Replay) error {
 	ctx := cmd.Context()
 	s, err := a.openSink(ctx, c)
 	if err != nil {
@@ -88,8 +127,21 @@ func (a *app) run(cmd *cobra.Command, c config.Config, opts pipeline.Options) er
 	if err := source.Reachable(ctx, c.Kafka.Brokers, 5*time.Second); err != nil {
 		return fmt.Errorf("%w (is it up? `make up`)", err)
 	}
-	src := source.New(c.Kafka, a.log)
-	defer src.Close()
+	var src pipeline.Source = replay
+	if replay == nil {
+		group := source.New(c.Kafka, a.log)
+		defer group.Close()
+		src = group
+	}
+	st := blocklist.New(s.Conn(), c.ClickHouse.Database, time.Now)
+	opts.AfterWriteEvery = 30 * time.Second
+	opts.AfterWrite = func(ctx context.Context) error {
+		added, removed, err := st.Sync(ctx)
+		if added+removed > 0 {
+			a.log.Info("blocklist changed", "added", added, "removed", removed)
+		}
+		return err
+	}
 	r, err := pipeline.New(c, opts, src, s, a.log)
 	if err != nil {
 		return err
@@ -98,4 +150,52 @@ func (a *app) run(cmd *cobra.Command, c config.Config, opts pipeline.Options) er
 	sum, err := r.Run(ctx)
 	fmt.Fprintln(cmd.OutOrStdout(), "summary:", sum)
 	return err
+}
+
+func (a *app) diffCmd() *cobra.Command {
+	var against, from, to string
+	cmd := &cobra.Command{
+		Use:   "diff",
+		Short: "Compare a shadow database's blocklist (--database) with production's (--against)",
+		Long: "Compare the blocklist of a shadow run (--database) with production's (--against): which numbers the\n" +
+			"shadow's thresholds and rules would newly block or release, with their reasons. With --from/--to,\n" +
+			"production's side is limited to numbers flagged in windows overlapping the replayed stretch.",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.config()
+			if err != nil {
+				return err
+			}
+			var start, end time.Time
+			if from != "" {
+				if start, err = time.Parse(time.RFC3339, from); err != nil {
+					return usageError{fmt.Errorf("--from %q: want an RFC 3339 time", from)}
+				}
+				end = time.Now()
+				if to != "" {
+					if end, err = time.Parse(time.RFC3339, to); err != nil {
+						return usageError{fmt.Errorf("--to %q: want an RFC 3339 time", to)}
+					}
+				}
+			}
+			if against == c.ClickHouse.Database {
+				return usageError{fmt.Errorf("--against %s is the same database as --database", against)}
+			}
+			s, err := a.openSink(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			d, err := blocklist.Diff(cmd.Context(), s.Conn(), against, c.ClickHouse.Database, start, end)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s (shadow) against %s (production): %s", c.ClickHouse.Database, against, d)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&against, "against", "cdrpipe", "production database")
+	cmd.Flags().StringVar(&from, "from", "", "start of the replayed stretch (RFC 3339)")
+	cmd.Flags().StringVar(&to, "to", "", "end of the replayed stretch (RFC 3339; default now)")
+	return cmd
 }

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cdrpipe/cdrpipe/blocklist"
+	"github.com/cdrpipe/cdrpipe/config"
+	"github.com/cdrpipe/cdrpipe/pipeline/decode"
+)
+
+// store opens ClickHouse, migrates, and returns the blocklist store.
+func (a *app) store(ctx context.Context) (*blocklist.Store, config.Config, func(), error) {
+	c, err := a.config()
+	if err != nil {
+		return nil, c, nil, err
+	}
+	s, err := a.openSink(ctx, c)
+	if err != nil {
+		return nil, c, nil, err
+	}
+	if _, err := s.Migrate(ctx, c.Verdict()); err != nil {
+		s.Close()
+		return nil, c, nil, err
+	}
+	return blocklist.New(s.Conn(), c.ClickHouse.Database, time.Now), c, func() { s.Close() }, nil
+}
+
+// actor is who a manual change is recorded as: --by, else the login name.
+func actor(by string) string {
+	if by != "" {
+		return by
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "cli"
+}
+
+// normalize reads a number the way CDRs are read.
+func normalize(c config.Config, s string) (string, error) {
+	n, err := decode.Numbering{CountryCode: c.Numbering.CountryCode}.Normalize([]byte(s))
+	if err != nil {
+		return "", usageError{fmt.Errorf("%q: %w", s, err)}
+	}
+	return n, nil
+}
+
+func (a *app) blocklistCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "blocklist",
+		Short: "List the blocklist, block or release numbers by hand, show a number's history",
+	}
+	var reason, by string
+	var limit int
+	change := func(use, short string, f func(*blocklist.Store, context.Context, string, string, string) error) *cobra.Command {
+		c := &cobra.Command{
+			Use:   use + " NUMBER",
+			Short: short,
+			Args:  exactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if strings.TrimSpace(reason) == "" {
+					return usageError{fmt.Errorf("--reason is required: every change is audited")}
+				}
+				st, cfg, done, err := a.store(cmd.Context())
+				if err != nil {
+					return err
+				}
+				defer done()
+				n, err := normalize(cfg, args[0])
+				if err != nil {
+					return err
+				}
+				if err := f(st, cmd.Context(), n, actor(by), reason); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %s by %s: %s\n", use, n, actor(by), reason)
+				return nil
+			},
+		}
+		c.Flags().StringVar(&reason, "reason", "", "why (required; kept in blocklist_changes)")
+		c.Flags().StringVar(&by, "by", "", "who, for the audit trail (default: $USER)")
+		return c
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "Print the numbers to block, highest risk first, with their reasons",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, _, done, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			es, err := st.List(cmd.Context(), limit)
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "NUMBER\tSCORE\tSOURCE\tLAST FLAGGED\tREASONS")
+			for _, e := range es {
+				fmt.Fprintf(w, "%s\t%.2f\t%s\t%s\t%s\n", e.Number, e.Score, e.Source, e.Last.Format(time.RFC3339), strings.Join(e.Reasons, "; "))
+			}
+			return w.Flush()
+		},
+	}
+	list.Flags().IntVar(&limit, "limit", 100, "at most this many rows (0: all)")
+	history := &cobra.Command{
+		Use:   "history NUMBER",
+		Short: "Print every change of a number's blocklist state: who, when, why",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, cfg, done, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			n, err := normalize(cfg, args[0])
+			if err != nil {
+				return err
+			}
+			cs, err := st.Changes(cmd.Context(), n)
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "AT\tACTION\tSOURCE\tBY\tSCORE\tREASON")
+			for _, c := range cs {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%.2f\t%s\n", c.At.Format(time.RFC3339), c.Action, c.Source, c.Actor, c.Score, c.Reason)
+			}
+			return w.Flush()
+		},
+	}
+	sync := &cobra.Command{
+		Use:   "sync",
+		Short: "Record automatic blocklist changes in blocklist_changes now (run does it every 30 s)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, _, done, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			added, removed, err := st.Sync(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d added, %d removed\n", added, removed)
+			return nil
+		},
+	}
+	cmd.AddCommand(list, history, sync,
+		change("add", "Block a number by hand until it is removed by hand", (*blocklist.Store).Add),
+		change("remove", "Release a number by hand; flags before now no longer count", (*blocklist.Store).Remove))
+	return cmd
+}
+
+func (a *app) allowlistCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "allowlist",
+		Short: "Keep numbers or prefixes (ENTRY ending in '*') off the blocklist; their flags are still recorded",
+	}
+	var reason, by, expires string
+	add := &cobra.Command{
+		Use:   "add ENTRY",
+		Short: "Allowlist a number, or a prefix such as +8695588*",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(reason) == "" {
+				return usageError{fmt.Errorf("--reason is required")}
+			}
+			var until time.Time
+			if expires != "" {
+				d, err := time.ParseDuration(expires)
+				if t, terr := time.Parse(time.RFC3339, expires); terr == nil {
+					until = t
+				} else if err == nil && d > 0 {
+					until = time.Now().Add(d)
+				} else {
+					return usageError{fmt.Errorf("--expires %q: want a duration (720h) or an RFC 3339 time", expires)}
+				}
+			}
+			st, cfg, done, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			entry, err := allowEntry(cfg, args[0])
+			if err != nil {
+				return err
+			}
+			if err := st.Allow(cmd.Context(), entry, actor(by), reason, until); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "allowlisted %s by %s: %s\n", entry, actor(by), reason)
+			return nil
+		},
+	}
+	add.Flags().StringVar(&reason, "reason", "", "why (required)")
+	add.Flags().StringVar(&by, "by", "", "who (default: $USER)")
+	add.Flags().StringVar(&expires, "expires", "", "until when: a duration (720h) or an RFC 3339 time (default: never)")
+	remove := &cobra.Command{
+		Use:   "remove ENTRY",
+		Short: "Take a number or prefix off the allowlist",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(reason) == "" {
+				return usageError{fmt.Errorf("--reason is required")}
+			}
+			st, cfg, done, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			entry, err := allowEntry(cfg, args[0])
+			if err != nil {
+				return err
+			}
+			if err := st.Disallow(cmd.Context(), entry, actor(by), reason); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "removed %s from the allowlist\n", entry)
+			return nil
+		},
+	}
+	remove.Flags().StringVar(&reason, "reason", "", "why (required)")
+	remove.Flags().StringVar(&by, "by", "", "who (default: $USER)")
+	cmd.AddCommand(add, remove)
+	return cmd
+}
+
+// allowEntry normalises a number, or checks a prefix ending in '*'.
+func allowEntry(c config.Config, s string) (string, error) {
+	if p, ok := strings.CutSuffix(s, "*"); ok {
+		if len(p) < 2 || p[0] != '+' || strings.Trim(p[1:], "0123456789") != "" {
+			return "", usageError{fmt.Errorf("prefix %q: write it in E.164 with '+', such as +8695588*", s)}
+		}
+		return s, nil
+	}
+	return normalize(c, s)
+}

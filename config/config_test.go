@@ -133,6 +133,40 @@ var validateCases = []struct {
 	{"max_callees just below", func(c *config.Config) { c.Engine.MaxCallees = 63 }, "engine.max_callees"},
 	{"max_callees at bound", func(c *config.Config) { c.Engine.MaxCallees = 64 }, ""},
 	{"queue_size 0", func(c *config.Config) { c.Engine.QueueSize = 0 }, "engine.queue_size"},
+	// issue-3 traits, numbering plan and verdict
+	{"one_ring min_attempts 0", func(c *config.Config) { c.Detectors.OneRing.MinAttempts = 0 }, "detectors.one_ring.min_attempts"},
+	{"one_ring min_share 0", func(c *config.Config) { c.Detectors.OneRing.MinShare = 0 }, "detectors.one_ring.min_share"},
+	{"one_ring max_ring 0", func(c *config.Config) { c.Detectors.OneRing.MaxRing = 0 }, "detectors.one_ring.max_ring"},
+	{"low_answer_rate min_attempts 0", func(c *config.Config) { c.Detectors.LowAnswerRate.MinAttempts = 0 }, "detectors.low_answer_rate.min_attempts"},
+	{"low_answer_rate max_rate 1", func(c *config.Config) { c.Detectors.LowAnswerRate.MaxRate = 1 }, "detectors.low_answer_rate.max_rate"},
+	{"burst 1 per minute", func(c *config.Config) { c.Detectors.Burst.MinPerMinute = 1 }, "detectors.burst.min_per_minute"},
+	{"concurrent 1", func(c *config.Config) { c.Detectors.Concurrent.MinConcurrent = 1 }, "detectors.concurrent_calls.min_concurrent"},
+	{"concurrent 33", func(c *config.Config) { c.Detectors.Concurrent.MinConcurrent = 33 }, "detectors.concurrent_calls.min_concurrent"},
+	{"invalid_callees min_attempts 0", func(c *config.Config) { c.Detectors.InvalidCallees.MinAttempts = 0 }, "detectors.invalid_callees.min_attempts"},
+	{"invalid_callees min_share 2", func(c *config.Config) { c.Detectors.InvalidCallees.MinShare = 2 }, "detectors.invalid_callees.min_share"},
+	{"robotic min_calls 2", func(c *config.Config) { c.Detectors.RoboticTiming.MinCalls = 2 }, "detectors.robotic_timing.min_calls"},
+	{"robotic max_cv 1", func(c *config.Config) { c.Detectors.RoboticTiming.MaxCV = 1 }, "detectors.robotic_timing.max_cv"},
+	{"no_callback min_callees 0", func(c *config.Config) { c.Detectors.NoCallback.MinCallees = 0 }, "detectors.no_callback.min_callees"},
+	{"no_callback max_share 1", func(c *config.Config) { c.Detectors.NoCallback.MaxShare = 1 }, "detectors.no_callback.max_share"},
+	{"call_bombing min_calls 1", func(c *config.Config) { c.Detectors.CallBombing.MinCalls = 1 }, "detectors.call_bombing.min_calls"},
+	{"call_bombing span 2h", func(c *config.Config) { c.Detectors.CallBombing.Span = 2 * time.Hour }, "detectors.call_bombing.span"},
+	{"call_bombing per caller above min_calls", func(c *config.Config) { c.Detectors.CallBombing.MinPerCaller = 21 }, "detectors.call_bombing.min_per_caller"},
+	{"spoofed min_calls 0", func(c *config.Config) { c.Detectors.SpoofedOrigin.MinCalls = 0 }, "detectors.spoofed_origin.min_calls"},
+	{"disabled unknown", func(c *config.Config) { c.Detectors.Disabled = []string{"fanout"} }, "detectors.disabled"},
+	{"disabled known", func(c *config.Config) { c.Detectors.Disabled = []string{"burst", "no_callback"} }, ""},
+	{"mobile_digits 3", func(c *config.Config) { c.Numbering.MobileDigits = 3 }, "numbering.mobile_digits"},
+	{"min_national above max", func(c *config.Config) { c.Numbering.MinNationalDigits = 12 }, "numbering.min_national_digits"},
+	{"max_national 15", func(c *config.Config) { c.Numbering.MaxNationalDigits = 15 }, "numbering.max_national_digits"},
+	{"mobile prefix without +", func(c *config.Config) { c.Numbering.MobilePrefixes = []string{"8613"} }, "numbering.mobile_prefixes"},
+	{"allowlist national form", func(c *config.Config) { c.Numbering.Allowlist = []string{"110"} }, "numbering.allowlist"},
+	{"allowlist prefix", func(c *config.Config) { c.Numbering.Allowlist = []string{"+8695588*"} }, ""},
+	{"trunk with a quote", func(c *config.Config) { c.Numbering.InternationalTrunks = []string{"it's"} }, "numbering.international_trunks"},
+	{"min_score 0", func(c *config.Config) { c.Blocklist.MinScore = 0 }, "blocklist.min_score"},
+	{"trait_risk 1", func(c *config.Config) { c.Blocklist.TraitRisk = 1 }, "blocklist.trait_risk"},
+	{"rule without risk", func(c *config.Config) { c.Blocklist.Rules = []string{"fan_out"} }, "blocklist.rules"},
+	{"rule unknown trait", func(c *config.Config) { c.Blocklist.Rules = []string{"fanout = 0.9"} }, "blocklist.rules"},
+	{"rule risk above 1", func(c *config.Config) { c.Blocklist.Rules = []string{"fan_out = 1.5"} }, "blocklist.rules"},
+	{"no rules", func(c *config.Config) { c.Blocklist.Rules = nil }, ""},
 }
 
 // TestValidate applies each mutation to Default() and checks that
@@ -186,6 +220,10 @@ func TestValidateCoversEveryRule(t *testing.T) {
 		t.Fatal("config.go: Validate not found")
 	}
 	body, _, _ = strings.Cut(body, "\n}\n")
+	if _, traits, ok := strings.Cut(string(src), "func (c *Config) validateTraits() error {"); ok {
+		traits, _, _ = strings.Cut(traits, "\n}\n")
+		body += traits
+	}
 	keyRE := regexp.MustCompile(`"([a-z_]+(?:\.[a-z_]+)+)",\s*(?:"|fmt\.Sprintf)`)
 	covered := map[string]bool{}
 	for _, tt := range validateCases {

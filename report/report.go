@@ -43,12 +43,20 @@ type Score struct {
 	FalsePositives, Missed    []string
 }
 
+// Blocked is one number on the blocklist.
+type Blocked struct {
+	Number  string
+	Score   float64
+	Reasons []string
+}
+
 // Report is everything read back from one database.
 type Report struct {
 	Database string
 	Counts   Counts
 	Flagged  []Flagged // by score, descending
-	Scores   []Score   // only when a truth was given
+	Blocked  []Blocked // by score, descending
+	Scores   []Score   // only when a truth was given; the last is the blocklist's
 	Truth    *traffic.Truth
 }
 
@@ -85,10 +93,53 @@ func Read(ctx context.Context, conn driver.Conn, db string, truth *traffic.Truth
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read flagged_numbers: %w", err)
 	}
+	if err := r.readBlocklist(ctx, conn, db); err != nil {
+		return nil, err
+	}
 	if truth != nil {
 		r.Scores = score(r.Flagged, truth)
+		r.Scores = append(r.Scores, blockScore(r.Blocked, truth))
 	}
 	return r, nil
+}
+
+func (r *Report) readBlocklist(ctx context.Context, conn driver.Conn, db string) error {
+	rows, err := conn.Query(ctx, "SELECT number, score, reasons FROM "+db+".blocklist ORDER BY score DESC, number")
+	if err != nil {
+		return fmt.Errorf("read blocklist: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b Blocked
+		if err := rows.Scan(&b.Number, &b.Score, &b.Reasons); err != nil {
+			return fmt.Errorf("read blocklist: %w", err)
+		}
+		r.Blocked = append(r.Blocked, b)
+	}
+	return rows.Err()
+}
+
+// blockScore compares the blocklist with every planted caller: all of
+// them are nuisance callers and should be blocked, nobody else.
+func blockScore(blocked []Blocked, truth *traffic.Truth) Score {
+	s := Score{Detector: "blocklist", Planted: len(truth.Planted), Flagged: len(blocked)}
+	on := map[string]bool{}
+	for _, b := range blocked {
+		on[b.Number] = true
+		if truth.Kind(b.Number) != "" {
+			s.TruePos++
+		} else {
+			s.FalsePositives = append(s.FalsePositives, b.Number)
+		}
+	}
+	for _, p := range truth.Planted {
+		if !on[p.Number] {
+			s.Missed = append(s.Missed, p.Number)
+		}
+	}
+	sort.Strings(s.Missed)
+	s.Precision, s.Recall = ratio(s.TruePos, s.Flagged), ratio(s.TruePos, s.Planted)
+	return s
 }
 
 // score compares flagged numbers per detector with the planted ones.
@@ -149,6 +200,13 @@ func (r *Report) Print(w io.Writer, top int) {
 			break
 		}
 		fmt.Fprintf(w, "  %-17s %-19s %7d %5.2f  %s\n", f.Number, f.Detector, f.Windows, f.Score, f.Evidence)
+	}
+	fmt.Fprintf(w, "\nBlocklist (%d numbers; risk at or over blocklist.min_score)\n", len(r.Blocked))
+	for i, b := range r.Blocked {
+		if i == min(top, 5) {
+			break
+		}
+		fmt.Fprintf(w, "  %-17s %.2f  %s\n", b.Number, b.Score, strings.Join(b.Reasons, "; "))
 	}
 	if len(r.Scores) > 0 {
 		fmt.Fprintf(w, "\nQuality against the planted truth\n")

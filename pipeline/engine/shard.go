@@ -60,8 +60,8 @@ func (s *shard) process(r *Record, now time.Time) {
 		s.out.Late++
 		return
 	}
-	ev := event{callee: r.calleeKey, bucket: b, sec: uint32(sec), talk: seconds16(c.Duration),
-		ring: seconds16(c.RingDuration), flags: r.flags}
+	ev := event{callee: r.calleeKey, sec: uint32(sec), talk: seconds16(c.Duration),
+		ring: uint8(min(c.RingDuration, 255)), flags: r.flags}
 	if c.Answered() {
 		ev.flags |= flagAnswered
 		if c.Duration < s.p.shortTalk {
@@ -101,7 +101,8 @@ func (s *shard) count(number uint64, numberText string, ev event, now time.Time)
 		i = s.newCaller(number)
 	}
 	cl := &s.callers[i]
-	cl.last = max(cl.last, ev.bucket)
+	b := s.p.bucket(int64(ev.sec))
+	cl.last = max(cl.last, b)
 	if cl.heavy != 0 {
 		s.add(s.heavies[cl.heavy-1], numberText, ev, now)
 		return
@@ -110,7 +111,7 @@ func (s *shard) count(number uint64, numberText string, ev event, now time.Time)
 	// there is room.
 	keep := cl.events[:0]
 	for _, e := range cl.events[:cl.n] {
-		if e.bucket > cl.last-s.p.ring {
+		if s.p.bucket(int64(e.sec)) > cl.last-s.p.ring {
 			keep = append(keep, e)
 		}
 	}
@@ -170,7 +171,7 @@ func (s *shard) promote(cl *caller, number uint64) *heavy {
 		minutes: make([]uint16, int(s.p.ring)*s.p.minutesPerBucket),
 	}
 	for _, e := range cl.events[:cl.n] {
-		h.top = min(h.top, e.bucket)
+		h.top = min(h.top, s.p.bucket(int64(e.sec)))
 	}
 	if n := len(s.hfree); n > 0 {
 		cl.heavy = s.hfree[n-1] + 1
@@ -188,34 +189,35 @@ func (s *shard) promote(cl *caller, number uint64) *heavy {
 // every open window the call falls in.
 func (s *shard) add(h *heavy, numberText string, ev event, now time.Time) {
 	p := s.p
-	if ev.bucket > h.top {
-		h.expire(h.top, ev.bucket, p.ring)
-		h.top = ev.bucket
+	b := p.bucket(int64(ev.sec))
+	if b > h.top {
+		h.expire(h.top, b, p.ring)
+		h.top = b
 	}
-	if ev.bucket <= h.top-p.ring {
+	if b <= h.top-p.ring {
 		s.out.TooOld++
 		return
 	}
-	slot := mod(ev.bucket, p.ring)
+	slot := mod(b, p.ring)
 	cs := &h.counts[slot]
 	minutes := h.minutes[int(slot)*p.minutesPerBucket : int(slot+1)*p.minutesPerBucket]
-	if cs.bucket != ev.bucket {
-		*cs = counts{bucket: ev.bucket}
+	if cs.bucket != b {
+		*cs = counts{bucket: b}
 		clear(minutes)
 	}
-	s.tally(h, cs, minutes, ev)
-	first, last := ev.bucket-p.w+1, ev.bucket
+	s.tally(h, cs, minutes, ev, b)
+	first, last := b-p.w+1, b
 	for k := first; k <= last; k++ {
 		s.window(h, k, numberText, now)
 	}
-	s.addCallee(h, ev.callee, ev.bucket, first, last)
+	s.addCallee(h, ev.callee, b, first, last)
 	for k := first; k <= last; k++ {
 		s.check(h, k, numberText, now)
 	}
 }
 
 // tally adds a call to its bucket's counters.
-func (s *shard) tally(h *heavy, cs *counts, minutes []uint16, ev event) {
+func (s *shard) tally(h *heavy, cs *counts, minutes []uint16, ev event, b int32) {
 	cs.calls++
 	if ev.flags&flagAnswered != 0 {
 		talk := float64(ev.talk)
@@ -238,7 +240,7 @@ func (s *shard) tally(h *heavy, cs *counts, minutes []uint16, ev event) {
 	if ev.flags&flagMobile != 0 {
 		h.mobile = true
 	}
-	bucketStart := int64(ev.bucket) * s.p.slide
+	bucketStart := int64(b) * s.p.slide
 	if m := int(int64(ev.sec)-bucketStart) / 60; m >= 0 && m < len(minutes) && minutes[m] < 65535 {
 		minutes[m]++
 	}

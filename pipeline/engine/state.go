@@ -14,13 +14,13 @@ const maxRing = 64
 // small struct each and never reach a detector's threshold.
 const smallCap = 4
 
-// event is one counted call of a small caller.
+// event is one counted call of a small caller: 16 bytes, so four fit in a
+// small caller's state.
 type event struct {
 	callee uint64
-	bucket int32
 	sec    uint32 // start, Unix seconds
 	talk   uint16 // seconds
-	ring   uint16 // seconds
+	ring   uint8  // seconds, at most 255
 	flags  uint8
 }
 

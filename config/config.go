@@ -152,6 +152,9 @@ type RoboticTiming struct {
 type NoCallback struct {
 	MinCallees int     `mapstructure:"min_callees"`
 	MaxShare   float64 `mapstructure:"max_share"`
+	// Grace is how long after a window ends its callees may still call
+	// back before the window is judged.
+	Grace time.Duration `mapstructure:"grace"`
 }
 
 // CallBombing flags the callers flooding one callee.
@@ -251,7 +254,7 @@ func Default() Config {
 			Concurrent:     Concurrent{MinConcurrent: 3},
 			InvalidCallees: InvalidCallees{MinAttempts: 10, MinShare: 0.3},
 			RoboticTiming:  RoboticTiming{MinCalls: 20, MaxCV: 0.1},
-			NoCallback:     NoCallback{MinCallees: 20, MaxShare: 0.02},
+			NoCallback:     NoCallback{MinCallees: 20, MaxShare: 0.02, Grace: 30 * time.Minute},
 			CallBombing:    CallBombing{MinCalls: 20, Span: 10 * time.Minute, MinPerCaller: 3},
 			SpoofedOrigin:  SpoofedOrigin{MinCalls: 1},
 		},
@@ -406,6 +409,7 @@ func (c *Config) validateTraits() error {
 		{!(d.RoboticTiming.MaxCV > 0 && d.RoboticTiming.MaxCV < 1), "detectors.robotic_timing.max_cv", "must be in (0, 1)"},
 		{d.NoCallback.MinCallees < 1, "detectors.no_callback.min_callees", "must be at least 1"},
 		{!(d.NoCallback.MaxShare >= 0 && d.NoCallback.MaxShare < 1), "detectors.no_callback.max_share", "must be in [0, 1)"},
+		{d.NoCallback.Grace < 0 || d.NoCallback.Grace > 2*time.Hour, "detectors.no_callback.grace", "must be between 0 and 2h"},
 		{d.CallBombing.MinCalls < 2, "detectors.call_bombing.min_calls", "must be at least 2"},
 		{d.CallBombing.Span < time.Minute || d.CallBombing.Span > time.Hour, "detectors.call_bombing.span", "must be between 1m and 1h"},
 		{d.CallBombing.MinPerCaller < 1 || d.CallBombing.MinPerCaller > d.CallBombing.MinCalls, "detectors.call_bombing.min_per_caller", "must be between 1 and min_calls"},

@@ -148,6 +148,7 @@ var validateCases = []struct {
 	{"robotic max_cv 1", func(c *config.Config) { c.Detectors.RoboticTiming.MaxCV = 1 }, "detectors.robotic_timing.max_cv"},
 	{"no_callback min_callees 0", func(c *config.Config) { c.Detectors.NoCallback.MinCallees = 0 }, "detectors.no_callback.min_callees"},
 	{"no_callback max_share 1", func(c *config.Config) { c.Detectors.NoCallback.MaxShare = 1 }, "detectors.no_callback.max_share"},
+	{"no_callback grace 3h", func(c *config.Config) { c.Detectors.NoCallback.Grace = 3 * time.Hour }, "detectors.no_callback.grace"},
 	{"call_bombing min_calls 1", func(c *config.Config) { c.Detectors.CallBombing.MinCalls = 1 }, "detectors.call_bombing.min_calls"},
 	{"call_bombing span 2h", func(c *config.Config) { c.Detectors.CallBombing.Span = 2 * time.Hour }, "detectors.call_bombing.span"},
 	{"call_bombing per caller above min_calls", func(c *config.Config) { c.Detectors.CallBombing.MinPerCaller = 21 }, "detectors.call_bombing.min_per_caller"},

@@ -69,6 +69,10 @@ type params struct {
 	seqStep    uint64
 	bombing    *detectors.CallBombing // nil when switched off
 	bombSpan   int64                  // seconds
+	// noCallback is the index of no_callback in detectors (-1: off); it is
+	// judged graceBuckets after its window closes, not at the close.
+	noCallback   int
+	graceBuckets int32
 
 	minutesPerBucket int
 	oneRingMax       float64 // seconds
@@ -132,9 +136,15 @@ func newParams(cfg Config) (*params, error) {
 	}
 	w := int32(cfg.Window.Size / cfg.Window.Slide)
 	late := int32((cfg.Window.AllowedLateness + cfg.Window.Slide - 1) / cfg.Window.Slide)
-	ring := w + late + 4
+	// Windows stay in the ring through the callback grace, so no_callback
+	// can be judged after callees had time to call back.
+	grace := int32((cfg.Detectors.NoCallback.Grace + cfg.Window.Slide - 1) / cfg.Window.Slide)
+	if slices.Contains(cfg.Detectors.Disabled, "no_callback") {
+		grace = 0
+	}
+	ring := w + late + 4 + grace
 	if ring > maxRing {
-		return nil, fmt.Errorf("engine: window of %d slides plus %d of lateness exceeds %d", w, late, maxRing-4)
+		return nil, fmt.Errorf("engine: window of %d slides plus %d of lateness and %d of callback grace exceeds %d", w, late, grace, maxRing-4)
 	}
 	d := cfg.Detectors
 	seq := detectors.Sequential{MinCallees: d.Sequential.MinCallees, MinRun: d.Sequential.MinRun, MaxStep: d.Sequential.MaxStep}
@@ -172,22 +182,24 @@ func newParams(cfg Config) (*params, error) {
 		d.OneRing.MinAttempts-1, d.LowAnswerRate.MinAttempts-1, d.Burst.MinPerMinute-1,
 		d.InvalidCallees.MinAttempts-1, d.RoboticTiming.MinCalls-1, d.NoCallback.MinCallees-1)
 	return &params{
-		slide:       slide,
-		size:        cfg.Window.Size,
-		w:           w,
-		ring:        ring,
-		lateBuckets: late,
-		smallCap:    max(small, 0),
-		maxCallees:  cfg.Engine.MaxCallees,
-		statsMin:    cfg.Stats.MinCalls,
-		shortTalk:   d.ShortCalls.MaxTalk.Seconds(),
-		detectors:   dets,
-		allFlagged:  uint16(1)<<len(dets) - 1,
-		seq:         seq,
-		seqMin:      d.Sequential.MinCallees,
-		seqStep:     d.Sequential.MaxStep,
-		bombing:     bombing,
-		bombSpan:    int64(d.CallBombing.Span / time.Second),
+		slide:        slide,
+		size:         cfg.Window.Size,
+		w:            w,
+		ring:         ring,
+		lateBuckets:  late,
+		smallCap:     max(small, 0),
+		maxCallees:   cfg.Engine.MaxCallees,
+		statsMin:     cfg.Stats.MinCalls,
+		shortTalk:    d.ShortCalls.MaxTalk.Seconds(),
+		detectors:    dets,
+		allFlagged:   uint16(1)<<len(dets) - 1,
+		seq:          seq,
+		seqMin:       d.Sequential.MinCallees,
+		seqStep:      d.Sequential.MaxStep,
+		bombing:      bombing,
+		bombSpan:     int64(d.CallBombing.Span / time.Second),
+		noCallback:   slices.IndexFunc(dets, func(d detectors.Detector) bool { return d.Name() == "no_callback" }),
+		graceBuckets: grace,
 
 		minutesPerBucket: int(max(1, slide/60)),
 		oneRingMax:       d.OneRing.MaxRing.Seconds(),

@@ -165,6 +165,7 @@ func (s *shard) promote(cl *caller, number uint64) *heavy {
 		number:  number,
 		top:     cl.last,
 		emitted: s.wmBucket - s.p.w,
+		judged:  s.wmBucket - s.p.w - s.p.graceBuckets,
 		counts:  make([]counts, s.p.ring),
 		wins:    make([]win, s.p.ring),
 		callees: make(map[uint64]uint64),
@@ -468,6 +469,9 @@ func (s *shard) flag(numberText string, d detectors.Detector, k int32, f detecto
 // flagged_at. Detectors that need the final view (no_callback) flag here.
 func (s *shard) final(h *heavy, wn *win, w *detectors.Window, numberText string, now time.Time) {
 	for i, d := range s.p.detectors {
+		if i == s.p.noCallback {
+			continue // judged after the callback grace (judge)
+		}
 		if d.NeedsSorted() {
 			if w.Distinct < s.p.seqMin {
 				continue
@@ -488,6 +492,38 @@ func (s *shard) final(h *heavy, wn *win, w *detectors.Window, numberText string,
 		}
 		s.flag(numberText, d, wn.start, f, at)
 	}
+}
+
+// judge decides no_callback on h's windows starting at or before
+// through, once their callees had the grace period to call back.
+func (s *shard) judge(h *heavy, through int32, now time.Time) {
+	p := s.p
+	if p.noCallback < 0 {
+		return
+	}
+	d := p.detectors[p.noCallback]
+	from := max(h.judged+1, h.top-p.ring-p.w)
+	for k := from; k <= through && k <= h.top; k++ {
+		wn := &h.wins[mod(k, p.ring)]
+		if !wn.valid || wn.start != k {
+			continue
+		}
+		w := s.summary(h, wn, true)
+		f, ok := d.Check(&w)
+		if !ok {
+			continue
+		}
+		bit := uint16(1) << p.noCallback
+		at := now
+		if wn.flagged&bit != 0 {
+			at = time.Unix(int64(wn.flaggedAt[p.noCallback]), 0).UTC()
+		} else {
+			wn.flagged |= bit
+			wn.flaggedAt[p.noCallback] = uint32(now.Unix())
+		}
+		s.flag(decode.KeyNumber(h.number), d, k, f, at)
+	}
+	h.judged = max(h.judged, through)
 }
 
 // stats writes the caller_stats row of window k when it has the volume.
@@ -543,7 +579,8 @@ func (s *shard) advance(wm int64, now time.Time) {
 			continue
 		}
 		s.close(h, closedThrough, now)
-		if h.top <= closedThrough {
+		s.judge(h, closedThrough-p.graceBuckets, now)
+		if h.top <= closedThrough-p.graceBuckets {
 			s.dropHeavy(int32(i))
 		}
 	}
@@ -592,5 +629,6 @@ func (s *shard) flush(now time.Time) {
 		for k := h.emitted + 1; k <= h.top; k++ {
 			s.stats(h, k, "", now)
 		}
+		s.judge(h, h.top, now)
 	}
 }

@@ -80,6 +80,7 @@ type heavy struct {
 	number  uint64
 	top     int32    // highest bucket seen
 	emitted int32    // highest window start whose stats were written
+	judged  int32    // highest window start judged for no_callback
 	counts  []counts // ring of buckets, len params.ring
 	wins    []win    // ring of windows by start bucket, len params.ring
 	// callees maps each callee to the buckets it was called in (bit =

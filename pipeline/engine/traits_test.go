@@ -165,6 +165,20 @@ func TestTraitsThroughTheEngine(t *testing.T) {
 		},
 		not: "no_callback",
 	}, {
+		name: "callbacks within the grace after the window still count",
+		calls: func(e *Engine) (rs []*Record) {
+			for i := range 25 {
+				rs = append(rs, rec(e, caller, number(i*100), at(i*97+i*i%13*7), schemas.Answered, 3, float64(20+i*7%50), 16, ""))
+			}
+			// An hour and twenty minutes after the first call: past the
+			// end of the windows holding the early calls.
+			for i := range 5 {
+				rs = append(rs, rec(e, number(i*100), caller, at(4800+i*60), schemas.Answered, 3, 40, 16, ""))
+			}
+			return
+		},
+		not: "no_callback",
+	}, {
 		name: "spoofed: domestic caller ID on an international trunk",
 		calls: func(e *Engine) []*Record {
 			return []*Record{rec(e, caller, number(1), at(0), schemas.Answered, 3, 40, 16, "INTL-1")}

@@ -173,20 +173,7 @@ func (s *Store) Sync(ctx context.Context) (added, removed int, err error) {
 
 // current reads the automatic part of the blocklist.
 func (s *Store) current(ctx context.Context) (map[string]Entry, error) {
-	rows, err := s.conn.Query(ctx, "SELECT number, score, reasons FROM "+s.db+".blocklist WHERE source = 'auto'")
-	if err != nil {
-		return nil, fmt.Errorf("read blocklist: %w", err)
-	}
-	defer rows.Close()
-	out := make(map[string]Entry)
-	for rows.Next() {
-		var e Entry
-		if err := rows.Scan(&e.Number, &e.Score, &e.Reasons); err != nil {
-			return nil, fmt.Errorf("read blocklist: %w", err)
-		}
-		out[e.Number] = e
-	}
-	return out, rows.Err()
+	return entries(ctx, s.conn, "SELECT number, score, reasons, source FROM "+s.db+".blocklist WHERE source = 'auto'")
 }
 
 // listed reads which numbers the audit trail says are automatically

@@ -167,72 +167,65 @@ func (a *app) allowlistCmd() *cobra.Command {
 		Short: "Keep numbers or prefixes (ENTRY ending in '*') off the blocklist; their flags are still recorded",
 	}
 	var reason, by, expires string
-	add := &cobra.Command{
-		Use:   "add ENTRY",
-		Short: "Allowlist a number, or a prefix such as +8695588*",
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if strings.TrimSpace(reason) == "" {
-				return usageError{fmt.Errorf("--reason is required")}
-			}
-			var until time.Time
-			if expires != "" {
-				d, err := time.ParseDuration(expires)
-				if t, terr := time.Parse(time.RFC3339, expires); terr == nil {
-					until = t
-				} else if err == nil && d > 0 {
-					until = time.Now().Add(d)
-				} else {
-					return usageError{fmt.Errorf("--expires %q: want a duration (720h) or an RFC 3339 time", expires)}
+	// entryCmd builds add and remove, which share their checks.
+	entryCmd := func(use, short string, do func(ctx context.Context, st *blocklist.Store, entry string, until time.Time) error) *cobra.Command {
+		return &cobra.Command{
+			Use:   use + " ENTRY",
+			Short: short,
+			Args:  exactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if strings.TrimSpace(reason) == "" {
+					return usageError{fmt.Errorf("--reason is required")}
 				}
-			}
-			st, cfg, done, err := a.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			entry, err := allowEntry(cfg, args[0])
-			if err != nil {
-				return err
-			}
-			if err := st.Allow(cmd.Context(), entry, actor(by), reason, until); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "allowlisted %s by %s: %s\n", entry, actor(by), reason)
-			return nil
-		},
+				until, err := expiry(expires)
+				if err != nil {
+					return err
+				}
+				st, cfg, done, err := a.store(cmd.Context())
+				if err != nil {
+					return err
+				}
+				defer done()
+				entry, err := allowEntry(cfg, args[0])
+				if err != nil {
+					return err
+				}
+				if err := do(cmd.Context(), st, entry, until); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "allowlist %s %s by %s: %s\n", use, entry, actor(by), reason)
+				return nil
+			},
+		}
 	}
-	add.Flags().StringVar(&reason, "reason", "", "why (required)")
-	add.Flags().StringVar(&by, "by", "", "who (default: $USER)")
+	add := entryCmd("add", "Allowlist a number, or a prefix such as +8695588*", func(ctx context.Context, st *blocklist.Store, e string, until time.Time) error {
+		return st.Allow(ctx, e, actor(by), reason, until)
+	})
 	add.Flags().StringVar(&expires, "expires", "", "until when: a duration (720h) or an RFC 3339 time (default: never)")
-	remove := &cobra.Command{
-		Use:   "remove ENTRY",
-		Short: "Take a number or prefix off the allowlist",
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if strings.TrimSpace(reason) == "" {
-				return usageError{fmt.Errorf("--reason is required")}
-			}
-			st, cfg, done, err := a.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			entry, err := allowEntry(cfg, args[0])
-			if err != nil {
-				return err
-			}
-			if err := st.Disallow(cmd.Context(), entry, actor(by), reason); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "removed %s from the allowlist\n", entry)
-			return nil
-		},
+	remove := entryCmd("remove", "Take a number or prefix off the allowlist", func(ctx context.Context, st *blocklist.Store, e string, _ time.Time) error {
+		return st.Disallow(ctx, e, actor(by), reason)
+	})
+	for _, c := range []*cobra.Command{add, remove} {
+		c.Flags().StringVar(&reason, "reason", "", "why (required)")
+		c.Flags().StringVar(&by, "by", "", "who (default: $USER)")
 	}
-	remove.Flags().StringVar(&reason, "reason", "", "why (required)")
-	remove.Flags().StringVar(&by, "by", "", "who (default: $USER)")
 	cmd.AddCommand(add, remove)
 	return cmd
+}
+
+// expiry reads --expires: a duration from now or an RFC 3339 time; empty
+// means never.
+func expiry(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return time.Now().Add(d), nil
+	}
+	return time.Time{}, usageError{fmt.Errorf("--expires %q: want a duration (720h) or an RFC 3339 time", s)}
 }
 
 // allowEntry normalises a number, or checks a prefix ending in '*'.

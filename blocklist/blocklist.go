@@ -199,7 +199,7 @@ func (s *Store) listed(ctx context.Context) (map[string]bool, error) {
 // Changes returns the audit trail of number, oldest first.
 func (s *Store) Changes(ctx context.Context, number string) ([]Change, error) {
 	rows, err := s.conn.Query(ctx, "SELECT number, toString(action), toString(source), actor, reason, score, at FROM "+s.db+
-		".blocklist_changes WHERE number = ? ORDER BY at, action", number)
+		".blocklist_changes WHERE number = ? ORDER BY at, action, source", number)
 	if err != nil {
 		return nil, fmt.Errorf("read blocklist_changes: %w", err)
 	}

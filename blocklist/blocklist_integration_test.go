@@ -115,6 +115,7 @@ func TestVerdictAllowlistAndLifecycle(t *testing.T) {
 	if got, want := blocked(), []string{robocall}; !sameSet(got, want) {
 		t.Fatalf("after manual removals: %v, want %v", got, want)
 	}
+	clock = now.Add(3 * time.Second)
 	if _, removed, err := st.Sync(ctx); err != nil || removed != 1 {
 		t.Fatalf("sync after release removed %d (%v), want 1", removed, err)
 	}

@@ -213,20 +213,28 @@ loop:
 			if !r.send(ctx, jobs, cur) {
 				break loop
 			}
-			cur, lastFlush = <-free, r.opts.Now()
+			// Waiting for the other batch is the back-pressure; a stop
+			// must not wait for ClickHouse beyond the drain deadline.
+			select {
+			case cur = <-free:
+			case <-ctx.Done():
+				cur = nil
+				break loop
+			}
+			lastFlush = r.opts.Now()
 		}
 	}
 	stopFetch()
 
 	// Drain: what was processed is written and committed within the
 	// deadline; fetched but unprocessed messages are simply not committed.
-	if !done {
-		r.log.Info("stopping: flushing processed records", "rows", cur.Rows())
-	}
-	if cur.Rows() > 0 || !done {
-		drain := time.AfterFunc(r.opts.DrainTimeout, cancelDrain)
+	drain := time.AfterFunc(r.opts.DrainTimeout, cancelDrain)
+	defer drain.Stop()
+	if cur != nil && (cur.Rows() > 0 || !done) {
+		if !done {
+			r.log.Info("stopping: flushing processed records", "rows", cur.Rows())
+		}
 		jobs <- flushJob{batch: cur, commit: r.trk.commitable()}
-		defer drain.Stop()
 	}
 	close(jobs)
 	wg.Wait()

@@ -432,3 +432,52 @@ func TestShadowReplayAndDiff(t *testing.T) {
 		t.Errorf("the shadow run moved production's offsets from %v to %v", before, after)
 	}
 }
+
+// TestStopWhileClickHouseDown stops a run whose writes cannot get through:
+// it must give up after the drain deadline instead of hanging, report the
+// failure, and commit nothing, so the next run re-reads everything.
+func TestStopWhileClickHouseDown(t *testing.T) {
+	f := newFixture(t, 5000, 1, 15)
+	px := startProxy(t, f.stack.ClickHouseAddr)
+	cfg := f.cfg
+	cfg.ClickHouse.Addr = px.addr()
+	cfg.ClickHouse.DialTimeout = time.Second
+	cfg.Sink.MaxBackoff = 200 * time.Millisecond
+	cfg.Sink.BatchSize = 500
+	ctx := context.Background()
+	s, err := sink.Open(ctx, cfg.ClickHouse, cfg.Sink, f.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx, cfg.Verdict()); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	px.setDown(true)
+
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.runOnly(runCtx, cfg, pipeline.Options{DrainTimeout: 2 * time.Second})
+		done <- err
+	}()
+	time.Sleep(3 * time.Second)
+	stopped := time.Now()
+	stop()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("a run that could not write returned no error")
+		}
+		if took := time.Since(stopped); took > 10*time.Second {
+			t.Errorf("stopping took %s", took)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run did not stop within 30 s of being asked to while ClickHouse was down")
+	}
+	adm := source.NewAdmin(cfg.Kafka)
+	parts, _ := adm.Partitions(ctx)
+	if committed, err := adm.Committed(ctx, parts); err != nil || len(committed) != 0 {
+		t.Errorf("committed %v (%v) while nothing was written", committed, err)
+	}
+}

@@ -27,6 +27,13 @@ type Config struct {
 	Stats      Stats      `mapstructure:"stats"`
 	Blocklist  Blocklist  `mapstructure:"blocklist"`
 	Engine     Engine     `mapstructure:"engine"`
+	Metrics    Metrics    `mapstructure:"metrics"`
+}
+
+// Metrics controls the Prometheus endpoint of `run`.
+type Metrics struct {
+	// Addr is host:port for /metrics and /healthz; empty turns it off.
+	Addr string `mapstructure:"addr"`
 }
 
 // Kafka says where CDRs come from.
@@ -378,6 +385,7 @@ func (c *Config) Validate() error {
 		{c.Engine.Shards < 0 || c.Engine.Shards > 256, "engine.shards", "must be between 0 (one per CPU) and 256"},
 		{c.Engine.MaxCallees < 64, "engine.max_callees", "must be at least 64"},
 		{c.Engine.QueueSize < 1, "engine.queue_size", "must be at least 1"},
+		{c.Metrics.Addr != "" && !hostPort([]string{c.Metrics.Addr}), "metrics.addr", fmt.Sprintf("%q is not host:port (or empty to turn it off)", c.Metrics.Addr)},
 	}
 	for _, ch := range checks {
 		if ch.bad {

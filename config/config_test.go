@@ -168,6 +168,8 @@ var validateCases = []struct {
 	{"rule unknown trait", func(c *config.Config) { c.Blocklist.Rules = []string{"fanout = 0.9"} }, "blocklist.rules"},
 	{"rule risk above 1", func(c *config.Config) { c.Blocklist.Rules = []string{"fan_out = 1.5"} }, "blocklist.rules"},
 	{"no rules", func(c *config.Config) { c.Blocklist.Rules = nil }, ""},
+	{"metrics addr without port", func(c *config.Config) { c.Metrics.Addr = "localhost" }, "metrics.addr"},
+	{"metrics addr", func(c *config.Config) { c.Metrics.Addr = "127.0.0.1:9464" }, ""},
 }
 
 // TestValidate applies each mutation to Default() and checks that

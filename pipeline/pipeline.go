@@ -95,11 +95,27 @@ type Runner struct {
 
 	wmNow   time.Time // watermark after the last batch
 	wmKnown bool
+	m       Metrics
 
 	decoders []*decode.Decoder
 	records  []engine.Record
 	rejected []error
-	sum      Summary
+}
+
+// Metrics exposes the run's counters and gauges while it runs.
+func (r *Runner) Metrics() *Metrics { return &r.m }
+
+// summary reads the counters into a Summary.
+func (r *Runner) summary(elapsed time.Duration) Summary {
+	s := Summary{
+		Records: r.m.Records.Load(), Valid: r.m.Valid.Load(), Rejects: r.m.Rejects.Load(),
+		Duplicates: r.m.Duplicates.Load(), Late: r.m.Late.Load(), Flags: r.m.Flags.Load(),
+		Stats: r.m.Stats.Load(), Written: r.m.Written.Load(), Elapsed: elapsed,
+	}
+	if r.sink != nil {
+		s.Retries = r.sink.Retries.Load()
+	}
+	return s
 }
 
 // New builds a runner from its parts.
@@ -137,13 +153,13 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	start := r.opts.Now()
 	parts, err := r.src.Partitions(ctx)
 	if err != nil {
-		return r.sum, err
+		return Summary{}, err
 	}
 	r.wm.Expect(parts, start)
 	var ends map[int]int64
 	if r.opts.UntilCaughtUp {
 		if ends, err = r.endOffsets(ctx, parts); err != nil {
-			return r.sum, err
+			return Summary{}, err
 		}
 		r.log.Info("reading until caught up", "end_offsets", ends)
 	}
@@ -202,6 +218,7 @@ loop:
 			r.advanceIdle(cur)
 		}
 		done = r.opts.UntilCaughtUp && r.caughtUp(ends)
+		r.gauges(len(msgs))
 		if now := r.opts.Now(); now.Sub(lastLog) >= progressEvery {
 			lastLog = now
 			r.logProgress(len(msgs))
@@ -238,26 +255,36 @@ loop:
 	}
 	close(jobs)
 	wg.Wait()
-	r.sum.Elapsed = r.opts.Now().Sub(start)
-	r.sum.Retries = r.sink.Retries.Load()
+	sum := r.summary(r.opts.Now().Sub(start))
 	if writerErr != nil {
-		return r.sum, writerErr
+		return sum, writerErr
 	}
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
-		return r.sum, runErr
+		return sum, runErr
 	}
-	return r.sum, nil
+	return sum, nil
 }
 
 // progressEvery is how often a running pipeline logs its counters.
 const progressEvery = 10 * time.Second
 
+// gauges updates the metrics that describe the present.
+func (r *Runner) gauges(queued int) {
+	callers, heavy := r.eng.Size()
+	r.m.FetchQueue.Store(int64(queued))
+	r.m.Callers.Store(int64(callers))
+	r.m.HeavyCallers.Store(int64(heavy))
+	if r.wmKnown {
+		r.m.Watermark.Store(r.wmNow.Unix())
+	}
+}
+
 // logProgress tells the operator how far the run is.
 func (r *Runner) logProgress(queued int) {
-	callers, heavy := r.eng.Size()
-	r.log.Info("progress", "records", r.sum.Records, "rejects", r.sum.Rejects, "duplicates", r.sum.Duplicates,
-		"late", r.sum.Late, "flags", r.sum.Flags, "watermark", r.wmNow.Format(time.RFC3339),
-		"callers", callers, "heavy_callers", heavy, "fetch_queue", queued, "clickhouse_retries", r.sink.Retries.Load())
+	r.log.Info("progress", "records", r.m.Records.Load(), "rejects", r.m.Rejects.Load(), "duplicates", r.m.Duplicates.Load(),
+		"late", r.m.Late.Load(), "flags", r.m.Flags.Load(), "watermark", r.wmNow.Format(time.RFC3339),
+		"callers", r.m.Callers.Load(), "heavy_callers", r.m.HeavyCallers.Load(), "fetch_queue", queued,
+		"clickhouse_retries", r.sink.Retries.Load())
 }
 
 // send hands a batch to the writer, blocking while the previous one is
@@ -295,8 +322,10 @@ func (r *Runner) write(ctx context.Context, jobs <-chan flushJob, free chan<- *s
 			// Rows are written; a lost commit only means a replay, which
 			// the idempotent tables absorb.
 			r.log.Warn("commit failed; messages will be re-read after a restart", "err", err)
+		} else {
+			r.m.Commits.Add(1)
 		}
-		r.sum.Written += int64(rows)
+		r.m.Written.Add(int64(rows))
 		job.batch.Reset()
 		free <- job.batch
 		if now := r.opts.Now(); r.opts.AfterWriteEvery > 0 && now.Sub(lastHook) >= r.opts.AfterWriteEvery {
@@ -339,7 +368,7 @@ func (r *Runner) fetch(ctx context.Context, msgs chan<- kafka.Message) error {
 func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 	now := r.opts.Now()
 	r.decode(msgs, now)
-	r.sum.Records += int64(len(msgs))
+	r.m.Records.Add(int64(len(msgs)))
 
 	recs := make([]*engine.Record, 0, len(msgs))
 	// A record far ahead of its partition (a broken clock) must not hold
@@ -349,7 +378,7 @@ func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 	for i := range msgs {
 		m := &msgs[i]
 		if err := r.rejected[i]; err != nil {
-			r.sum.Rejects++
+			r.m.Rejects.Add(1)
 			b.AddReject(&schemas.Reject{
 				Origin: schemas.Origin{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Received: now},
 				Raw:    string(m.Value), Error: err.Error(),
@@ -366,7 +395,7 @@ func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 		r.trk.add(m.Partition, m.Offset, sec)
 		recs = append(recs, rec)
 	}
-	r.sum.Valid += int64(len(recs))
+	r.m.Valid.Add(int64(len(recs)))
 	// Lateness is judged against the watermark from before this batch: a
 	// fetch can hand over minutes of one partition at once, and its own
 	// newest records must not make its older ones late.
@@ -438,10 +467,10 @@ func (r *Runner) collect(outs []engine.Output, b *sink.Batch) {
 		for j := range o.Stats {
 			b.AddStats(&o.Stats[j])
 		}
-		r.sum.Duplicates += int64(o.Duplicates)
-		r.sum.Late += int64(o.Late)
-		r.sum.Flags += int64(len(o.Flags))
-		r.sum.Stats += int64(len(o.Stats))
+		r.m.Duplicates.Add(int64(o.Duplicates))
+		r.m.Late.Add(int64(o.Late))
+		r.m.Flags.Add(int64(len(o.Flags)))
+		r.m.Stats.Add(int64(len(o.Stats)))
 	}
 }
 

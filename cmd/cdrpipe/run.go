@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -146,10 +150,40 @@ func (a *app) run(cmd *cobra.Command, c config.Config, opts pipeline.Options, re
 	if err != nil {
 		return err
 	}
+	if c.Metrics.Addr != "" {
+		stop, err := serveMetrics(c.Metrics.Addr, r.Metrics(), a.log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	a.log.Info("running", "topic", c.Kafka.Topic, "group", c.Kafka.Group, "clickhouse", c.ClickHouse.Addr, "database", c.ClickHouse.Database)
 	sum, err := r.Run(ctx)
 	fmt.Fprintln(cmd.OutOrStdout(), "summary:", sum)
 	return err
+}
+
+// serveMetrics exposes m on addr at /metrics (Prometheus text) and
+// /healthz, until the returned stop is called.
+func serveMetrics(addr string, m *pipeline.Metrics, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics endpoint on %s (metrics.addr): %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		_ = m.WriteText(w)
+	})
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("metrics endpoint stopped", "err", err)
+		}
+	}()
+	log.Info("metrics endpoint", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
 }
 
 func (a *app) diffCmd() *cobra.Command {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +17,29 @@ import (
 	"github.com/cdrpipe/cdrpipe/internal/e2e"
 	"github.com/cdrpipe/cdrpipe/traffic"
 )
+
+// metricsAddr is where the binary under test serves /metrics.
+const metricsAddr = "127.0.0.1:19464"
+
+// scrape fetches url, retrying briefly while the server starts.
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	var lastErr error
+	for range 50 {
+		resp, err := http.Get(url)
+		if err == nil {
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err == nil {
+				return string(b)
+			}
+		}
+		lastErr = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("GET %s: %v", url, lastErr)
+	return ""
+}
 
 // buildBinary compiles cdrpipe into a temporary folder.
 func buildBinary(t *testing.T) string {
@@ -62,6 +87,7 @@ func TestBinarySIGTERMDrainsAndResumes(t *testing.T) {
 	}
 
 	run := cmd(ctx, "run")
+	run.Env = append(run.Env, "CDRPIPE_METRICS_ADDR="+metricsAddr)
 	var stdout, stderr bytes.Buffer
 	run.Stdout, run.Stderr = &stdout, &stderr
 	if err := run.Start(); err != nil {
@@ -79,6 +105,10 @@ func TestBinarySIGTERMDrainsAndResumes(t *testing.T) {
 			t.Fatalf("no rows within 60 s; stderr:\n%s", stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	metrics := scrape(t, "http://"+metricsAddr+"/metrics")
+	if !strings.Contains(metrics, "# TYPE cdrpipe_records_total counter") || strings.Contains(metrics, "cdrpipe_records_total 0\n") {
+		t.Errorf("/metrics while running:\n%s", metrics)
 	}
 	if err := run.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -55,12 +55,12 @@ FROM
     SELECT
         number,
         groupArray(detector) AS detectors,
-        groupArray(concat(detector, ': ', evidence)) AS reasons,
-        min(first) AS first_flagged,
-        max(last) AS last_flagged
+        groupArray(concat(detector, ': ', best_evidence)) AS reasons,
+        min(first_at) AS first_flagged,
+        max(last_at) AS last_flagged
     FROM
     (
-        SELECT number, detector, argMax(evidence, score) AS evidence, min(flagged_at) AS first, max(flagged_at) AS last
+        SELECT number, detector, argMax(evidence, score) AS best_evidence, min(flagged_at) AS first_at, max(flagged_at) AS last_at
         FROM ` + db + `.flagged_numbers
         ANY LEFT JOIN
         (
@@ -82,11 +82,11 @@ SELECT number, risk AS score, detectors, reasons, first_flagged, last_flagged, '
 FROM ` + db + `.verdicts
 WHERE risk >= ` + sqlFloat(v.MinScore) + ` AND NOT allowlisted AND number NOT IN (` + manualAdds(db) + `)
 UNION ALL
-SELECT number, 1. AS score, ['manual'] AS detectors, [concat('blocked by hand by ', by, ': ', why)] AS reasons,
+SELECT number, 1. AS score, ['manual'] AS detectors, [concat('blocked by hand by ', who, ': ', why)] AS reasons,
     changed_at AS first_flagged, changed_at AS last_flagged, 'manual' AS source
 FROM
 (
-    SELECT number, argMax(action, at) AS last_action, argMax(actor, at) AS by, argMax(reason, at) AS why, max(at) AS changed_at
+    SELECT number, argMax(action, at) AS last_action, argMax(actor, at) AS who, argMax(reason, at) AS why, max(at) AS changed_at
     FROM ` + db + `.blocklist_changes
     WHERE source = 'manual'
     GROUP BY number

@@ -32,6 +32,17 @@ func (a *app) store(ctx context.Context) (*blocklist.Store, config.Config, func(
 	return blocklist.New(s.Conn(), c.ClickHouse.Database, time.Now), c, func() { s.Close() }, nil
 }
 
+// withStore runs f with the blocklist store of the configured database,
+// closing the connection after.
+func (a *app) withStore(cmd *cobra.Command, f func(st *blocklist.Store, c config.Config) error) error {
+	st, c, done, err := a.store(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer done()
+	return f(st, c)
+}
+
 // actor is who a manual change is recorded as: --by, else the login name.
 func actor(by string) string {
 	if by != "" {
@@ -93,21 +104,18 @@ func (a *app) blocklistCmd() *cobra.Command {
 		Short: "Print the numbers to block, highest risk first, with their reasons",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, _, done, err := a.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			es, err := st.List(cmd.Context(), limit)
-			if err != nil {
-				return err
-			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "NUMBER\tSCORE\tSOURCE\tLAST FLAGGED\tREASONS")
-			for _, e := range es {
-				fmt.Fprintf(w, "%s\t%.2f\t%s\t%s\t%s\n", e.Number, e.Score, e.Source, e.Last.Format(time.RFC3339), strings.Join(e.Reasons, "; "))
-			}
-			return w.Flush()
+			return a.withStore(cmd, func(st *blocklist.Store, _ config.Config) error {
+				es, err := st.List(cmd.Context(), limit)
+				if err != nil {
+					return err
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "NUMBER\tSCORE\tSOURCE\tLAST FLAGGED\tREASONS")
+				for _, e := range es {
+					fmt.Fprintf(w, "%s\t%.2f\t%s\t%s\t%s\n", e.Number, e.Score, e.Source, e.Last.Format(time.RFC3339), strings.Join(e.Reasons, "; "))
+				}
+				return w.Flush()
+			})
 		},
 	}
 	list.Flags().IntVar(&limit, "limit", 100, "at most this many rows (0: all)")
@@ -116,25 +124,22 @@ func (a *app) blocklistCmd() *cobra.Command {
 		Short: "Print every change of a number's blocklist state: who, when, why",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, cfg, done, err := a.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			n, err := normalize(cfg, args[0])
-			if err != nil {
-				return err
-			}
-			cs, err := st.Changes(cmd.Context(), n)
-			if err != nil {
-				return err
-			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "AT\tACTION\tSOURCE\tBY\tSCORE\tREASON")
-			for _, c := range cs {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%.2f\t%s\n", c.At.Format(time.RFC3339), c.Action, c.Source, c.Actor, c.Score, c.Reason)
-			}
-			return w.Flush()
+			return a.withStore(cmd, func(st *blocklist.Store, cfg config.Config) error {
+				n, err := normalize(cfg, args[0])
+				if err != nil {
+					return err
+				}
+				cs, err := st.Changes(cmd.Context(), n)
+				if err != nil {
+					return err
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "AT\tACTION\tSOURCE\tBY\tSCORE\tREASON")
+				for _, c := range cs {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%.2f\t%s\n", c.At.Format(time.RFC3339), c.Action, c.Source, c.Actor, c.Score, c.Reason)
+				}
+				return w.Flush()
+			})
 		},
 	}
 	sync := &cobra.Command{
@@ -142,17 +147,14 @@ func (a *app) blocklistCmd() *cobra.Command {
 		Short: "Record automatic blocklist changes in blocklist_changes now (run does it every 30 s)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, _, done, err := a.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			added, removed, err := st.Sync(cmd.Context())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d added, %d removed\n", added, removed)
-			return nil
+			return a.withStore(cmd, func(st *blocklist.Store, _ config.Config) error {
+				added, removed, err := st.Sync(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%d added, %d removed\n", added, removed)
+				return nil
+			})
 		},
 	}
 	cmd.AddCommand(list, history, sync,

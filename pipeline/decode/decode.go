@@ -12,6 +12,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/cdrpipe/cdrpipe/schemas"
 )
@@ -33,6 +34,7 @@ type Decoder struct {
 	// maxFuture is how far past the wall clock a start_time may be.
 	maxFuture time.Duration
 	sc        scanner
+	f         fields // reused for every record
 }
 
 // NewDecoder returns a decoder normalising numbers with countryCode and
@@ -48,30 +50,35 @@ type fields struct {
 	duration, ring, disposition, cause                 value
 	switchID, trunkID, imsi, imei, cellID, attestation value
 	hasCaller, hasCallee                               bool
+	// typeErr is the first field of the wrong JSON type.
+	typeErr error
 }
 
 // Decode parses and validates one record. now is the wall clock used to
 // reject start times in the far future.
 func (d *Decoder) Decode(raw []byte, now time.Time) (schemas.CDR, error) {
-	var f fields
-	var typeErr error
-	err := d.sc.object(raw, func(key []byte, v value) error {
-		if err := f.set(string(key), v); err != nil && typeErr == nil {
-			typeErr = err
-		}
-		return nil
-	})
-	if err != nil {
+	d.f = fields{}
+	if err := d.sc.object(raw, d.f.collect); err != nil {
 		return schemas.CDR{}, err
 	}
-	if typeErr != nil {
-		return schemas.CDR{}, typeErr
+	if d.f.typeErr != nil {
+		return schemas.CDR{}, d.f.typeErr
 	}
-	return d.build(&f, now)
+	return d.build(&d.f, now)
+}
+
+// collect takes one member of the object, keeping the first type error
+// for after the whole record was checked for syntax.
+func (f *fields) collect(key []byte, v value) error {
+	if err := f.set(key, v); err != nil && f.typeErr == nil {
+		f.typeErr = err
+	}
+	return nil
 }
 
 // set records one field; it only checks JSON types, values come later.
-func (f *fields) set(key string, v value) error {
+// Switching on string(key) does not allocate.
+func (f *fields) set(key []byte, v value) error {
 	str := func(dst *[]byte) error {
 		if v.kind == kindNull {
 			return nil
@@ -88,7 +95,7 @@ func (f *fields) set(key string, v value) error {
 		}
 		return nil
 	}
-	switch key {
+	switch string(key) {
 	case "call_id":
 		return str(&f.callID)
 	case "caller":
@@ -273,7 +280,7 @@ func seconds(name string, v value) (float64, error) {
 	if v.kind != kindNumber && v.kind != kindString {
 		return 0, fmt.Errorf("field %s: want a number, got a %s", name, v.kind)
 	}
-	n, err := strconv.ParseFloat(string(v.raw), 64)
+	n, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(v.raw), len(v.raw)), 64)
 	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
 		return 0, fmt.Errorf("field %s: %q is not a number", name, v.raw)
 	}
@@ -290,18 +297,23 @@ func seconds(name string, v value) (float64, error) {
 // seconds is the year 5138, 1e11 milliseconds is 1973.
 const epochMillisFrom = 1e11
 
+// timeLayouts are the text forms of a time, most common first.
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05"}
+
 // parseTime reads RFC 3339 text or a Unix epoch number in seconds or
 // milliseconds.
 func parseTime(name string, v value) (time.Time, error) {
 	switch v.kind {
 	case kindString:
-		s := string(v.raw)
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05"} {
+		// time.Parse keeps no reference to its input once it returns, so
+		// the bytes are read in place instead of copied.
+		s := unsafe.String(unsafe.SliceData(v.raw), len(v.raw))
+		for _, layout := range timeLayouts {
 			if t, err := time.Parse(layout, s); err == nil {
 				return t.UTC(), nil
 			}
 		}
-		return time.Time{}, fmt.Errorf("field %s: %q is not an RFC 3339 time", name, s)
+		return time.Time{}, fmt.Errorf("field %s: %q is not an RFC 3339 time", name, v.raw)
 	case kindNumber:
 		n, err := strconv.ParseFloat(string(v.raw), 64)
 		if err != nil || n < 0 || n > 1e14 {

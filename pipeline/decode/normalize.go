@@ -50,20 +50,23 @@ func (n Numbering) Normalize(s []byte) (string, error) {
 	}
 	d := digits[:nd]
 	cc := n.CountryCode
-	var out []byte
+	// out is built in a buffer on the stack; only the result string is
+	// allocated.
+	var buf [40]byte
+	out := buf[:0]
 	national := 0
 	switch {
 	case plus:
-		out = d
+		out = append(out, d...)
 	case len(d) > 2 && d[0] == '0' && d[1] == '0':
-		out = d[2:]
+		out = append(out, d[2:]...)
 	case d[0] == '0':
-		out = append([]byte(cc), d[1:]...)
+		out = append(append(out, cc...), d[1:]...)
 		national = len(d) - 1
 	case hasPrefix(d, cc) && len(d)-len(cc) >= 8:
-		out = d
+		out = append(out, d...)
 	default:
-		out = append([]byte(cc), d...)
+		out = append(append(out, cc...), d...)
 		national = len(d)
 	}
 	if national > 0 && national < minNationalDigits {
@@ -78,7 +81,9 @@ func (n Numbering) Normalize(s []byte) (string, error) {
 	if len(out) < minNationalDigits+1 {
 		return "", fmt.Errorf("number %q is too short", s)
 	}
-	return "+" + string(out), nil
+	e164 := append(buf[len(out):len(out)], '+')
+	e164 = append(e164, out...)
+	return string(e164), nil
 }
 
 func hasPrefix(d []byte, p string) bool {

@@ -78,20 +78,25 @@ func newFixture(t *testing.T, subscribers int, hours int, seed int64) *fixture {
 	return f
 }
 
-// run migrates and runs the pipeline once with cfg.
-func (f *fixture) run(t *testing.T, ctx context.Context, cfg config.Config, opts pipeline.Options) (pipeline.Summary, error) {
+// migrate creates cfg's tables and views.
+func (f *fixture) migrate(t *testing.T, ctx context.Context, cfg config.Config) {
 	t.Helper()
 	s, err := sink.Open(ctx, cfg.ClickHouse, cfg.Sink, f.log)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer s.Close()
 	mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	_, err = s.Migrate(mctx, cfg.Verdict())
-	s.Close()
-	if err != nil {
+	if _, err := s.Migrate(mctx, cfg.Verdict()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
+}
+
+// run migrates and runs the pipeline once with cfg.
+func (f *fixture) run(t *testing.T, ctx context.Context, cfg config.Config, opts pipeline.Options) (pipeline.Summary, error) {
+	t.Helper()
+	f.migrate(t, ctx, cfg)
 	return f.runOnly(ctx, cfg, opts)
 }
 
@@ -222,15 +227,7 @@ func TestClickHouseOutageLosesNothing(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	// Migrate through the proxy first, then cut it before any CDR row.
-	s, err := sink.Open(ctx, cfg.ClickHouse, cfg.Sink, f.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Migrate(ctx, cfg.Verdict()); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-
+	f.migrate(t, ctx, cfg)
 	px.setDown(true)
 	var sum pipeline.Summary
 	done := make(chan error, 1)
@@ -445,14 +442,7 @@ func TestStopWhileClickHouseDown(t *testing.T) {
 	cfg.Sink.MaxBackoff = 200 * time.Millisecond
 	cfg.Sink.BatchSize = 500
 	ctx := context.Background()
-	s, err := sink.Open(ctx, cfg.ClickHouse, cfg.Sink, f.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Migrate(ctx, cfg.Verdict()); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	f.migrate(t, ctx, cfg)
 	px.setDown(true)
 
 	runCtx, stop := context.WithCancel(ctx)

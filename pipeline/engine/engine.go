@@ -178,7 +178,7 @@ func newParams(cfg Config) (*params, error) {
 	// the stats volume; only then is skipping window bookkeeping exact.
 	// Traits that a few calls can show (a spoofed caller ID, calls that
 	// overlap) promote the caller when they appear (shard.count).
-	small := min(smallCap, d.FanOut.MinCallees-1, d.ShortCalls.MinAnswered-1, d.Sequential.MinCallees-1, cfg.Stats.MinCalls-1,
+	small := min(maxSmall, d.FanOut.MinCallees-1, d.ShortCalls.MinAnswered-1, d.Sequential.MinCallees-1, cfg.Stats.MinCalls-1,
 		d.OneRing.MinAttempts-1, d.LowAnswerRate.MinAttempts-1, d.Burst.MinPerMinute-1,
 		d.InvalidCallees.MinAttempts-1, d.RoboticTiming.MinCalls-1, d.NoCallback.MinCallees-1)
 	return &params{
@@ -306,7 +306,7 @@ func (e *Engine) each(f func(i int, s *shard)) {
 // Size reports the callers held and how many have full window state.
 func (e *Engine) Size() (callers, heavy int) {
 	for _, s := range e.shards {
-		callers += len(s.index)
+		callers += s.index.len()
 		heavy += len(s.heavies) - len(s.hfree)
 	}
 	return callers, heavy

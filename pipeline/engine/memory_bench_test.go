@@ -44,6 +44,7 @@ func BenchmarkStatePerCaller(b *testing.B) {
 				// them apart.
 				for _, s := range e.shards {
 					clear(s.dedup)
+					s.lastSet, s.spareSets = nil, nil
 					s.out = Output{}
 				}
 				e.outs = nil
@@ -51,8 +52,8 @@ func BenchmarkStatePerCaller(b *testing.B) {
 				var withCallees, after runtime.MemStats
 				runtime.ReadMemStats(&withCallees)
 				for _, s := range e.shards {
-					clear(s.hits)
-					clear(s.victims)
+					s.received = table[hits]{}
+					s.victims = table[*victim]{}
 				}
 				runtime.GC()
 				runtime.ReadMemStats(&after)

@@ -34,12 +34,14 @@ func (s *shard) reverse(r *rev) {
 // callback records that r.target, a caller with full state, was called by
 // one of the numbers it called.
 func (s *shard) callback(r *rev) {
-	i, ok := s.index[r.target]
-	if !ok || s.callers[i].heavy == 0 {
+	// Only heavy callers judge callbacks; their table is small and stays
+	// in cache, unlike the index of every caller.
+	i := s.heavyOf.find(r.target)
+	if i == nil {
 		return
 	}
-	h := s.heavies[s.callers[i].heavy-1]
-	if _, called := h.callees[r.from]; !called {
+	h := s.heavies[*i]
+	if h.callees.find(r.from) == nil {
 		return
 	}
 	if h.calledBack == nil {
@@ -50,6 +52,7 @@ func (s *shard) callback(r *rev) {
 
 // victim is a callee receiving many calls lately.
 type victim struct {
+	target  uint64
 	calls   []received
 	flagged map[uint64]struct{} // callers already flagged for this victim
 }
@@ -64,40 +67,39 @@ type received struct {
 const maxReceived = 512
 
 // bombed counts a received call and flags the callers of a flood. Every
-// callee gets a small counter per span of event time (with its first
-// caller); only callees past two calls get the exact list that names the
-// callers. Counters are kept per span and dropped by the watermark, so
+// callee has one small entry with counters for the current and the
+// previous span of event time (each with its first caller); only callees
+// past two calls get the exact list that names the callers. Entries of
+// spans the watermark left behind are dropped (forgetVictims), so
 // partitions read at different paces do not disturb them.
 func (s *shard) bombed(r *rev) {
 	p := s.p
-	span := int64(r.sec) / p.bombSpan
-	hits := s.hits[span]
-	if hits == nil {
-		hits = make(map[uint64]firstHit)
-		s.hits[span] = hits
+	span := int32(int64(r.sec) / p.bombSpan)
+	e, fresh := s.received.upsert(r.target)
+	if fresh {
+		e.span = span
 	}
-	h := hits[r.target]
-	if h.n == 0 {
-		h.from, h.sec = r.from, r.sec
+	h, prev := e.count(span, r)
+	var v *victim
+	if e.victim {
+		if vp := s.victims.find(r.target); vp != nil {
+			v = *vp
+		}
 	}
-	if h.n < 65535 {
-		h.n++
-	}
-	hits[r.target] = h
-	v := s.victims[r.target]
 	if v == nil {
-		prev := s.hits[span-1][r.target]
 		if int(h.n)+int(prev.n) < 2 {
 			return
 		}
-		v = &victim{}
+		e.victim = true
+		v = s.newVictim(r.target)
 		// Seed the list with the first calls the counters remember.
-		for _, f := range []firstHit{prev, h} {
+		for _, f := range [...]firstHit{prev, h} {
 			if f.n > 0 && (f.from != r.from || f.sec != r.sec) {
 				v.calls = append(v.calls, received{from: f.from, sec: f.sec})
 			}
 		}
-		s.victims[r.target] = v
+		vp, _ := s.victims.upsert(r.target)
+		*vp = v
 	}
 	since := r.sec - min(r.sec, uint32(p.bombSpan))
 	keep := v.calls[:0]
@@ -116,12 +118,48 @@ func (s *shard) bombed(r *rev) {
 	s.judgeFlood(v, r)
 }
 
+// hits counts the calls one callee received in the latest span it was
+// called in and in the span before.
+type hits struct {
+	span      int32 // span of cur
+	victim    bool  // an exact list was started for this callee
+	cur, prev firstHit
+}
+
+// count adds r, a call in span, and returns the counters of its span and
+// of the span before. A call older than the span before is counted on
+// its own: its spans were already forgotten.
+func (e *hits) count(span int32, r *rev) (h, prev firstHit) {
+	switch {
+	case span == e.span+1:
+		e.prev, e.cur, e.span = e.cur, firstHit{}, span
+	case span > e.span:
+		e.prev, e.cur, e.span = firstHit{}, firstHit{}, span
+	case span == e.span-1:
+		e.prev.add(r)
+		return e.prev, firstHit{}
+	case span < e.span:
+		return firstHit{from: r.from, sec: r.sec, n: 1}, firstHit{}
+	}
+	e.cur.add(r)
+	return e.cur, e.prev
+}
+
 // firstHit counts the calls a callee received in one span and remembers
 // the first, so the exact list can start from it.
 type firstHit struct {
 	from uint64
 	sec  uint32
 	n    uint16
+}
+
+func (f *firstHit) add(r *rev) {
+	if f.n == 0 {
+		f.from, f.sec = r.from, r.sec
+	}
+	if f.n < 65535 {
+		f.n++
+	}
 }
 
 // judgeFlood flags every caller of v's flood that made enough of its
@@ -150,17 +188,80 @@ func (s *shard) judgeFlood(v *victim, r *rev) {
 	}
 }
 
+// maxSpareVictims bounds the victims kept for reuse. Ordinary callees
+// that get two calls within a span become victims too, by the hundred
+// thousand on a busy network; reusing them keeps the steady path from
+// allocating.
+const maxSpareVictims = 1 << 16
+
+func (s *shard) newVictim(target uint64) *victim {
+	if n := len(s.spareVictims); n > 0 {
+		v := s.spareVictims[n-1]
+		s.spareVictims = s.spareVictims[:n-1]
+		v.target = target
+		return v
+	}
+	return &victim{target: target}
+}
+
+// forgetHits drops the counters of callees not called since span, once
+// per span: the table is rebuilt with the rest, which also gives its
+// memory back when traffic falls.
+func (s *shard) forgetHits(span int32) {
+	if span <= s.hitsFrom {
+		return
+	}
+	s.hitsFrom = span
+	// The two tables take turns, so the steady state allocates nothing.
+	// The spare is sized from the last rebuild; one far too large for
+	// what this one keeps is rebuilt to size next time, which is how the
+	// memory falls back after a busy hour.
+	next := &s.receivedSpare
+	next.reset()
+	s.received.each(func(k uint64, e *hits) {
+		if e.span >= span {
+			v, _ := next.upsert(k)
+			*v = *e
+		}
+	})
+	next.shrink()
+	s.received, s.receivedSpare = s.receivedSpare, s.received
+	if s.receivedSpare.slots() > 8*max(s.received.len(), minTableSlots) {
+		s.receivedSpare = table[hits]{}
+	} else {
+		s.receivedSpare.reset()
+	}
+}
+
 // forgetVictims drops callee-side state older than the span before wm.
 func (s *shard) forgetVictims(wm int64) {
 	limit := wm - s.p.bombSpan
-	for span := range s.hits {
-		if span < limit/s.p.bombSpan-1 {
-			delete(s.hits, span)
-		}
-	}
-	for k, v := range s.victims {
+	s.forgetHits(int32(limit/s.p.bombSpan - 1))
+	// Deleting from a table moves its keys, so the victims to keep are
+	// collected first and the table rebuilt when any went.
+	keep := s.victimList[:0]
+	gone := false
+	s.victims.each(func(_ uint64, vp **victim) {
+		v := *vp
 		if n := len(v.calls); n == 0 || int64(v.calls[n-1].sec) < limit {
-			delete(s.victims, k)
+			gone = true
+			if len(s.spareVictims) < maxSpareVictims {
+				v.calls = v.calls[:0]
+				clear(v.flagged)
+				s.spareVictims = append(s.spareVictims, v)
+			}
+			return
 		}
+		keep = append(keep, v)
+	})
+	s.victimList = keep
+	if !gone {
+		return
 	}
+	s.victims.init(len(keep))
+	for _, v := range keep {
+		vp, _ := s.victims.upsert(v.target)
+		*vp = v
+	}
+	clear(s.victimList)
 }

@@ -13,36 +13,52 @@ import (
 type shard struct {
 	p *params
 
-	index   map[uint64]int32 // caller number → index into callers
+	index   table[int32] // caller number → index into callers
 	callers []caller
 	free    []int32
 	heavies []*heavy
 	hfree   []int32
+	heavyOf table[int32] // heavy caller number → index into heavies
+	// expiry lists, per bucket, the callers whose latest call is in it.
+	expiry     map[int32][]int32
+	spareLists [][]int32
+	// more holds the calls of small callers past inlineCalls.
+	more     [][moreCalls]event
+	moreFree []int32
 
-	dedup map[int32]map[uint64]struct{} // bucket → keys seen
+	// dedup holds the keys seen per bucket of start time; sets of closed
+	// buckets are emptied and kept for reuse.
+	dedup      map[int32]*table[struct{}]
+	lastBucket int32
+	lastSet    *table[struct{}]
+	spareSets  []*table[struct{}]
 
 	wmSec    int64 // watermark, Unix seconds
 	wmBucket int32 // bucket of the watermark
 	sorted   []uint64
+	view     detectors.Window // scratch for summary
+	gone     []uint64         // scratch for heavy.expire
 	out      Output
 	now      time.Time // wall clock of the current batch
 
 	// outbox holds, per destination shard, the calls its numbers received.
 	outbox [][]rev
-	// Callee-side call counts per bombing span, and the callees past a
-	// couple of calls.
-	hits    map[int64]map[uint64]firstHit
-	victims map[uint64]*victim
+	// Callee-side call counts of the last two bombing spans, and the
+	// callees past a couple of calls.
+	received      table[hits]
+	receivedSpare table[hits]
+	hitsFrom      int32 // oldest span whose counts are kept
+	victims       table[*victim]
+	victimList    []*victim
+	spareVictims  []*victim
 }
 
 func newShard(p *params, shards int) *shard {
 	return &shard{
-		p:       p,
-		index:   make(map[uint64]int32),
-		dedup:   make(map[int32]map[uint64]struct{}),
-		outbox:  make([][]rev, shards),
-		hits:    make(map[int64]map[uint64]firstHit),
-		victims: make(map[uint64]*victim),
+		p:      p,
+		dedup:  make(map[int32]*table[struct{}]),
+		expiry: make(map[int32][]int32),
+		outbox: make([][]rev, shards),
 	}
 }
 
@@ -82,62 +98,129 @@ func seconds16(d float64) uint16 {
 // duplicate reports whether key was seen in bucket b, remembering it.
 // A re-sent CDR has the same start time, so one bucket's set suffices.
 func (s *shard) duplicate(b int32, key uint64) bool {
+	set := s.lastSet
+	if set == nil || s.lastBucket != b {
+		if set = s.dedup[b]; set == nil {
+			set = s.spareSet()
+			s.dedup[b] = set
+		}
+		s.lastBucket, s.lastSet = b, set
+	}
+	_, fresh := set.upsert(keyOf(key))
+	return !fresh
+}
+
+// maxSpares bounds the emptied tables kept for reuse; more would only
+// hold memory after traffic falls.
+const maxSpares = 4
+
+func (s *shard) spareSet() *table[struct{}] {
+	if n := len(s.spareSets); n > 0 {
+		set := s.spareSets[n-1]
+		s.spareSets = s.spareSets[:n-1]
+		return set
+	}
+	return new(table[struct{}])
+}
+
+// dropSet empties the de-duplication set of bucket b and keeps it for
+// reuse.
+func (s *shard) dropSet(b int32) {
 	set := s.dedup[b]
-	if set == nil {
-		set = make(map[uint64]struct{})
-		s.dedup[b] = set
+	delete(s.dedup, b)
+	if s.lastSet == set {
+		s.lastSet = nil
 	}
-	if _, ok := set[key]; ok {
-		return true
+	if len(s.spareSets) < maxSpares {
+		set.reset()
+		s.spareSets = append(s.spareSets, set)
 	}
-	set[key] = struct{}{}
-	return false
 }
 
 // count adds an on-time call to its caller's state.
 func (s *shard) count(number uint64, numberText string, ev event, now time.Time) {
-	i, ok := s.index[number]
-	if !ok {
-		i = s.newCaller(number)
+	slot, fresh := s.index.upsert(number)
+	if fresh {
+		*slot = s.newCaller(number)
 	}
+	i := *slot
 	cl := &s.callers[i]
 	b := s.p.bucket(int64(ev.sec))
-	cl.last = max(cl.last, b)
+	if fresh || b > cl.last {
+		cl.last = b
+		s.expireAt(b, i)
+	}
 	if cl.heavy != 0 {
 		s.add(s.heavies[cl.heavy-1], numberText, ev, now)
 		return
 	}
-	// Drop inline calls that fell out of the ring, then keep this one if
-	// there is room.
-	keep := cl.events[:0]
-	for _, e := range cl.events[:cl.n] {
-		if s.p.bucket(int64(e.sec)) > cl.last-s.p.ring {
+	// Drop calls whose windows all closed or that fell out of the ring,
+	// then keep this one if there is room.
+	var buf [maxSmall + 1]event
+	keep := buf[:0]
+	closed := s.wmBucket - s.p.w
+	for _, e := range s.calls(cl, &buf) {
+		if eb := s.p.bucket(int64(e.sec)); eb > closed && eb > cl.last-s.p.ring {
 			keep = append(keep, e)
 		}
 	}
-	cl.n = uint8(len(keep))
-	if int(cl.n) < s.p.smallCap && !s.promising(cl, ev) {
-		cl.events[cl.n] = ev
-		cl.n++
+	if len(keep) < s.p.smallCap && !s.promising(keep, ev) {
+		s.setCalls(cl, append(keep, ev))
 		return
 	}
-	h := s.promote(cl, number)
-	for _, e := range cl.events[:cl.n] {
+	h := s.promote(cl, number, keep)
+	s.setCalls(cl, nil)
+	for _, e := range keep {
 		s.add(h, numberText, e, now)
 	}
-	cl.n = 0
 	s.add(h, numberText, ev, now)
+}
+
+// calls returns a small caller's calls, gathered into buf.
+func (s *shard) calls(cl *caller, buf *[maxSmall + 1]event) []event {
+	n := int(cl.n)
+	copy(buf[:], cl.events[:min(n, inlineCalls)])
+	if n > inlineCalls {
+		copy(buf[inlineCalls:], s.more[cl.more-1][:n-inlineCalls])
+	}
+	return buf[:n]
+}
+
+// setCalls stores es as a small caller's calls. Calls past the inline
+// ones go to a slot of s.more, taken when needed and given back when
+// the caller needs it no more, so callers hold no pointers and the
+// garbage collector never scans them.
+func (s *shard) setCalls(cl *caller, es []event) {
+	cl.n = uint8(len(es))
+	copy(cl.events[:], es)
+	if len(es) <= inlineCalls {
+		if cl.more != 0 {
+			s.moreFree = append(s.moreFree, cl.more-1)
+			cl.more = 0
+		}
+		return
+	}
+	if cl.more == 0 {
+		if n := len(s.moreFree); n > 0 {
+			cl.more = s.moreFree[n-1] + 1
+			s.moreFree = s.moreFree[:n-1]
+		} else {
+			s.more = append(s.more, [moreCalls]event{})
+			cl.more = int32(len(s.more))
+		}
+	}
+	copy(s.more[cl.more-1][:], es[inlineCalls:])
 }
 
 // promising reports whether ev could show a trait that needs few calls: a
 // spoofed caller ID (one call may flag), or a call overlapping one of the
 // caller's calls (a handset holds one or two).
-func (s *shard) promising(cl *caller, ev event) bool {
+func (s *shard) promising(calls []event, ev event) bool {
 	if ev.flags&flagSpoofed != 0 {
 		return true
 	}
 	end := ev.sec + uint32(ev.ring) + uint32(ev.talk)
-	for _, e := range cl.events[:cl.n] {
+	for _, e := range calls {
 		if e.sec < end && ev.sec < e.sec+uint32(e.ring)+uint32(e.talk) {
 			return true
 		}
@@ -145,22 +228,23 @@ func (s *shard) promising(cl *caller, ev event) bool {
 	return false
 }
 
+// newCaller gives number a state slot and returns its index; the caller
+// enters it in s.index.
 func (s *shard) newCaller(number uint64) int32 {
 	var i int32
 	if n := len(s.free); n > 0 {
 		i = s.free[n-1]
 		s.free = s.free[:n-1]
-		s.callers[i] = caller{}
 	} else {
 		i = int32(len(s.callers))
 		s.callers = append(s.callers, caller{})
 	}
-	s.index[number] = i
+	s.callers[i] = caller{number: number}
 	return i
 }
 
 // promote gives a caller full window state.
-func (s *shard) promote(cl *caller, number uint64) *heavy {
+func (s *shard) promote(cl *caller, number uint64, calls []event) *heavy {
 	h := &heavy{
 		number:  number,
 		top:     cl.last,
@@ -168,10 +252,9 @@ func (s *shard) promote(cl *caller, number uint64) *heavy {
 		judged:  s.wmBucket - s.p.w - s.p.graceBuckets,
 		counts:  make([]counts, s.p.ring),
 		wins:    make([]win, s.p.ring),
-		callees: make(map[uint64]uint64),
 		minutes: make([]uint16, int(s.p.ring)*s.p.minutesPerBucket),
 	}
-	for _, e := range cl.events[:cl.n] {
+	for _, e := range calls {
 		h.top = min(h.top, s.p.bucket(int64(e.sec)))
 	}
 	if n := len(s.hfree); n > 0 {
@@ -182,6 +265,8 @@ func (s *shard) promote(cl *caller, number uint64) *heavy {
 		s.heavies = append(s.heavies, h)
 		cl.heavy = int32(len(s.heavies))
 	}
+	hi, _ := s.heavyOf.upsert(number)
+	*hi = cl.heavy - 1
 	s.out.Promoted++
 	return h
 }
@@ -192,7 +277,7 @@ func (s *shard) add(h *heavy, numberText string, ev event, now time.Time) {
 	p := s.p
 	b := p.bucket(int64(ev.sec))
 	if b > h.top {
-		h.expire(h.top, b, p.ring)
+		s.gone = h.expire(h.top, b, p.ring, s.gone)
 		h.top = b
 	}
 	if b <= h.top-p.ring {
@@ -206,54 +291,67 @@ func (s *shard) add(h *heavy, numberText string, ev event, now time.Time) {
 		*cs = counts{bucket: b}
 		clear(minutes)
 	}
-	s.tally(h, cs, minutes, ev, b)
 	first, last := b-p.w+1, b
+	// Windows are started before the call is counted: a new one sums the
+	// buckets it covers, then every open one takes the call.
 	for k := first; k <= last; k++ {
 		s.window(h, k, numberText, now)
 	}
+	d := s.tally(h, minutes, ev, b)
+	cs.add(&d)
+	for k := first; k <= last; k++ {
+		if wn := h.open(k, p.ring); wn != nil {
+			wn.agg.add(&d)
+		}
+	}
+	s.concurrency(h, ev)
 	s.addCallee(h, ev.callee, b, first, last)
 	for k := first; k <= last; k++ {
 		s.check(h, k, numberText, now)
 	}
 }
 
-// tally adds a call to its bucket's counters.
-func (s *shard) tally(h *heavy, cs *counts, minutes []uint16, ev event, b int32) {
-	cs.calls++
+// tally returns the counts one call adds to its bucket and its windows,
+// moving the caller's per-minute and gap bookkeeping along.
+func (s *shard) tally(h *heavy, minutes []uint16, ev event, b int32) counts {
+	d := counts{calls: 1}
 	if ev.flags&flagAnswered != 0 {
 		talk := float64(ev.talk)
-		cs.answered++
-		cs.talk += talk
-		cs.talkSq += talk * talk
+		d.answered = 1
+		d.talk = talk
+		d.talkSq = talk * talk
 		if ev.flags&flagShort != 0 {
-			cs.short++
+			d.short = 1
 		}
 	}
 	if ev.flags&flagOneRing != 0 {
-		cs.oneRing++
+		d.oneRing = 1
 	}
 	if ev.flags&flagInvalid != 0 {
-		cs.invalid++
+		d.invalid = 1
 	}
 	if ev.flags&flagSpoofed != 0 {
-		cs.spoofed++
+		d.spoofed = 1
 	}
 	if ev.flags&flagMobile != 0 {
 		h.mobile = true
 	}
 	bucketStart := int64(b) * s.p.slide
-	if m := int(int64(ev.sec)-bucketStart) / 60; m >= 0 && m < len(minutes) && minutes[m] < 65535 {
-		minutes[m]++
+	if m := int(int64(ev.sec)-bucketStart) / 60; m >= 0 && m < len(minutes) {
+		if minutes[m] < 65535 {
+			minutes[m]++
+		}
+		d.peakMin = minutes[m]
 	}
 	// Gaps between starts, in arrival order; an out-of-order call adds none.
 	if h.lastStart != 0 && ev.sec >= h.lastStart {
 		g := float64(ev.sec - h.lastStart)
-		cs.gaps++
-		cs.gapSum += g
-		cs.gapSq += g * g
+		d.gaps = 1
+		d.gapSum = g
+		d.gapSq = g * g
 	}
 	h.lastStart = max(h.lastStart, ev.sec)
-	s.concurrency(h, ev)
+	return d
 }
 
 // concurrency records how many of the caller's calls were in progress at
@@ -289,6 +387,11 @@ func (s *shard) peak(h *heavy, recent []span, self span, x uint32) {
 	if cs := &h.counts[mod(b, s.p.ring)]; cs.bucket == b {
 		cs.maxConc = max(cs.maxConc, n)
 	}
+	for k := b - s.p.w + 1; k <= b; k++ {
+		if wn := h.open(k, s.p.ring); wn != nil {
+			wn.agg.maxConc = max(wn.agg.maxConc, n)
+		}
+	}
 }
 
 // window returns the state of window k, starting it if needed; nil when
@@ -309,6 +412,14 @@ func (s *shard) window(h *heavy, k int32, numberText string, now time.Time) *win
 		s.stats(h, wn.start, numberText, now)
 	}
 	*wn = win{start: k, valid: true}
+	for b := k; b < k+s.p.w; b++ {
+		if cs := &h.counts[mod(b, s.p.ring)]; cs.bucket == b {
+			wn.agg.add(cs)
+		}
+	}
+	// Callees counted before the window existed were not checked for
+	// neighbours in it.
+	wn.neighbours = wn.agg.calls > 0
 	return wn
 }
 
@@ -316,42 +427,57 @@ func (s *shard) window(h *heavy, k int32, numberText string, now time.Time) *win
 // distinct counts of windows [first, last].
 func (s *shard) addCallee(h *heavy, callee uint64, b, first, last int32) {
 	p := s.p
-	m, known := h.callees[callee]
+	mp, fresh := h.callees.upsert(callee)
+	m := *mp
 	bit := bucketBit(b)
 	if m&bit != 0 {
 		return
 	}
-	if !known && len(h.callees) >= p.maxCallees {
+	if fresh && h.callees.len() > p.maxCallees {
+		h.callees.remove(callee)
 		s.addOverflow(h, callee, b)
 		return
 	}
+	*mp = m | bit
+	near, looked := uint64(0), false
 	for k := first; k <= last; k++ {
 		wn := &h.wins[mod(k, p.ring)]
 		if !wn.valid || wn.start != k || m&windowMask(k, p.w) != 0 {
 			continue
 		}
 		wn.distinct++
-		if !wn.seqDirty && s.hasNeighbour(h, callee, k) {
-			wn.seqDirty = true
+		if wn.seqDirty {
+			continue
+		}
+		if !looked {
+			near, looked = s.neighbours(h, callee), true
+		}
+		if near&windowMask(k, p.w) != 0 {
+			wn.seqDirty, wn.neighbours = true, true
 		}
 	}
-	h.callees[callee] = m | bit
 }
 
-// hasNeighbour reports whether a callee within the sequential step of c
-// was called in window k; only then can c extend a run.
-func (s *shard) hasNeighbour(h *heavy, c uint64, k int32) bool {
+// neighbours returns the buckets in which a callee within the sequential
+// step of c was called; only in windows holding one of them can c extend
+// a run.
+func (s *shard) neighbours(h *heavy, c uint64) uint64 {
 	step := s.p.seqStep
 	if step > 16 {
-		return true
+		return ^uint64(0)
 	}
-	wm := windowMask(k, s.p.w)
+	var near uint64
 	for d := uint64(1); d <= step; d++ {
-		if h.callees[c+d]&wm != 0 || c >= d && h.callees[c-d]&wm != 0 {
-			return true
+		if m := h.callees.find(c + d); m != nil {
+			near |= *m
+		}
+		if c >= d {
+			if m := h.callees.find(c - d); m != nil {
+				near |= *m
+			}
 		}
 	}
-	return false
+	return near
 }
 
 func (s *shard) addOverflow(h *heavy, callee uint64, b int32) {
@@ -372,32 +498,24 @@ func (s *shard) addOverflow(h *heavy, callee uint64, b int32) {
 	s.out.Overflowed++
 }
 
-// summary builds the detector view of window k. closing asks for the
-// parts only the final view needs (callbacks).
-func (s *shard) summary(h *heavy, wn *win, closing bool) detectors.Window {
+// summary builds the detector view of window k in the shard's scratch
+// view (detectors take a pointer, which would move a fresh one to the
+// heap on every check). closing asks for the parts only the final view
+// needs (callbacks). The view is valid until the next summary.
+func (s *shard) summary(h *heavy, wn *win, closing bool) *detectors.Window {
 	p := s.p
-	w := detectors.Window{Length: p.size, Distinct: int(wn.distinct), Mobile: h.mobile, Closing: closing}
+	w := &s.view
+	*w = detectors.Window{Length: p.size, Distinct: int(wn.distinct), Mobile: h.mobile, Closing: closing}
+	a := &wn.agg
+	w.Calls, w.Answered, w.Short = int(a.calls), int(a.answered), int(a.short)
+	w.TalkSeconds, w.TalkSquares = a.talk, a.talkSq
+	w.OneRing, w.Invalid, w.Spoofed = int(a.oneRing), int(a.invalid), int(a.spoofed)
+	w.Gaps, w.GapSum, w.GapSquares = int(a.gaps), a.gapSum, a.gapSq
+	w.MaxConcurrent, w.PeakPerMinute = int(a.maxConc), int(a.peakMin)
 	var sketch *hll
-	for b := wn.start; b < wn.start+p.w; b++ {
+	for b := wn.start; h.overflow != nil && b < wn.start+p.w; b++ {
 		slot := mod(b, p.ring)
-		if cs := &h.counts[slot]; cs.bucket == b {
-			w.Calls += int(cs.calls)
-			w.Answered += int(cs.answered)
-			w.Short += int(cs.short)
-			w.TalkSeconds += cs.talk
-			w.TalkSquares += cs.talkSq
-			w.OneRing += int(cs.oneRing)
-			w.Invalid += int(cs.invalid)
-			w.Spoofed += int(cs.spoofed)
-			w.Gaps += int(cs.gaps)
-			w.GapSum += cs.gapSum
-			w.GapSquares += cs.gapSq
-			w.MaxConcurrent = max(w.MaxConcurrent, int(cs.maxConc))
-			for _, m := range h.minutes[int(slot)*p.minutesPerBucket : int(slot+1)*p.minutesPerBucket] {
-				w.PeakPerMinute = max(w.PeakPerMinute, int(m))
-			}
-		}
-		if h.overflow != nil && h.overflow[slot] != nil && h.overSlot[slot] == b {
+		if h.overflow[slot] != nil && h.overSlot[slot] == b {
 			if sketch == nil {
 				sketch = new(hll)
 			}
@@ -410,7 +528,7 @@ func (s *shard) summary(h *heavy, wn *win, closing bool) detectors.Window {
 	if closing {
 		mask := windowMask(wn.start, p.w)
 		for c := range h.calledBack {
-			if h.callees[c]&mask != 0 {
+			if m := h.callees.find(c); m != nil && *m&mask != 0 {
 				w.Callbacks++
 			}
 		}
@@ -439,7 +557,7 @@ func (s *shard) check(h *heavy, k int32, numberText string, now time.Time) {
 			s.sorted = h.sortedIn(k, p.w, s.sorted)
 			w.Sorted = s.sorted
 		}
-		f, ok := d.Check(&w)
+		f, ok := d.Check(w)
 		if !ok {
 			continue
 		}
@@ -462,6 +580,14 @@ func (s *shard) flag(numberText string, d detectors.Detector, k int32, f detecto
 	})
 }
 
+// mayRun reports whether window wn can hold a run of sequential callees:
+// not when no callee ever landed next to another. Sorting the callees of
+// every closing window of a call centre would cost more than the rest of
+// its calls' work.
+func (s *shard) mayRun(wn *win) bool {
+	return wn.neighbours || s.p.seq.MinRun < 2
+}
+
 // final runs every detector on the whole of a closing window. Flags
 // already written are rewritten with what the whole window measured, so
 // the evidence says "412 callees", not the 50 that first crossed the
@@ -473,7 +599,7 @@ func (s *shard) final(h *heavy, wn *win, w *detectors.Window, numberText string,
 			continue // judged after the callback grace (judge)
 		}
 		if d.NeedsSorted() {
-			if w.Distinct < s.p.seqMin {
+			if w.Distinct < s.p.seqMin || !s.mayRun(wn) {
 				continue
 			}
 			s.sorted = h.sortedIn(wn.start, s.p.w, s.sorted)
@@ -509,7 +635,7 @@ func (s *shard) judge(h *heavy, through int32, now time.Time) {
 			continue
 		}
 		w := s.summary(h, wn, true)
-		f, ok := d.Check(&w)
+		f, ok := d.Check(w)
 		if !ok {
 			continue
 		}
@@ -537,11 +663,14 @@ func (s *shard) stats(h *heavy, k int32, numberText string, now time.Time) {
 	if numberText == "" {
 		numberText = decode.KeyNumber(h.number)
 	}
-	s.final(h, wn, &w, numberText, now)
+	s.final(h, wn, w, numberText, now)
 	if w.Calls < p.statsMin {
 		return
 	}
-	s.sorted = h.sortedIn(k, p.w, s.sorted)
+	if w.Sorted == nil && s.mayRun(wn) { // final did not sort them
+		s.sorted = h.sortedIn(k, p.w, s.sorted)
+		w.Sorted = s.sorted
+	}
 	row := schemas.CallerStats{
 		Caller:          numberText,
 		WindowStart:     p.time(k),
@@ -550,7 +679,7 @@ func (s *shard) stats(h *heavy, k int32, numberText string, now time.Time) {
 		Answered:        uint32(w.Answered),
 		DistinctCallees: uint32(w.Distinct),
 		ShortCalls:      uint32(w.Short),
-		SequentialScore: p.seq.Score(s.sorted),
+		SequentialScore: p.seq.Score(w.Sorted),
 		UpdatedAt:       now,
 	}
 	if w.Answered > 0 {
@@ -584,19 +713,86 @@ func (s *shard) advance(wm int64, now time.Time) {
 			s.dropHeavy(int32(i))
 		}
 	}
-	for number, i := range s.index {
-		cl := &s.callers[i]
-		if cl.heavy == 0 && cl.last <= closedThrough {
-			delete(s.index, number)
-			s.free = append(s.free, i)
-		}
-	}
+	s.forgetCallers(closedThrough)
 	for b := range s.dedup {
 		if b < closedThrough-p.lateBuckets {
-			delete(s.dedup, b)
+			s.dropSet(b)
 		}
 	}
 	s.forgetVictims(wm)
+}
+
+// expireAt notes that caller i may be forgotten once the windows of
+// bucket b closed: its latest call is in b. A caller moves to a later
+// list with each later call; forgetCallers skips the stale entries.
+func (s *shard) expireAt(b int32, i int32) {
+	l, ok := s.expiry[b]
+	if !ok {
+		if n := len(s.spareLists); n > 0 {
+			l = s.spareLists[n-1]
+			s.spareLists = s.spareLists[:n-1]
+		}
+	}
+	s.expiry[b] = append(l, i)
+}
+
+// forgetCallers drops small callers whose windows all closed by bucket
+// through. It visits only the callers whose latest call was in a closed
+// bucket, not every caller. When most slots are free the slice and the
+// index are rebuilt smaller, so memory falls back after a busy hour.
+func (s *shard) forgetCallers(through int32) {
+	for b, l := range s.expiry {
+		if b > through {
+			continue
+		}
+		for _, i := range l {
+			cl := &s.callers[i]
+			if cl.number != emptyKey && cl.heavy == 0 && cl.last <= through {
+				s.index.remove(cl.number)
+				s.setCalls(cl, nil)
+				cl.number = emptyKey
+				s.free = append(s.free, i)
+			}
+		}
+		delete(s.expiry, b)
+		if len(s.spareLists) < maxSpares {
+			s.spareLists = append(s.spareLists, l[:0])
+		}
+	}
+	if len(s.moreFree) == len(s.more) {
+		s.more, s.moreFree = nil, nil
+	}
+	if len(s.callers) < minTableSlots || len(s.free)*2 < len(s.callers) {
+		s.index.shrink()
+		return
+	}
+	s.compact()
+}
+
+// compact rebuilds the callers slice, the index and the overflow calls
+// with only what is live.
+func (s *shard) compact() {
+	live := make([]caller, 0, len(s.callers)-len(s.free))
+	var more [][moreCalls]event
+	for _, cl := range s.callers {
+		if cl.number == emptyKey {
+			continue
+		}
+		if cl.more != 0 {
+			more = append(more, s.more[cl.more-1])
+			cl.more = int32(len(more))
+		}
+		live = append(live, cl)
+	}
+	s.callers, s.free = live, nil
+	s.more, s.moreFree = more, nil
+	s.index.init(len(live))
+	clear(s.expiry)
+	for i, cl := range live {
+		v, _ := s.index.upsert(cl.number)
+		*v = int32(i)
+		s.expireAt(cl.last, int32(i))
+	}
 }
 
 // close writes stats for h's windows starting at or before through.
@@ -612,9 +808,13 @@ func (s *shard) dropHeavy(i int32) {
 	h := s.heavies[i]
 	s.heavies[i] = nil
 	s.hfree = append(s.hfree, i)
-	if ci, ok := s.index[h.number]; ok {
-		s.callers[ci].heavy = 0
-		s.callers[ci].n = 0
+	s.heavyOf.remove(h.number)
+	if ci := s.index.find(h.number); ci != nil {
+		cl := &s.callers[*ci]
+		cl.heavy = 0
+		cl.n = 0
+		// Its bucket's list was passed over while it was heavy.
+		s.expireAt(cl.last, *ci)
 	}
 }
 

@@ -9,10 +9,17 @@ import (
 // callee's uint64 mask are taken modulo 64.
 const maxRing = 64
 
-// smallCap is how many calls a caller may make before it gets full window
-// state. Most callers make one to three calls an hour; they cost one
-// small struct each and never reach a detector's threshold.
-const smallCap = 4
+// maxSmall is the most calls a caller may make before it gets full
+// window state; params.smallCap lowers it below every detector's
+// threshold. Most callers make one to three calls an hour and keep them
+// inline (inlineCalls); those with a few more borrow a slot of moreCalls
+// from their shard. Either way they never reach a threshold, and cost a
+// fraction of full state and of its per-call work.
+const (
+	inlineCalls = 4
+	moreCalls   = 5
+	maxSmall    = inlineCalls + moreCalls
+)
 
 // event is one counted call of a small caller: 16 bytes, so four fit in a
 // small caller's state.
@@ -37,13 +44,15 @@ const (
 // caller is the state every active caller has. Heavy callers point to a
 // heavy; the rest keep their few calls inline.
 type caller struct {
-	events [smallCap]event
-	n      uint8
-	heavy  int32 // index+1 into shard.heavies; 0 when small
-	last   int32 // latest bucket seen
+	events [inlineCalls]event
+	number uint64 // emptyKey when the slot is free
+	more   int32  // index+1 into shard.more; 0 when none
+	n      uint8  // calls held
+	heavy  int32  // index+1 into shard.heavies; 0 when small
+	last   int32  // latest bucket seen
 }
 
-// counts aggregates one bucket of one heavy caller.
+// counts aggregates one bucket, or one window, of one heavy caller.
 type counts struct {
 	bucket   int32
 	calls    uint32
@@ -54,10 +63,28 @@ type counts struct {
 	spoofed  uint32
 	gaps     uint32
 	maxConc  uint16
+	peakMin  uint16 // most calls started in one minute
 	talk     float64
 	talkSq   float64
 	gapSum   float64
 	gapSq    float64
+}
+
+// add merges d into c.
+func (c *counts) add(d *counts) {
+	c.calls += d.calls
+	c.answered += d.answered
+	c.short += d.short
+	c.oneRing += d.oneRing
+	c.invalid += d.invalid
+	c.spoofed += d.spoofed
+	c.gaps += d.gaps
+	c.maxConc = max(c.maxConc, d.maxConc)
+	c.peakMin = max(c.peakMin, d.peakMin)
+	c.talk += d.talk
+	c.talkSq += d.talkSq
+	c.gapSum += d.gapSum
+	c.gapSq += d.gapSq
 }
 
 // maxDetectors is how many detectors a window can track (one bit each).
@@ -65,17 +92,22 @@ const maxDetectors = 16
 
 // win is the running state of one window of one heavy caller.
 type win struct {
+	agg      counts // the window's calls, kept as they arrive
 	start    int32  // first bucket of the window
 	distinct int32  // exact distinct callees
 	flagged  uint16 // one bit per detector already flagged
 	seqDirty bool   // a callee landed next to another since the last check
-	valid    bool
+	// neighbours says a callee ever landed next to another in the
+	// window, so its callees may hold a sequential run.
+	neighbours bool
+	valid      bool
 	// flaggedAt is when each detector first flagged the window (Unix
 	// seconds), so the final update of a flag keeps its first time.
 	flaggedAt [maxDetectors]uint32
 }
 
-// heavy is full sliding-window state for a caller past smallCap calls.
+// heavy is full sliding-window state for a caller past params.smallCap
+// calls.
 type heavy struct {
 	number  uint64
 	top     int32    // highest bucket seen
@@ -86,7 +118,7 @@ type heavy struct {
 	// callees maps each callee to the buckets it was called in (bit =
 	// bucket mod 64). Its size is capped; past the cap, new callees go to
 	// per-bucket sketches.
-	callees  map[uint64]uint64
+	callees  table[uint64]
 	overflow []*hll // per ring slot, only once the cap was hit
 	overSlot []int32
 
@@ -110,6 +142,14 @@ const recentCalls = 32
 
 // span is a call from start to release, Unix seconds.
 type span struct{ start, end uint32 }
+
+// open returns window k when the ring holds it, or nil.
+func (h *heavy) open(k, ring int32) *win {
+	if wn := &h.wins[mod(k, ring)]; wn.valid && wn.start == k {
+		return wn
+	}
+	return nil
+}
 
 // windowMask returns the callee-mask bits of buckets [k, k+w).
 func windowMask(k, w int32) uint64 {
@@ -136,34 +176,41 @@ func mod(a, m int32) int32 {
 func (h *heavy) sortedIn(k, w int32, buf []uint64) []uint64 {
 	m := windowMask(k, w)
 	buf = buf[:0]
-	for c, bm := range h.callees {
-		if bm&m != 0 {
+	h.callees.each(func(c uint64, bm *uint64) {
+		if *bm&m != 0 {
 			buf = append(buf, c)
 		}
-	}
+	})
 	slices.Sort(buf)
 	return buf
 }
 
 // expire clears the mask bits of buckets that left the ring when top moved
-// from old to now, and drops callees left with no bucket.
-func (h *heavy) expire(old, now, ring int32) {
+// from old to now, and drops callees left with no bucket. gone is scratch
+// space, returned for reuse.
+func (h *heavy) expire(old, now, ring int32, gone []uint64) []uint64 {
 	if now-old >= ring {
-		clear(h.callees)
-		return
+		h.callees.reset()
+		return gone
 	}
-	var gone uint64
+	var bits uint64
 	for b := old - ring + 1; b <= now-ring; b++ {
-		gone |= bucketBit(b)
+		bits |= bucketBit(b)
 	}
-	if gone == 0 {
-		return
+	if bits == 0 {
+		return gone
 	}
-	for c, bm := range h.callees {
-		if bm &= ^gone; bm == 0 {
-			delete(h.callees, c)
-		} else {
-			h.callees[c] = bm
+	// Removing moves keys around, so the callees to drop are collected
+	// first.
+	gone = gone[:0]
+	h.callees.each(func(c uint64, bm *uint64) {
+		if *bm &= ^bits; *bm == 0 {
+			gone = append(gone, c)
 		}
+	})
+	for _, c := range gone {
+		h.callees.remove(c)
 	}
+	h.callees.shrink()
+	return gone
 }

@@ -1,0 +1,118 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/cdrpipe/cdrpipe/config"
+	"github.com/cdrpipe/cdrpipe/pipeline/decode"
+	"github.com/cdrpipe/cdrpipe/traffic"
+)
+
+// mixRecords decodes and prepares generated carrier traffic: ordinary
+// subscribers, planted abusers, duplicates and records out of order, in
+// the order a topic would hold them.
+func mixRecords(b testing.TB, subscribers int) []*Record {
+	b.Helper()
+	tc := traffic.DefaultConfig()
+	tc.Start = t0
+	tc.Subscribers = subscribers
+	tc.FarFuture = 0
+	var buf bytes.Buffer
+	if _, err := traffic.Generate(context.Background(), tc, &buf); err != nil {
+		b.Fatal(err)
+	}
+	cfg := config.Default()
+	d := decode.NewDecoder(cfg.Numbering.CountryCode, time.Hour)
+	now := tc.End().Add(time.Hour)
+	var recs []*Record
+	sc := bufio.NewScanner(&buf)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		c, err := d.Decode(sc.Bytes(), now)
+		if err != nil {
+			continue
+		}
+		r := &Record{CDR: c}
+		prep.Prepare(r)
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+// BenchmarkEngine measures the detector engine alone on one shard (one
+// core): de-duplication, small and heavy caller state, every detector, the
+// callee-side phase and window closing, over a realistic mix. Each
+// iteration is the next hour of the same traffic into the same engine, so
+// after the first the engine is in its steady state, as in a long run:
+// allocations reported are those of the steady path. The watermark trails
+// the newest start by the generator's largest disorder, as the pipeline's
+// would.
+func BenchmarkEngine(b *testing.B) {
+	const hours = 1
+	recs := mixRecords(b, 200000)
+	e := testEngine(b, 1)
+	var newest time.Time
+	feed := func() {
+		for i := 0; i < len(recs); i += processBatch {
+			part := recs[i:min(i+processBatch, len(recs))]
+			e.Process(part, newest.Add(-traffic.MaxOutOfOrder), !newest.IsZero())
+			for _, r := range part {
+				if r.CDR.StartTime.After(newest) {
+					newest = r.CDR.StartTime
+				}
+			}
+		}
+		for _, r := range recs {
+			r.CDR.StartTime = r.CDR.StartTime.Add(hours * time.Hour)
+		}
+	}
+	feed() // warm up: tables and slices reach their working size
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		feed()
+	}
+	b.ReportMetric(float64(len(recs)*b.N)/b.Elapsed().Seconds(), "CDR/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(len(recs)*b.N), "ns/CDR")
+}
+
+// processBatch is the pipeline's micro-batch size.
+const processBatch = 4096
+
+// BenchmarkEngineHeavy measures the heavy-caller path alone: 500 callers
+// (robocallers, call centres) each calling a new number of a list every
+// 4 s for an hour, in start-time order, on one shard.
+func BenchmarkEngineHeavy(b *testing.B) {
+	const callers, calls = 500, 900
+	recs := make([]*Record, 0, callers*calls)
+	for j := range calls {
+		for i := range callers {
+			talk := float64(5 + (i+j)%40)
+			recs = append(recs, call(number(i), number(int(mix64(uint64(i*calls+j))%90_000_000)), t0.Add(time.Duration(j)*4*time.Second+time.Duration(i)*time.Millisecond), talk))
+		}
+	}
+	e := testEngine(b, 1)
+	var newest time.Time
+	feed := func() {
+		for i := 0; i < len(recs); i += processBatch {
+			part := recs[i:min(i+processBatch, len(recs))]
+			e.Process(part, newest.Add(-time.Minute), !newest.IsZero())
+			newest = part[len(part)-1].CDR.StartTime
+		}
+		for _, r := range recs {
+			r.CDR.StartTime = r.CDR.StartTime.Add(time.Hour)
+		}
+	}
+	feed()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		feed()
+	}
+	b.ReportMetric(float64(len(recs)*b.N)/b.Elapsed().Seconds(), "CDR/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(len(recs)*b.N), "ns/CDR")
+}

@@ -1,0 +1,184 @@
+package engine
+
+import "math/bits"
+
+// table is an open-addressing hash map from uint64 keys to values of V,
+// with linear probing and deletion by backward shift (no tombstones). It
+// replaces Go maps on the per-CDR path: one probe usually lands in the
+// right cache line, lookups hand out a pointer to the value so an update
+// is one probe, not two, and a table can be emptied and reused without
+// allocating, or rebuilt smaller when its contents shrink, which a Go map
+// never does.
+//
+// Keys and values sit side by side, so a probe that finds its key has the
+// value in the same cache line: on tables of millions of numbers each
+// lookup is one miss, not two.
+//
+// The key emptyKey cannot be stored; callers map it away (keyOf).
+type table[V any] struct {
+	slot  []entry[V]
+	n     int
+	shift uint8 // 64 - log2(len(slot))
+}
+
+type entry[V any] struct {
+	key uint64
+	val V
+}
+
+// emptyKey marks a free slot. E.164 numbers are below 10^15 and hashes
+// are remapped by keyOf, so it never occurs as a real key.
+const emptyKey = ^uint64(0)
+
+// keyOf maps a hash onto the keys a table can hold.
+func keyOf(h uint64) uint64 {
+	if h == emptyKey {
+		return emptyKey - 1
+	}
+	return h
+}
+
+// minTableSlots is the smallest table; rebuilding below it saves nothing.
+const minTableSlots = 64
+
+// init sizes t for about n keys, dropping what it held.
+func (t *table[V]) init(n int) {
+	slots := minTableSlots
+	for slots*3/4 < n {
+		slots *= 2
+	}
+	t.slot = make([]entry[V], slots)
+	for i := range t.slot {
+		t.slot[i].key = emptyKey
+	}
+	t.n = 0
+	t.shift = uint8(64 - bits.TrailingZeros(uint(slots)))
+}
+
+// slot is where k's probe sequence starts: Fibonacci hashing takes the
+// top bits of a multiply, which spreads runs of consecutive numbers and
+// does not reuse the low bits the engine picks shards by.
+func (t *table[V]) home(k uint64) uint64 {
+	return (k * 0x9e3779b97f4a7c15) >> t.shift
+}
+
+// len returns the number of keys held.
+func (t *table[V]) len() int { return t.n }
+
+// find returns a pointer to k's value, or nil. The pointer is valid until
+// the next insert or remove.
+func (t *table[V]) find(k uint64) *V {
+	if t.n == 0 {
+		return nil
+	}
+	mask := uint64(len(t.slot) - 1)
+	for i := t.home(k); ; i = (i + 1) & mask {
+		switch e := &t.slot[i]; e.key {
+		case k:
+			return &e.val
+		case emptyKey:
+			return nil
+		}
+	}
+}
+
+// upsert returns a pointer to k's value, inserting the zero value first
+// when k is absent (fresh is then true). The pointer is valid until the
+// next insert or remove.
+func (t *table[V]) upsert(k uint64) (v *V, fresh bool) {
+	if t.slot == nil || (t.n+1)*4 > len(t.slot)*3 {
+		t.resize(max(2*t.n, minTableSlots))
+	}
+	mask := uint64(len(t.slot) - 1)
+	for i := t.home(k); ; i = (i + 1) & mask {
+		switch e := &t.slot[i]; e.key {
+		case k:
+			return &e.val, false
+		case emptyKey:
+			e.key = k
+			t.n++
+			return &e.val, true
+		}
+	}
+}
+
+// remove deletes k, reporting whether it was there. Later keys of the
+// same probe run shift back into the hole, so lookups never need
+// tombstones.
+func (t *table[V]) remove(k uint64) bool {
+	if t.n == 0 {
+		return false
+	}
+	mask := uint64(len(t.slot) - 1)
+	i := t.home(k)
+	for t.slot[i].key != k {
+		if t.slot[i].key == emptyKey {
+			return false
+		}
+		i = (i + 1) & mask
+	}
+	for j := (i + 1) & mask; t.slot[j].key != emptyKey; j = (j + 1) & mask {
+		// The key at j may move back into the hole at i unless its home
+		// slot lies after the hole.
+		if !cyclicBetween(t.home(t.slot[j].key), i, j) {
+			t.slot[i] = t.slot[j]
+			i = j
+		}
+	}
+	t.slot[i] = entry[V]{key: emptyKey}
+	t.n--
+	return true
+}
+
+// cyclicBetween reports whether slot h lies in (i, j] going round the
+// table.
+func cyclicBetween(h, i, j uint64) bool {
+	if i <= j {
+		return i < h && h <= j
+	}
+	return i < h || h <= j
+}
+
+// reset empties t, keeping its memory.
+func (t *table[V]) reset() {
+	if t.n == 0 {
+		return
+	}
+	for i := range t.slot {
+		t.slot[i] = entry[V]{key: emptyKey}
+	}
+	t.n = 0
+}
+
+// resize rehashes t into room for about n keys.
+func (t *table[V]) resize(n int) {
+	old := t.slot
+	t.init(n)
+	for _, e := range old {
+		if e.key != emptyKey {
+			v, _ := t.upsert(e.key)
+			*v = e.val
+		}
+	}
+}
+
+// shrink rebuilds t smaller when it holds far fewer keys than it has
+// room for, so memory follows the traffic back down.
+func (t *table[V]) shrink() {
+	if len(t.slot) > minTableSlots && t.n*8 < len(t.slot) {
+		t.resize(t.n)
+	}
+}
+
+// slots returns the room t has, in keys.
+func (t *table[V]) slots() int { return len(t.slot) }
+
+// each calls f with every key and its value. f must not insert or
+// remove.
+func (t *table[V]) each(f func(k uint64, v *V)) {
+	for i := range t.slot {
+		if e := &t.slot[i]; e.key != emptyKey {
+			f(e.key, &e.val)
+		}
+	}
+}

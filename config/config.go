@@ -55,6 +55,10 @@ type ClickHouse struct {
 	Password string `mapstructure:"password"`
 	// DialTimeout bounds connecting, so a dead server shows up as a retry.
 	DialTimeout time.Duration `mapstructure:"dial_timeout"`
+	// Compression of inserted blocks: lz4, zstd or none. Compressing
+	// costs CPU on both ends; it pays only when the network, not the
+	// CPU, is what limits (see benchmarks/README.md).
+	Compression string `mapstructure:"compression"`
 }
 
 // Numbering says how numbers are normalised and what the home numbering
@@ -231,7 +235,8 @@ type Engine struct {
 	// MaxCallees bounds the exact distinct-callee set kept per caller;
 	// past it a caller's further callees are counted by a sketch.
 	MaxCallees int `mapstructure:"max_callees"`
-	// QueueSize bounds each stage's queue, in batches.
+	// QueueSize bounds the queue between fetching and processing, in
+	// units of 512 messages.
 	QueueSize int `mapstructure:"queue_size"`
 }
 
@@ -241,7 +246,7 @@ func Default() Config {
 		Kafka: Kafka{Brokers: []string{"127.0.0.1:9092"}, Topic: "cdrs", Group: "cdrpipe",
 			MaxWait: 500 * time.Millisecond, MaxBytes: 16 << 20},
 		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", Database: "cdrpipe", Username: "default",
-			DialTimeout: 5 * time.Second},
+			DialTimeout: 5 * time.Second, Compression: "none"},
 		Numbering: Numbering{CountryCode: "86",
 			MobilePrefixes: []string{"+8613", "+8614", "+8615", "+8616", "+8617", "+8618", "+8619"},
 			MobileDigits:   11, MinNationalDigits: 3, MaxNationalDigits: 11,
@@ -361,6 +366,7 @@ func (c *Config) Validate() error {
 		{!hostPort([]string{c.ClickHouse.Addr}), "clickhouse.addr", fmt.Sprintf("%q is not host:port", c.ClickHouse.Addr)},
 		{!identifier(c.ClickHouse.Database), "clickhouse.database", fmt.Sprintf("%q is not a plain identifier (letters, digits, _)", c.ClickHouse.Database)},
 		{c.ClickHouse.DialTimeout <= 0, "clickhouse.dial_timeout", "must be positive"},
+		{!slices.Contains([]string{"lz4", "zstd", "none"}, c.ClickHouse.Compression), "clickhouse.compression", fmt.Sprintf("%q is not lz4, zstd or none", c.ClickHouse.Compression)},
 		{!digits(c.Numbering.CountryCode) || len(c.Numbering.CountryCode) > 3 || strings.HasPrefix(c.Numbering.CountryCode, "0"),
 			"numbering.country_code", fmt.Sprintf("%q is not a country calling code (1 to 3 digits, no leading 0)", c.Numbering.CountryCode)},
 		{c.Window.Slide <= 0 || c.Window.Slide%time.Second != 0, "window.slide", "must be a positive whole number of seconds"},

@@ -66,6 +66,8 @@ var validateCases = []struct {
 	{"database dash", func(c *config.Config) { c.ClickHouse.Database = "cdr-pipe" }, "clickhouse.database"},
 	{"database underscore digits", func(c *config.Config) { c.ClickHouse.Database = "_cdrpipe_2" }, ""},
 	{"dial_timeout zero", func(c *config.Config) { c.ClickHouse.DialTimeout = 0 }, "clickhouse.dial_timeout"},
+	{"compression unknown", func(c *config.Config) { c.ClickHouse.Compression = "gzip" }, "clickhouse.compression"},
+	{"compression lz4", func(c *config.Config) { c.ClickHouse.Compression = "lz4" }, ""},
 
 	// numbering
 	{"country code leading zero", func(c *config.Config) { c.Numbering.CountryCode = "086" }, "numbering.country_code"},

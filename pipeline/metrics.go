@@ -43,7 +43,7 @@ func (m *Metrics) list() []metric {
 		{"cdrpipe_caller_stats_total", "counter", "Rows written to caller_stats.", &m.Stats},
 		{"cdrpipe_clickhouse_rows_written_total", "counter", "Rows inserted into ClickHouse, all tables.", &m.Written},
 		{"cdrpipe_offset_commits_total", "counter", "Offset commits after durable writes.", &m.Commits},
-		{"cdrpipe_fetch_queue_messages", "gauge", "Messages fetched and waiting to be processed.", &m.FetchQueue},
+		{"cdrpipe_fetch_queue_messages", "gauge", "Messages fetched and waiting to be processed; at engine.queue_size times 512 fetching pauses.", &m.FetchQueue},
 		{"cdrpipe_watermark_seconds", "gauge", "Event-time watermark, Unix seconds.", &m.Watermark},
 		{"cdrpipe_callers", "gauge", "Callers the engine holds state for.", &m.Callers},
 		{"cdrpipe_heavy_callers", "gauge", "Callers with full window state.", &m.HeavyCallers},

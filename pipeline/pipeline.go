@@ -166,9 +166,9 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 
 	fetchCtx, stopFetch := context.WithCancel(ctx)
 	defer stopFetch()
-	msgs := make(chan kafka.Message, r.cfg.Engine.QueueSize*microBatch/8)
+	q := newQueue(r.cfg.Engine.QueueSize * queueUnit)
 	fetchErr := make(chan error, 1)
-	go func() { fetchErr <- r.fetch(fetchCtx, msgs) }()
+	go func() { fetchErr <- r.fetch(fetchCtx, q) }()
 
 	// Two batches alternate: one fills while the other is written, so
 	// memory stays at two batches however slow ClickHouse is.
@@ -186,42 +186,41 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	lastFlush, lastLog := r.opts.Now(), r.opts.Now()
 	ticker := time.NewTicker(50 * time.Millisecond)
 	defer ticker.Stop()
-	buf := make([]kafka.Message, 0, microBatch)
+	var taken []kafka.Message // messages taken from the queue, from next on not yet processed
+	next := 0
 	var runErr error
 	done := r.opts.UntilCaughtUp && r.caughtUp(ends)
 
 loop:
-	for !done {
-		buf = buf[:0]
-		select {
-		case <-ctx.Done():
-			break loop
-		case err := <-fetchErr:
-			runErr = err
-			break loop
-		case m := <-msgs:
-			buf = append(buf, m)
-		case <-ticker.C:
+	for !done && ctx.Err() == nil {
+		if next == len(taken) {
+			taken, next = q.take(taken), 0
 		}
-	fill:
-		for len(buf) < microBatch {
+		if len(taken) == 0 {
 			select {
-			case m := <-msgs:
-				buf = append(buf, m)
-			default:
-				break fill
+			case <-ctx.Done():
+				break loop
+			case err := <-fetchErr:
+				runErr = err
+				break loop
+			case <-q.ready:
+				taken, next = q.take(taken), 0
+			case <-ticker.C:
 			}
 		}
+		buf := taken[next:min(next+microBatch, len(taken))]
+		next += len(buf)
 		if len(buf) > 0 {
 			r.process(buf, cur)
 		} else {
 			r.advanceIdle(cur)
 		}
 		done = r.opts.UntilCaughtUp && r.caughtUp(ends)
-		r.gauges(len(msgs))
+		queued := len(taken) - next + q.len()
+		r.gauges(queued)
 		if now := r.opts.Now(); now.Sub(lastLog) >= progressEvery {
 			lastLog = now
-			r.logProgress(len(msgs))
+			r.logProgress(queued)
 		}
 		if cur.Rows() >= r.cfg.Sink.BatchSize || r.opts.Now().Sub(lastFlush) >= r.cfg.Sink.FlushInterval || done {
 			if done {
@@ -345,21 +344,21 @@ func (r *Runner) afterWrite(ctx context.Context) {
 	}
 }
 
-// fetch feeds msgs until ctx ends. The channel bound is the fetch-side
-// back-pressure: when processing stalls, fetching stops.
-func (r *Runner) fetch(ctx context.Context, msgs chan<- kafka.Message) error {
+// queueUnit is how many messages one unit of engine.queue_size holds.
+const queueUnit = 512
+
+// fetch feeds q until ctx ends.
+func (r *Runner) fetch(ctx context.Context, q *queue) error {
 	for {
 		m, err := r.src.Fetch(ctx)
+		if err == nil {
+			err = q.put(ctx, m)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err
-		}
-		select {
-		case msgs <- m:
-		case <-ctx.Done():
-			return nil
 		}
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	httppprof "net/http/pprof"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -61,7 +64,7 @@ func (a *app) openSink(ctx context.Context, c config.Config) (*sink.Sink, error)
 func (a *app) runCmd() *cobra.Command {
 	var untilCaughtUp, shadow bool
 	var drain time.Duration
-	var from, to string
+	var from, to, cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Consume CDRs from Kafka, detect, and write to ClickHouse",
@@ -74,6 +77,13 @@ func (a *app) runCmd() *cobra.Command {
 				return err
 			}
 			opts := pipeline.Options{UntilCaughtUp: untilCaughtUp, DrainTimeout: drain}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			if shadow {
 				return a.shadow(cmd, c, opts, from, to)
 			}
@@ -88,7 +98,24 @@ func (a *app) runCmd() *cobra.Command {
 	cmd.Flags().StringVar(&from, "from", "", "with --shadow: start of the stretch (RFC 3339, by Kafka message time)")
 	cmd.Flags().StringVar(&to, "to", "", "with --shadow: end of the stretch (RFC 3339; default now)")
 	cmd.Flags().DurationVar(&drain, "drain-timeout", 30*time.Second, "how long a stop may spend writing and committing")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for `go tool pprof`)")
 	return cmd
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // shadow replays a stretch of the topic into a database of its own.
@@ -163,8 +190,8 @@ func (a *app) run(cmd *cobra.Command, c config.Config, opts pipeline.Options, re
 	return err
 }
 
-// serveMetrics exposes m on addr at /metrics (Prometheus text) and
-// /healthz, until the returned stop is called.
+// serveMetrics exposes m on addr at /metrics (Prometheus text), /healthz
+// and Go's profiles at /debug/pprof/, until the returned stop is called.
 func serveMetrics(addr string, m *pipeline.Metrics, log *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -176,6 +203,9 @@ func serveMetrics(addr string, m *pipeline.Metrics, log *slog.Logger) (stop func
 		_ = m.WriteText(w)
 	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	// Profiles of a running service, for `go tool pprof http://ADDR/debug/pprof/profile`.
+	mux.HandleFunc("/debug/pprof/", httppprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -7,7 +7,6 @@ package engine
 
 import (
 	"fmt"
-	"hash/fnv"
 	"runtime"
 	"slices"
 	"sync"
@@ -214,10 +213,18 @@ func (e *Engine) Prepare(r *Record) {
 	c := &r.CDR
 	r.callerKey = decode.NumberKey(c.Caller)
 	r.calleeKey = decode.NumberKey(c.Callee)
-	h := fnv.New64a()
-	h.Write([]byte(c.Key))
-	r.keyHash = h.Sum64()
+	r.keyHash = fnv64a(c.Key)
 	r.flags = e.p.classify(c)
+}
+
+// fnv64a is FNV-1a over s, without the copy hash.Hash's Write needs.
+func fnv64a(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 // classify returns the per-call trait flags of c.

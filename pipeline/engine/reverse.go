@@ -79,7 +79,7 @@ func (s *shard) bombed(r *rev) {
 	if fresh {
 		e.span = span
 	}
-	h, prev := e.count(span, r)
+	h, prevN := e.count(span, r)
 	var v *victim
 	if e.victim {
 		if vp := s.victims.find(r.target); vp != nil {
@@ -87,16 +87,15 @@ func (s *shard) bombed(r *rev) {
 		}
 	}
 	if v == nil {
-		if int(h.n)+int(prev.n) < 2 {
+		if int(h.n)+prevN < 2 {
 			return
 		}
 		e.victim = true
 		v = s.newVictim(r.target)
-		// Seed the list with the first calls the counters remember.
-		for _, f := range [...]firstHit{prev, h} {
-			if f.n > 0 && (f.from != r.from || f.sec != r.sec) {
-				v.calls = append(v.calls, received{from: f.from, sec: f.sec})
-			}
+		// Seed the list with the span's first call, which the counter
+		// remembers. The previous span's calls are only counted.
+		if h.from != r.from || h.sec != r.sec {
+			v.calls = append(v.calls, received{from: h.from, sec: h.sec})
 		}
 		vp, _ := s.victims.upsert(r.target)
 		*vp = v
@@ -119,30 +118,37 @@ func (s *shard) bombed(r *rev) {
 }
 
 // hits counts the calls one callee received in the latest span it was
-// called in and in the span before.
+// called in, with the first of them, and in the span before. It is kept
+// for every callee of the last spans, so it is small: 24 bytes.
 type hits struct {
-	span      int32 // span of cur
-	victim    bool  // an exact list was started for this callee
-	cur, prev firstHit
+	from   uint64 // caller of the span's first call
+	span   int32  // span counted in n
+	sec    uint32 // start of the span's first call
+	n      uint16 // calls in span
+	prevN  uint16 // calls in the span before
+	victim bool   // an exact list was started for this callee
 }
 
-// count adds r, a call in span, and returns the counters of its span and
-// of the span before. A call older than the span before is counted on
-// its own: its spans were already forgotten.
-func (e *hits) count(span int32, r *rev) (h, prev firstHit) {
+// count adds r, a call in span, and returns the counter of its span and
+// the calls of the span before. A call older than the span before is
+// counted on its own: its spans were already forgotten.
+func (e *hits) count(span int32, r *rev) (h firstHit, prevN int) {
 	switch {
 	case span == e.span+1:
-		e.prev, e.cur, e.span = e.cur, firstHit{}, span
+		e.prevN, e.n, e.span = e.n, 0, span
 	case span > e.span:
-		e.prev, e.cur, e.span = firstHit{}, firstHit{}, span
+		e.prevN, e.n, e.span = 0, 0, span
 	case span == e.span-1:
-		e.prev.add(r)
-		return e.prev, firstHit{}
+		e.prevN = min(e.prevN+1, 65535)
+		return firstHit{from: r.from, sec: r.sec, n: e.prevN}, 0
 	case span < e.span:
-		return firstHit{from: r.from, sec: r.sec, n: 1}, firstHit{}
+		return firstHit{from: r.from, sec: r.sec, n: 1}, 0
 	}
-	e.cur.add(r)
-	return e.cur, e.prev
+	if e.n == 0 {
+		e.from, e.sec = r.from, r.sec
+	}
+	e.n = min(e.n+1, 65535)
+	return firstHit{from: e.from, sec: e.sec, n: e.n}, int(e.prevN)
 }
 
 // firstHit counts the calls a callee received in one span and remembers
@@ -212,56 +218,41 @@ func (s *shard) forgetHits(span int32) {
 		return
 	}
 	s.hitsFrom = span
-	// The two tables take turns, so the steady state allocates nothing.
-	// The spare is sized from the last rebuild; one far too large for
-	// what this one keeps is rebuilt to size next time, which is how the
-	// memory falls back after a busy hour.
-	next := &s.receivedSpare
-	next.reset()
+	// Removing moves entries, so the stale keys are collected first.
+	gone := s.gone[:0]
 	s.received.each(func(k uint64, e *hits) {
-		if e.span >= span {
-			v, _ := next.upsert(k)
-			*v = *e
+		if e.span < span {
+			gone = append(gone, k)
 		}
 	})
-	next.shrink()
-	s.received, s.receivedSpare = s.receivedSpare, s.received
-	if s.receivedSpare.slots() > 8*max(s.received.len(), minTableSlots) {
-		s.receivedSpare = table[hits]{}
-	} else {
-		s.receivedSpare.reset()
+	for _, k := range gone {
+		s.received.remove(k)
 	}
+	s.gone = gone[:0]
+	s.received.shrink()
 }
 
 // forgetVictims drops callee-side state older than the span before wm.
 func (s *shard) forgetVictims(wm int64) {
 	limit := wm - s.p.bombSpan
 	s.forgetHits(int32(limit/s.p.bombSpan - 1))
-	// Deleting from a table moves its keys, so the victims to keep are
-	// collected first and the table rebuilt when any went.
-	keep := s.victimList[:0]
-	gone := false
-	s.victims.each(func(_ uint64, vp **victim) {
+	// Removing moves entries, so the victims to drop are collected first.
+	gone := s.gone[:0]
+	s.victims.each(func(k uint64, vp **victim) {
 		v := *vp
-		if n := len(v.calls); n == 0 || int64(v.calls[n-1].sec) < limit {
-			gone = true
-			if len(s.spareVictims) < maxSpareVictims {
-				v.calls = v.calls[:0]
-				clear(v.flagged)
-				s.spareVictims = append(s.spareVictims, v)
-			}
+		if n := len(v.calls); n > 0 && int64(v.calls[n-1].sec) >= limit {
 			return
 		}
-		keep = append(keep, v)
+		gone = append(gone, k)
+		if len(s.spareVictims) < maxSpareVictims {
+			v.calls = v.calls[:0]
+			clear(v.flagged)
+			s.spareVictims = append(s.spareVictims, v)
+		}
 	})
-	s.victimList = keep
-	if !gone {
-		return
+	for _, k := range gone {
+		s.victims.remove(k)
 	}
-	s.victims.init(len(keep))
-	for _, v := range keep {
-		vp, _ := s.victims.upsert(v.target)
-		*vp = v
-	}
-	clear(s.victimList)
+	s.gone = gone[:0]
+	s.victims.shrink()
 }

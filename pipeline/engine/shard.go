@@ -45,12 +45,10 @@ type shard struct {
 	outbox [][]rev
 	// Callee-side call counts of the last two bombing spans, and the
 	// callees past a couple of calls.
-	received      table[hits]
-	receivedSpare table[hits]
-	hitsFrom      int32 // oldest span whose counts are kept
-	victims       table[*victim]
-	victimList    []*victim
-	spareVictims  []*victim
+	received     table[hits]
+	hitsFrom     int32 // oldest span whose counts are kept
+	victims      table[*victim]
+	spareVictims []*victim
 }
 
 func newShard(p *params, shards int) *shard {

@@ -16,8 +16,8 @@ const maxRing = 64
 // from their shard. Either way they never reach a threshold, and cost a
 // fraction of full state and of its per-call work.
 const (
-	inlineCalls = 4
-	moreCalls   = 5
+	inlineCalls = 3
+	moreCalls   = 6
 	maxSmall    = inlineCalls + moreCalls
 )
 

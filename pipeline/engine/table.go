@@ -21,9 +21,11 @@ type table[V any] struct {
 	shift uint8 // 64 - log2(len(slot))
 }
 
+// entry puts the value first: a zero-size value last would be padded
+// (a pointer to it must not point past the entry), doubling a set's size.
 type entry[V any] struct {
-	key uint64
 	val V
+	key uint64
 }
 
 // emptyKey marks a free slot. E.164 numbers are below 10^15 and hashes

@@ -3,6 +3,7 @@ package engine
 import (
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // TestTableMatchesMap runs random inserts, updates and removes against a
@@ -87,5 +88,24 @@ func BenchmarkTableUpsert(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		v, _ := tab.upsert(keys[i&(1<<20-1)])
 		*v++
+	}
+}
+
+// TestStateSizes guards the per-caller and per-callee memory: every
+// active caller holds a caller and an index entry, every callee of the
+// last spans a hits entry.
+func TestStateSizes(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"caller", unsafe.Sizeof(caller{}), 72},
+		{"index entry", unsafe.Sizeof(entry[int32]{}), 16},
+		{"callee entry", unsafe.Sizeof(entry[hits]{}), 32},
+		{"de-duplication entry", unsafe.Sizeof(entry[struct{}]{}), 8},
+	} {
+		if c.got > c.want {
+			t.Errorf("%s is %d bytes, budget %d", c.name, c.got, c.want)
+		}
 	}
 }

@@ -40,12 +40,23 @@ func Open(ctx context.Context, cfg config.ClickHouse, sinkCfg config.Sink, log *
 		DialTimeout:  cfg.DialTimeout,
 		ReadTimeout:  5 * time.Minute,
 		MaxOpenConns: 4,
-		Compression:  &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		Compression:  compression(cfg.Compression),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open clickhouse %s: %w", cfg.Addr, err)
 	}
 	return &Sink{conn: conn, db: cfg.Database, maxBackoff: sinkCfg.MaxBackoff, log: log}, nil
+}
+
+// compression maps the clickhouse.compression setting to the driver's.
+func compression(name string) *clickhouse.Compression {
+	switch name {
+	case "lz4":
+		return &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
+	case "zstd":
+		return &clickhouse.Compression{Method: clickhouse.CompressionZSTD}
+	}
+	return nil
 }
 
 // Conn exposes the connection for queries (reports, tests).

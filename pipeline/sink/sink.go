@@ -152,11 +152,13 @@ type table struct {
 	rows    func(*Batch) int
 }
 
+// tables are written in this order: flags first, because blocklist
+// exporters wait for them, and the large cdrs insert last.
 var tables = []table{
-	{"cdrs", cdrInsert, func(b *Batch) []any { return b.cdrs.columns() }, func(b *Batch) int { return len(b.cdrs.callKey) }},
-	{"cdr_rejects", rejectInsert, func(b *Batch) []any { return b.rejects.columns() }, func(b *Batch) int { return len(b.rejects.topic) }},
 	{"flagged_numbers", flagInsert, func(b *Batch) []any { return b.flags.columns() }, func(b *Batch) int { return len(b.flags.number) }},
 	{"caller_stats", statsInsert, func(b *Batch) []any { return b.stats.columns() }, func(b *Batch) int { return len(b.stats.caller) }},
+	{"cdr_rejects", rejectInsert, func(b *Batch) []any { return b.rejects.columns() }, func(b *Batch) int { return len(b.rejects.topic) }},
+	{"cdrs", cdrInsert, func(b *Batch) []any { return b.cdrs.columns() }, func(b *Batch) int { return len(b.cdrs.callKey) }},
 }
 
 // Write inserts every non-empty table of b, retrying each failed insert

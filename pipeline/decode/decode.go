@@ -5,14 +5,12 @@
 package decode
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
-	"strconv"
 	"time"
-	"unsafe"
 
 	"github.com/cdrpipe/cdrpipe/schemas"
 )
@@ -29,12 +27,23 @@ const maxCallSeconds = 2 * 24 * 3600
 
 // Decoder decodes JSON CDRs. A Decoder is not safe for concurrent use;
 // give each goroutine its own.
+//
+// The strings of a decoded CDR (numbers, ids, keys, network fields) are
+// carved from large chunks the Decoder owns, so decoding a record does not
+// allocate on the steady path. They stay valid for as long as they are
+// referenced, on any goroutine (a chunk is never written again where it
+// was handed out, nor reused; the GC frees it after its last string), so
+// records may be kept and passed on freely. The cost of that rule: any
+// string kept long-term keeps its whole 64 KiB chunk alive, so state that
+// outlives the sink batch should hold its own copy (strings.Clone) or, as
+// the engine does, a NumberKey.
 type Decoder struct {
 	numbering Numbering
 	// maxFuture is how far past the wall clock a start_time may be.
 	maxFuture time.Duration
 	sc        scanner
 	f         fields // reused for every record
+	arena     arena
 }
 
 // NewDecoder returns a decoder normalising numbers with countryCode and
@@ -58,7 +67,7 @@ type fields struct {
 // reject start times in the far future.
 func (d *Decoder) Decode(raw []byte, now time.Time) (schemas.CDR, error) {
 	d.f = fields{}
-	if err := d.sc.object(raw, d.f.collect); err != nil {
+	if err := d.sc.object(raw, &d.f); err != nil {
 		return schemas.CDR{}, err
 	}
 	if d.f.typeErr != nil {
@@ -69,11 +78,10 @@ func (d *Decoder) Decode(raw []byte, now time.Time) (schemas.CDR, error) {
 
 // collect takes one member of the object, keeping the first type error
 // for after the whole record was checked for syntax.
-func (f *fields) collect(key []byte, v value) error {
+func (f *fields) collect(key []byte, v value) {
 	if err := f.set(key, v); err != nil && f.typeErr == nil {
 		f.typeErr = err
 	}
-	return nil
 }
 
 // set records one field; it only checks JSON types, values come later.
@@ -141,10 +149,10 @@ func (d *Decoder) build(f *fields, now time.Time) (c schemas.CDR, err error) {
 	if !f.hasCallee {
 		return c, errors.New("missing callee")
 	}
-	if c.Caller, err = d.numbering.Normalize(f.caller); err != nil {
+	if c.Caller, err = d.number(f.caller); err != nil {
 		return c, fmt.Errorf("caller: %w", err)
 	}
-	if c.Callee, err = d.numbering.Normalize(f.callee); err != nil {
+	if c.Callee, err = d.number(f.callee); err != nil {
 		return c, fmt.Errorf("callee: %w", err)
 	}
 	if f.start.kind == 0 {
@@ -165,18 +173,17 @@ func (d *Decoder) build(f *fields, now time.Time) (c schemas.CDR, err error) {
 	if err := d.talk(f, &c); err != nil {
 		return c, err
 	}
-	if c.CallID = string(f.callID); c.CallID != "" {
+	if c.CallID = d.arena.clone(f.callID); c.CallID != "" {
 		c.Key = c.CallID
 	} else {
-		c.Key = contentKey(&c)
+		c.Key = d.contentKey(&c)
 	}
-	for _, p := range []struct {
-		name string
-		v    value
-		dst  *string
-	}{{"switch_id", f.switchID, &c.SwitchID}, {"trunk_id", f.trunkID, &c.TrunkID}, {"imsi", f.imsi, &c.IMSI},
-		{"imei", f.imei, &c.IMEI}, {"cell_id", f.cellID, &c.CellID}, {"attestation", f.attestation, &c.Attestation}} {
-		if *p.dst, err = plain(p.name, p.v); err != nil {
+	// Names live apart from the destinations: an error message that
+	// escapes with a name would otherwise move c to the heap with them.
+	dst := [...]*string{&c.SwitchID, &c.TrunkID, &c.IMSI, &c.IMEI, &c.CellID, &c.Attestation}
+	src := [...]value{f.switchID, f.trunkID, f.imsi, f.imei, f.cellID, f.attestation}
+	for i := range dst {
+		if *dst[i], err = d.plain(networkFields[i], src[i]); err != nil {
 			return c, err
 		}
 	}
@@ -274,89 +281,72 @@ func derive(c *schemas.CDR) schemas.Disposition {
 	return schemas.Failed
 }
 
-// seconds reads a non-negative number of seconds (a JSON number, or a
-// string holding one, which some mediation systems emit).
-func seconds(name string, v value) (float64, error) {
-	if v.kind != kindNumber && v.kind != kindString {
-		return 0, fmt.Errorf("field %s: want a number, got a %s", name, v.kind)
-	}
-	n, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(v.raw), len(v.raw)), 64)
-	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
-		return 0, fmt.Errorf("field %s: %q is not a number", name, v.raw)
-	}
-	if n < 0 {
-		return 0, fmt.Errorf("field %s: %v is negative", name, n)
-	}
-	if n > maxCallSeconds {
-		return 0, fmt.Errorf("field %s: %v seconds is more than two days", name, n)
-	}
-	return n, nil
-}
+// networkFields names the pass-through fields build copies, in its order.
+var networkFields = [...]string{"switch_id", "trunk_id", "imsi", "imei", "cell_id", "attestation"}
 
-// epochMillisFrom separates epoch seconds from epoch milliseconds: 1e11
-// seconds is the year 5138, 1e11 milliseconds is 1973.
-const epochMillisFrom = 1e11
-
-// timeLayouts are the text forms of a time, most common first.
-var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05"}
-
-// parseTime reads RFC 3339 text or a Unix epoch number in seconds or
-// milliseconds.
-func parseTime(name string, v value) (time.Time, error) {
-	switch v.kind {
-	case kindString:
-		// time.Parse keeps no reference to its input once it returns, so
-		// the bytes are read in place instead of copied.
-		s := unsafe.String(unsafe.SliceData(v.raw), len(v.raw))
-		for _, layout := range timeLayouts {
-			if t, err := time.Parse(layout, s); err == nil {
-				return t.UTC(), nil
-			}
-		}
-		return time.Time{}, fmt.Errorf("field %s: %q is not an RFC 3339 time", name, v.raw)
-	case kindNumber:
-		n, err := strconv.ParseFloat(string(v.raw), 64)
-		if err != nil || n < 0 || n > 1e14 {
-			return time.Time{}, fmt.Errorf("field %s: %s is not a Unix time", name, v.raw)
-		}
-		if n >= epochMillisFrom {
-			return time.UnixMilli(int64(n)).UTC(), nil
-		}
-		sec, frac := math.Modf(n)
-		return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
-	}
-	return time.Time{}, fmt.Errorf("field %s: want a time, got a %s", name, v.kind)
-}
-
-// plain reads an optional pass-through field; numbers are kept as text
-// because switches disagree on whether cell ids are numbers.
-func plain(name string, v value) (string, error) {
+// plain reads an optional pass-through field into the arena; numbers
+// are kept as text because switches disagree on whether cell ids are
+// numbers.
+func (d *Decoder) plain(name string, v value) (string, error) {
 	switch v.kind {
 	case 0:
 		return "", nil
 	case kindString, kindNumber:
-		return string(v.raw), nil
+		return d.arena.clone(v.raw), nil
 	}
 	return "", fmt.Errorf("field %s: want a string, got a %s", name, v.kind)
 }
 
-// contentKey derives a stable de-duplication key for records without a
-// call_id, from what identifies a call: both numbers, its start and talk.
-func contentKey(c *schemas.CDR) string {
-	h := fnv.New64a()
-	var b [8]byte
-	h.Write([]byte(c.Caller))
-	h.Write([]byte{0})
-	h.Write([]byte(c.Callee))
-	putUint64(b[:], uint64(c.StartTime.UnixNano()))
-	h.Write(b[:])
-	putUint64(b[:], math.Float64bits(c.Duration))
-	h.Write(b[:])
-	return "h:" + hex.EncodeToString(h.Sum(nil))
+// number normalises a phone number straight into the arena.
+func (d *Decoder) number(s []byte) (string, error) {
+	d.arena.reserve(maxE164Len)
+	from := len(d.arena.buf)
+	var err error
+	if d.arena.buf, err = d.numbering.appendE164(d.arena.buf, s); err != nil {
+		return "", err
+	}
+	return d.arena.since(from), nil
 }
 
-func putUint64(b []byte, v uint64) {
-	for i := range 8 {
-		b[i] = byte(v >> (56 - 8*i))
+// FNV-1a, 64 bit (hash/fnv), computed inline: the hash.Hash interface,
+// Sum and hex.EncodeToString would each allocate.
+const (
+	fnvOffset64 = 14695981039346656037
+	fnvPrime64  = 1099511628211
+)
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * fnvPrime64
 	}
+	return h
+}
+
+func fnvUint64(h, v uint64) uint64 {
+	for i := range 8 {
+		h = (h ^ ((v >> (56 - 8*i)) & 0xff)) * fnvPrime64
+	}
+	return h
+}
+
+// contentKeyLen is the length of a content key: "h:" and 16 hex digits.
+const contentKeyLen = 2 + 16
+
+// contentKey derives a stable de-duplication key for records without a
+// call_id, from what identifies a call: both numbers, its start and talk.
+// The key is stored in ClickHouse (call_key), so its bytes must never
+// change: it is "h:" and the hex of FNV-1a 64 over caller, a zero byte,
+// callee, then start (Unix ns) and talk (float64 bits), big-endian.
+func (d *Decoder) contentKey(c *schemas.CDR) string {
+	h := fnvString(fnvOffset64, c.Caller)
+	h *= fnvPrime64 // the zero byte between the numbers: h ^ 0 == h
+	h = fnvString(h, c.Callee)
+	h = fnvUint64(h, uint64(c.StartTime.UnixNano()))
+	h = fnvUint64(h, math.Float64bits(c.Duration))
+	var sum [8]byte
+	binary.BigEndian.PutUint64(sum[:], h)
+	d.arena.reserve(contentKeyLen)
+	from := len(d.arena.buf)
+	d.arena.buf = hex.AppendEncode(append(d.arena.buf, "h:"...), sum[:])
+	return d.arena.since(from)
 }

@@ -28,13 +28,31 @@ var errEmptyNumber = errors.New("empty number")
 // Digits that start with the home country code and are long enough to
 // be international are read as E.164 without '+'.
 func (n Numbering) Normalize(s []byte) (string, error) {
+	var buf [maxE164Len]byte
+	out, err := n.appendE164(buf[:0], s)
+	if err != nil {
+		return "", err
+	}
+	return string(out), nil
+}
+
+// maxE164Len is the longest text appendE164 writes: '+' and the digits.
+const maxE164Len = 1 + maxE164Digits
+
+// appendE164 appends the normalised form of s (see Normalize) to dst,
+// writing at most maxE164Len bytes. On error dst is returned unchanged,
+// so the decoder can write straight into its arena.
+func (n Numbering) appendE164(dst, s []byte) ([]byte, error) {
+	if isE164(s) {
+		return append(dst, s...), nil
+	}
 	var digits [32]byte
 	nd, plus := 0, false
 	for i, c := range s {
 		switch {
 		case c >= '0' && c <= '9':
 			if nd == len(digits) {
-				return "", fmt.Errorf("number %q is too long", s)
+				return dst, fmt.Errorf("number %q is too long", s)
 			}
 			digits[nd] = c
 			nd++
@@ -42,16 +60,16 @@ func (n Numbering) Normalize(s []byte) (string, error) {
 			plus = true
 		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')':
 		default:
-			return "", fmt.Errorf("number %q has a character that is not a digit", s)
+			return dst, fmt.Errorf("number %q has a character that is not a digit", s)
 		}
 	}
 	if nd == 0 {
-		return "", errEmptyNumber
+		return dst, errEmptyNumber
 	}
 	d := digits[:nd]
 	cc := n.CountryCode
-	// out is built in a buffer on the stack; only the result string is
-	// allocated.
+	// The digits are assembled on the stack and checked before anything
+	// is appended to dst.
 	var buf [40]byte
 	out := buf[:0]
 	national := 0
@@ -70,20 +88,33 @@ func (n Numbering) Normalize(s []byte) (string, error) {
 		national = len(d)
 	}
 	if national > 0 && national < minNationalDigits {
-		return "", fmt.Errorf("number %q is too short", s)
+		return dst, fmt.Errorf("number %q is too short", s)
 	}
 	if len(out) == 0 || out[0] == '0' {
-		return "", fmt.Errorf("number %q has no valid country code", s)
+		return dst, fmt.Errorf("number %q has no valid country code", s)
 	}
 	if len(out) > maxE164Digits {
-		return "", fmt.Errorf("number %q is longer than %d digits", s, maxE164Digits)
+		return dst, fmt.Errorf("number %q is longer than %d digits", s, maxE164Digits)
 	}
 	if len(out) < minNationalDigits+1 {
-		return "", fmt.Errorf("number %q is too short", s)
+		return dst, fmt.Errorf("number %q is too short", s)
 	}
-	e164 := append(buf[len(out):len(out)], '+')
-	e164 = append(e164, out...)
-	return string(e164), nil
+	return append(append(dst, '+'), out...), nil
+}
+
+// isE164 reports whether s is already normalised: '+', a digit other
+// than 0, and 3 to 14 more digits. Most switches write numbers this way,
+// and the general path would return them unchanged.
+func isE164(s []byte) bool {
+	if len(s) < 1+minNationalDigits+1 || len(s) > maxE164Len || s[0] != '+' || s[1] == '0' {
+		return false
+	}
+	for _, c := range s[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func hasPrefix(d []byte, p string) bool {

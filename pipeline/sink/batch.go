@@ -34,19 +34,28 @@ func (b *Batch) Reset() {
 }
 
 type cdrColumns struct {
-	callKey, callID, caller, callee          []string
-	start                                    []time.Time
-	startMS                                  []uint16
-	answer, end                              []*time.Time
-	duration, ring                           []float64
-	disposition                              []string
+	callKey, callID, caller, callee []string
+	start                           []time.Time
+	startMS                         []uint16
+	// answer and end hold the zero time for NULL. The driver takes a
+	// Nullable column as a slice of pointers; columns makes them when the
+	// batch is sent, pointing into these slices, so that AddCDR does not
+	// allocate a time per row.
+	answer, end       []time.Time
+	answerPtr, endPtr []*time.Time
+	duration, ring    []float64
+	// disposition holds Enum8 values (schemas.Disposition follows the
+	// Enum8 of the cdrs table), which the driver appends without the map
+	// lookup per row that names would cost.
+	disposition                              []int8
 	cause                                    []uint16
 	switchID, trunkID, imsi, imei, cell, att []string
 	partition                                []uint32
 	offset                                   []uint64
 }
 
-// AddCDR buffers one cdrs row.
+// AddCDR buffers one cdrs row. It does not allocate once the batch's
+// slices have grown to the batch size.
 func (b *Batch) AddCDR(c *schemas.CDR, partition int, offset int64) {
 	t := &b.cdrs
 	t.callKey = append(t.callKey, c.Key)
@@ -55,11 +64,11 @@ func (b *Batch) AddCDR(c *schemas.CDR, partition int, offset int64) {
 	t.callee = append(t.callee, c.Callee)
 	t.start = append(t.start, c.StartTime)
 	t.startMS = append(t.startMS, uint16(c.StartTime.Nanosecond()/1e6))
-	t.answer = append(t.answer, optTime(c.AnswerTime))
-	t.end = append(t.end, optTime(c.EndTime))
+	t.answer = append(t.answer, c.AnswerTime)
+	t.end = append(t.end, c.EndTime)
 	t.duration = append(t.duration, c.Duration)
 	t.ring = append(t.ring, c.RingDuration)
-	t.disposition = append(t.disposition, c.Disposition.String())
+	t.disposition = append(t.disposition, enumDisposition(c.Disposition))
 	t.cause = append(t.cause, c.Cause)
 	t.switchID = append(t.switchID, c.SwitchID)
 	t.trunkID = append(t.trunkID, c.TrunkID)
@@ -71,25 +80,47 @@ func (b *Batch) AddCDR(c *schemas.CDR, partition int, offset int64) {
 	t.offset = append(t.offset, uint64(offset))
 }
 
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
+// enumDisposition is d's value in the Enum8 of the cdrs table. A value
+// outside the contract is written as 'unknown', as its name is: the driver
+// would reject the whole insert over it, and retry it for ever.
+func enumDisposition(d schemas.Disposition) int8 {
+	if d > schemas.Cancelled {
+		return int8(schemas.DispositionUnknown)
 	}
-	return &t
+	return int8(d)
+}
+
+// nullable appends to dst a pointer to each time of ts, or nil (NULL) for
+// the zero time. The pointers stay valid until the batch is reset.
+func nullable(dst []*time.Time, ts []time.Time) []*time.Time {
+	for i := range ts {
+		var p *time.Time
+		if !ts[i].IsZero() {
+			p = &ts[i]
+		}
+		dst = append(dst, p)
+	}
+	return dst
 }
 
 func (t *cdrColumns) reset() {
 	*t = cdrColumns{
 		callKey: t.callKey[:0], callID: t.callID[:0], caller: t.caller[:0], callee: t.callee[:0],
 		start: t.start[:0], startMS: t.startMS[:0], answer: t.answer[:0], end: t.end[:0],
+		answerPtr: t.answerPtr[:0], endPtr: t.endPtr[:0],
 		duration: t.duration[:0], ring: t.ring[:0], disposition: t.disposition[:0], cause: t.cause[:0],
 		switchID: t.switchID[:0], trunkID: t.trunkID[:0], imsi: t.imsi[:0], imei: t.imei[:0],
 		cell: t.cell[:0], att: t.att[:0], partition: t.partition[:0], offset: t.offset[:0],
 	}
 }
 
+// columns returns the columns in cdrInsert order, as the driver appends
+// them. It may be called again for a retry: the pointer columns are
+// rebuilt, not appended to.
 func (t *cdrColumns) columns() []any {
-	return []any{t.callKey, t.callID, t.caller, t.callee, t.start, t.startMS, t.answer, t.end,
+	t.answerPtr = nullable(t.answerPtr[:0], t.answer)
+	t.endPtr = nullable(t.endPtr[:0], t.end)
+	return []any{t.callKey, t.callID, t.caller, t.callee, t.start, t.startMS, t.answerPtr, t.endPtr,
 		t.duration, t.ring, t.disposition, t.cause, t.switchID, t.trunkID, t.imsi, t.imei, t.cell, t.att,
 		t.partition, t.offset}
 }

@@ -1,5 +1,6 @@
 # cdrpipe: the two set-up commands are `make demo` and `make test`.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 GO    ?= go
 BIN   := bin/cdrpipe
 OUT   := out
@@ -7,6 +8,9 @@ OUT   := out
 DEMO_ID := $(shell date +%Y%m%d%H%M%S)
 DEMO_DB := cdrpipe_demo
 DEMO_SUBSCRIBERS ?= 500000
+BENCH_CDRS ?= 2000000
+BENCH_RATE ?= 50000
+BENCH_DURATION ?= 60s
 
 # The integration tests need the local stack; they fail (never skip) when
 # it is unreachable under CI=true.
@@ -55,12 +59,18 @@ demo: up build
 	$(BIN) run --topic cdrs-demo-$(DEMO_ID) --group cdrpipe-demo-$(DEMO_ID) --database $(DEMO_DB) --until-caught-up
 	$(BIN) report --database $(DEMO_DB) --truth $(OUT)/demo-truth.json --min-quality 0.99
 
-# Benchmarks of the hot paths and of the whole pipeline on the real
-# stack; results and how to read them are in benchmarks/README.md.
-bench: up
+# Benchmarks: the hot steps one by one (Go benchmarks, -benchmem), then
+# the whole pipeline on the real stack (throughput against a plain kafka-go
+# consumer of the same topic, flag latency at a fixed rate), then engine
+# memory with millions of callers. Results and how to read them:
+# benchmarks/README.md; raw output in out/.
+bench: up build
 	@mkdir -p $(OUT)
-	$(GO) test -run '^$$' -bench 'Decode$$|ShardProcess' -benchmem -count 1 ./pipeline/decode ./pipeline/engine | tee $(OUT)/bench.txt
-	$(GO) test -run '^$$' -bench 'StatePerCaller|DecodeDetect|EndToEnd|Generate' -benchtime 3x -benchmem -count 1 ./pipeline/... ./traffic | tee -a $(OUT)/bench.txt
+	$(GO) test -run '^$$' -bench 'DecodeMix|Decode$$|Engine$$|EngineHeavy|TableUpsert' -benchmem -count 1 ./pipeline/decode ./pipeline/engine | tee $(OUT)/bench.txt
+	$(GO) test -run '^$$' -bench 'EncodeCDRs|StatePerCaller|DecodeDetect' -benchtime 3x -benchmem -count 1 ./pipeline/... | tee -a $(OUT)/bench.txt
+	$(GO) run ./benchmarks/throughput e2e --cdrs $(BENCH_CDRS) --out $(OUT)/bench-e2e.md
+	$(GO) run ./benchmarks/throughput latency --rate $(BENCH_RATE) --duration $(BENCH_DURATION) --out $(OUT)/bench-latency.md
+	$(GO) run ./benchmarks/memory --out $(OUT)/bench-memory.md
 
 # Detection quality on a traffic model with traps (legitimate heavy
 # callers, low-rate abusers, noise) through the real pipeline; prints

@@ -264,18 +264,14 @@ func (e *Engine) Process(batch []*Record, wm time.Time, wmKnown bool) []Output {
 		if wmKnown {
 			s.advance(wm.Unix(), now)
 		}
-		for _, r := range e.parts[i] {
-			s.process(r, now)
-		}
+		s.processAll(e.parts[i], now)
 	})
 	// Second phase: each shard takes the calls its numbers received.
 	var wg sync.WaitGroup
 	for j, s := range e.shards {
 		wg.Go(func() {
 			for _, from := range e.shards {
-				for k := range from.outbox[j] {
-					s.reverse(&from.outbox[j][k])
-				}
+				s.reverseAll(from.outbox[j])
 			}
 			e.outs[j] = s.out
 		})

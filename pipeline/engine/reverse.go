@@ -23,6 +23,20 @@ func (s *shard) sendReverse(r rev) {
 	s.outbox[i] = append(s.outbox[i], r)
 }
 
+// reverseAll handles rs in order, touching ahead as processAll does.
+func (s *shard) reverseAll(rs []rev) {
+	var touched uint64
+	for i := range rs {
+		if i%lookahead == 0 {
+			for _, next := range rs[i:min(i+lookahead, len(rs))] {
+				touched ^= s.received.touch(next.target)
+			}
+		}
+		s.reverse(&rs[i])
+	}
+	s.touched ^= touched
+}
+
 // reverse handles calls received by numbers this shard owns.
 func (s *shard) reverse(r *rev) {
 	s.callback(r)

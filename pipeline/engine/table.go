@@ -64,6 +64,15 @@ func (t *table[V]) home(k uint64) uint64 {
 	return (k * 0x9e3779b97f4a7c15) >> t.shift
 }
 
+// touch loads the first slot k's probe would read and returns its key,
+// so that a later lookup of k finds the line in cache.
+func (t *table[V]) touch(k uint64) uint64 {
+	if len(t.slot) == 0 {
+		return 0
+	}
+	return t.slot[t.home(k)].key
+}
+
 // len returns the number of keys held.
 func (t *table[V]) len() int { return t.n }
 

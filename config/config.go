@@ -270,7 +270,7 @@ func Default() Config {
 			CallBombing:    CallBombing{MinCalls: 20, Span: 10 * time.Minute, MinPerCaller: 3},
 			SpoofedOrigin:  SpoofedOrigin{MinCalls: 1},
 		},
-		Sink:      Sink{BatchSize: 50000, FlushInterval: time.Second, MaxBackoff: 30 * time.Second},
+		Sink:      Sink{BatchSize: 100000, FlushInterval: time.Second, MaxBackoff: 30 * time.Second},
 		Stats:     Stats{MinCalls: 10},
 		Blocklist: Blocklist{TTL: 7 * 24 * time.Hour, MinScore: 0.8, TraitRisk: 0.35, Rules: DefaultRules()},
 		Engine:    Engine{MaxCallees: 4096, QueueSize: 64},

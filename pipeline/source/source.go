@@ -22,6 +22,7 @@ import (
 type Source struct {
 	*Admin
 	reader *kafka.Reader
+	log    *slog.Logger
 }
 
 // Admin answers questions about the topic and the group without joining
@@ -58,16 +59,42 @@ func New(cfg config.Kafka, log *slog.Logger) *Source {
 			log.Warn("kafka", "msg", fmt.Sprintf(msg, args...))
 		}),
 	})
-	return &Source{Admin: NewAdmin(cfg), reader: r}
+	return &Source{Admin: NewAdmin(cfg), reader: r, log: log}
 }
 
 // Fetch returns the next message. It blocks until one arrives or ctx ends.
+// Errors Kafka calls temporary (a group coordinator moving, a broker
+// fenced while overloaded) are logged and waited out: the reader keeps
+// rejoining the group on its own, and a service that runs for months must
+// not stop over them.
 func (s *Source) Fetch(ctx context.Context) (kafka.Message, error) {
-	m, err := s.reader.FetchMessage(ctx)
-	if err != nil {
-		return m, fmt.Errorf("fetch from %s: %w", s.cfg.Topic, err)
+	wait := 100 * time.Millisecond
+	for {
+		m, err := s.reader.FetchMessage(ctx)
+		if err == nil {
+			return m, nil
+		}
+		if ctx.Err() != nil || !temporary(err) {
+			return m, fmt.Errorf("fetch from %s: %w", s.cfg.Topic, err)
+		}
+		s.log.Warn("kafka: temporary error, fetching again", "topic", s.cfg.Topic, "err", err, "wait", wait)
+		select {
+		case <-ctx.Done():
+			return m, fmt.Errorf("fetch from %s: %w", s.cfg.Topic, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, maxFetchWait)
 	}
-	return m, nil
+}
+
+// maxFetchWait caps the wait between fetches after temporary errors.
+const maxFetchWait = 5 * time.Second
+
+// temporary reports whether err is a Kafka error the broker says may go
+// away on its own.
+func temporary(err error) bool {
+	var ke kafka.Error
+	return errors.As(err, &ke) && ke.Temporary()
 }
 
 // Commit commits, per partition, the offset of the next message to read.
@@ -273,8 +300,7 @@ func retry(ctx context.Context, f func() error) error {
 	wait := 50 * time.Millisecond
 	for {
 		err := f()
-		var ke kafka.Error
-		if err == nil || !errors.As(err, &ke) || !ke.Temporary() {
+		if err == nil || !temporary(err) {
 			return err
 		}
 		select {

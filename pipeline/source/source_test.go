@@ -6,6 +6,7 @@ package source
 // external service.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,12 +14,15 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/cdrpipe/cdrpipe/config"
 )
@@ -399,5 +403,63 @@ func TestReachable(t *testing.T) {
 	}
 	if err := Reachable(ctx, []string{"127.0.0.1:1"}, time.Second); err == nil {
 		t.Errorf("reachable 127.0.0.1:1: got nil, want an error")
+	}
+}
+
+func TestTemporaryErrors(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{kafka.NotCoordinatorForGroup, true},
+		{kafka.GroupCoordinatorNotAvailable, true},
+		{fmt.Errorf("join: %w", kafka.LeaderNotAvailable), true},
+		{kafka.TopicAuthorizationFailed, false},
+		{errors.New("some other failure"), false},
+		{context.Canceled, false},
+	} {
+		if got := temporary(c.err); got != c.want {
+			t.Errorf("temporary(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}
+
+// TestFetchRidesOutCoordinatorErrors has the broker refuse the group's
+// joins with NOT_COORDINATOR more often than kafka-go retries on its own,
+// as a fenced or overloaded broker does; Fetch must wait it out and then
+// deliver every message once.
+func TestFetchRidesOutCoordinatorErrors(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(testPartitions, testTopic))
+	if err != nil {
+		t.Fatalf("start kfake cluster: %v", err)
+	}
+	defer c.Close()
+	brokers := c.ListenAddrs()
+	produce(ctx, t, brokers, perPartition)
+
+	const refusals = 4 // kafka-go tries a join 3 times before reporting
+	var refused atomic.Int32
+	c.ControlKey(kmsg.JoinGroup.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if refused.Add(1) > refusals {
+			return nil, nil, false
+		}
+		c.KeepControl()
+		resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
+		resp.ErrorCode = int16(kafka.NotCoordinatorForGroup)
+		return resp, nil, true
+	})
+
+	var logged bytes.Buffer
+	s := New(testConfig(brokers, "coordinator-moves"), slog.New(slog.NewTextHandler(&logged, nil)))
+	defer closeSource(t, s)
+	msgs := fetchN(ctx, t, s, total(perPartition))
+	checkExactlyOnce(t, msgs, perPartition, nil)
+	if refused.Load() < refusals {
+		t.Fatalf("only %d joins were refused; the test did not exercise the error", refused.Load())
+	}
+	if !strings.Contains(logged.String(), "temporary error, fetching again") {
+		t.Errorf("the temporary error was not logged:\n%s", logged.String())
 	}
 }

@@ -28,6 +28,7 @@ type Record struct {
 	calleeKey uint64
 	keyHash   uint64
 	flags     uint8 // per-call traits (flagOneRing, ...), set by Prepare
+	caller    int32 // index+1 of the caller's state in its shard, 0 if not known yet
 }
 
 // Output is what the engine produced from one batch.

@@ -20,8 +20,10 @@ type shard struct {
 	hfree   []int32
 	heavyOf table[int32] // heavy caller number → index into heavies
 	// expiry lists, per bucket, the callers whose latest call is in it.
-	expiry     map[int32][]int32
-	spareLists [][]int32
+	expiry     map[int32]*[]int32
+	spareLists []*[]int32
+	lastExpiry int32 // bucket of lastList, the list most calls go to
+	lastList   *[]int32
 	// more holds the calls of small callers past inlineCalls.
 	more     [][moreCalls]event
 	moreFree []int32
@@ -56,7 +58,7 @@ func newShard(p *params, shards int) *shard {
 	return &shard{
 		p:      p,
 		dedup:  make(map[int32]*table[struct{}]),
-		expiry: make(map[int32][]int32),
+		expiry: make(map[int32]*[]int32),
 		outbox: make([][]rev, shards),
 	}
 }
@@ -77,10 +79,14 @@ func (s *shard) processAll(recs []*Record, now time.Time) {
 			// The slots of this group were touched a group ago; now its
 			// callers, and the slots of the next group.
 			for _, cur := range recs[i:min(i+lookahead, len(recs))] {
+				cur.caller = 0
 				if ci := s.index.find(cur.callerKey); ci != nil {
 					// A caller spans two cache lines: touch both ends.
 					cl := &s.callers[*ci]
 					touched ^= cl.events[0].callee ^ uint64(cl.last)
+					// Indices stay valid until the next advance, so
+					// count need not look the caller up again.
+					cur.caller = *ci + 1
 				}
 			}
 			s.touchSlots(recs[min(i+lookahead, len(recs)):min(i+2*lookahead, len(recs))], &touched)
@@ -122,7 +128,7 @@ func (s *shard) process(r *Record, now time.Time) {
 			ev.flags |= flagShort
 		}
 	}
-	s.count(r.callerKey, c.Caller, ev, now)
+	s.count(r.callerKey, r.caller, c.Caller, ev, now)
 	s.sendReverse(rev{target: r.calleeKey, from: r.callerKey, sec: uint32(sec), bucket: b})
 }
 
@@ -176,12 +182,16 @@ func (s *shard) dropSet(b int32) {
 }
 
 // count adds an on-time call to its caller's state.
-func (s *shard) count(number uint64, numberText string, ev event, now time.Time) {
-	slot, fresh := s.index.upsert(number)
-	if fresh {
-		*slot = s.newCaller(number)
+// known is the caller's index+1 when processAll found it, or 0.
+func (s *shard) count(number uint64, known int32, numberText string, ev event, now time.Time) {
+	i, fresh := known-1, false
+	if known == 0 {
+		var slot *int32
+		if slot, fresh = s.index.upsert(number); fresh {
+			*slot = s.newCaller(number)
+		}
+		i = *slot
 	}
-	i := *slot
 	cl := &s.callers[i]
 	b := s.p.bucket(int64(ev.sec))
 	if fresh || b > cl.last {
@@ -764,14 +774,20 @@ func (s *shard) advance(wm int64, now time.Time) {
 // bucket b closed: its latest call is in b. A caller moves to a later
 // list with each later call; forgetCallers skips the stale entries.
 func (s *shard) expireAt(b int32, i int32) {
-	l, ok := s.expiry[b]
-	if !ok {
-		if n := len(s.spareLists); n > 0 {
-			l = s.spareLists[n-1]
-			s.spareLists = s.spareLists[:n-1]
+	if s.lastList == nil || s.lastExpiry != b {
+		l := s.expiry[b]
+		if l == nil {
+			if n := len(s.spareLists); n > 0 {
+				l = s.spareLists[n-1]
+				s.spareLists = s.spareLists[:n-1]
+			} else {
+				l = new([]int32)
+			}
+			s.expiry[b] = l
 		}
+		s.lastExpiry, s.lastList = b, l
 	}
-	s.expiry[b] = append(l, i)
+	*s.lastList = append(*s.lastList, i)
 }
 
 // forgetCallers drops small callers whose windows all closed by bucket
@@ -783,7 +799,7 @@ func (s *shard) forgetCallers(through int32) {
 		if b > through {
 			continue
 		}
-		for _, i := range l {
+		for _, i := range *l {
 			cl := &s.callers[i]
 			if cl.number != emptyKey && cl.heavy == 0 && cl.last <= through {
 				s.index.remove(cl.number)
@@ -793,8 +809,12 @@ func (s *shard) forgetCallers(through int32) {
 			}
 		}
 		delete(s.expiry, b)
+		if s.lastList == l {
+			s.lastList = nil
+		}
 		if len(s.spareLists) < maxSpares {
-			s.spareLists = append(s.spareLists, l[:0])
+			*l = (*l)[:0]
+			s.spareLists = append(s.spareLists, l)
 		}
 	}
 	if len(s.moreFree) == len(s.more) {
@@ -826,6 +846,7 @@ func (s *shard) compact() {
 	s.more, s.moreFree = more, nil
 	s.index.init(len(live))
 	clear(s.expiry)
+	s.lastList = nil
 	for i, cl := range live {
 		v, _ := s.index.upsert(cl.number)
 		*v = int32(i)

@@ -72,28 +72,41 @@ const lookahead = 8
 
 // processAll processes recs in order, touching ahead.
 func (s *shard) processAll(recs []*Record, now time.Time) {
+	// Two groups in flight: while group g is processed, the callers of
+	// group g+1 (whose index slots were touched a group ago) and the
+	// index slots of group g+2 are being loaded.
 	var touched uint64
-	s.touchSlots(recs[:min(lookahead, len(recs))], &touched)
+	group := func(g int) []*Record {
+		return recs[min(g*lookahead, len(recs)):min((g+1)*lookahead, len(recs))]
+	}
+	s.touchSlots(group(0), &touched)
+	s.touchCallers(group(0), &touched)
+	s.touchSlots(group(1), &touched)
 	for i, r := range recs {
 		if i%lookahead == 0 {
-			// The slots of this group were touched a group ago; now its
-			// callers, and the slots of the next group.
-			for _, cur := range recs[i:min(i+lookahead, len(recs))] {
-				cur.caller = 0
-				if ci := s.index.find(cur.callerKey); ci != nil {
-					// A caller spans two cache lines: touch both ends.
-					cl := &s.callers[*ci]
-					touched ^= cl.events[0].callee ^ uint64(cl.last)
-					// Indices stay valid until the next advance, so
-					// count need not look the caller up again.
-					cur.caller = *ci + 1
-				}
-			}
-			s.touchSlots(recs[min(i+lookahead, len(recs)):min(i+2*lookahead, len(recs))], &touched)
+			g := i / lookahead
+			s.touchCallers(group(g+1), &touched)
+			s.touchSlots(group(g+2), &touched)
 		}
 		s.process(r, now)
 	}
 	s.touched = touched
+}
+
+// touchCallers looks up the callers of recs, keeps their indices in the
+// records and touches their state. Indices stay valid until the next
+// advance (callers are only freed there), so count need not look them up
+// again.
+func (s *shard) touchCallers(recs []*Record, touched *uint64) {
+	for _, r := range recs {
+		r.caller = 0
+		if ci := s.index.find(r.callerKey); ci != nil {
+			// A caller spans two cache lines: touch both ends.
+			cl := &s.callers[*ci]
+			*touched ^= cl.events[0].callee ^ uint64(cl.last)
+			r.caller = *ci + 1
+		}
+	}
 }
 
 // touchSlots touches the index and de-duplication slots of recs.

@@ -26,11 +26,15 @@ func (s *shard) sendReverse(r rev) {
 // reverseAll handles rs in order, touching ahead as processAll does.
 func (s *shard) reverseAll(rs []rev) {
 	var touched uint64
+	touch := func(from int) {
+		for _, next := range rs[min(from, len(rs)):min(from+lookahead, len(rs))] {
+			touched ^= s.received.touch(next.target)
+		}
+	}
+	touch(0)
 	for i := range rs {
 		if i%lookahead == 0 {
-			for _, next := range rs[i:min(i+lookahead, len(rs))] {
-				touched ^= s.received.touch(next.target)
-			}
+			touch(i + lookahead)
 		}
 		s.reverse(&rs[i])
 	}

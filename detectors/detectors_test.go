@@ -1,21 +1,16 @@
 package detectors_test
 
 import (
-	"flag"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cdrpipe/cdrpipe/detectors"
+	"github.com/cdrpipe/cdrpipe/internal/golden"
 )
-
-// update rewrites the golden files instead of comparing against them:
-// go test ./detectors -run Golden -update
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // checkFinding compares one Check result with what a table row expects:
 // whether it flags, the score (when wantScore > 0), the measured value,
@@ -325,27 +320,5 @@ func TestEvidenceGolden(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "%-26s %-18s score=%.4f value=%g: %s\n", c.name, c.d.Name(), got.Score, got.Value, got.Evidence)
 	}
-	golden(t, filepath.Join("testdata", "evidence.golden"), b.String())
-}
-
-// golden compares got with the file at path, or rewrites the file with
-// -update.
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (create it with -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (rerun with -update if intended)\n--- got\n%s--- want\n%s", path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "evidence.golden"), b.String())
 }

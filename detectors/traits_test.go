@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cdrpipe/cdrpipe/detectors"
+	"github.com/cdrpipe/cdrpipe/internal/golden"
 )
 
 // TestOneRing checks both gates of wangiri, the count of one-ring
@@ -471,5 +472,5 @@ func TestTraitsGolden(t *testing.T) {
 		got, ok := bomb.CheckTarget(&c.t)
 		line(c.name, bomb.Name(), got, ok)
 	}
-	golden(t, filepath.Join("testdata", "traits.golden"), b.String())
+	golden.Check(t, filepath.Join("testdata", "traits.golden"), b.String())
 }

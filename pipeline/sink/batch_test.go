@@ -2,8 +2,6 @@ package sink
 
 import (
 	"encoding/hex"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,12 +11,9 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
 
+	"github.com/cdrpipe/cdrpipe/internal/golden"
 	"github.com/cdrpipe/cdrpipe/schemas"
 )
-
-// update rewrites the golden files instead of comparing against them:
-// go test ./pipeline/sink -run Golden -update
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // TestCDRBlockGolden pins the native-format bytes a batch of CDRs is sent
 // as: NULL and non-NULL times, every disposition, empty and set optional
@@ -51,7 +46,7 @@ func TestCDRBlockGolden(t *testing.T) {
 	b.AddCDR(&odd, 7, 1007)
 	var buf chproto.Buffer
 	encodeCDRs(t, &b, cdrBlock(t), &buf)
-	golden(t, filepath.Join("testdata", "cdrs_block.golden"), hex.Dump(buf.Buf))
+	golden.Check(t, filepath.Join("testdata", "cdrs_block.golden"), hex.Dump(buf.Buf))
 
 	// A retried insert appends the columns again: same bytes.
 	again := append([]byte(nil), buf.Buf...)
@@ -81,28 +76,6 @@ func TestAddCDRAllocs(t *testing.T) {
 	fill()
 	if allocs := testing.AllocsPerRun(10, fill); allocs/rows > 0.05 {
 		t.Errorf("refilling a batch of %d CDRs allocates %v times, want no allocation per row", rows, allocs)
-	}
-}
-
-// golden compares got with the file at path, or rewrites the file with
-// -update.
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (create it with -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (rerun with -update if intended)\n--- got\n%s--- want\n%s", path, got, want)
 	}
 }
 

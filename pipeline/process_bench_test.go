@@ -1,8 +1,6 @@
 package pipeline
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -23,15 +21,13 @@ func BenchmarkDecodeDetect(b *testing.B) {
 	tc := traffic.DefaultConfig()
 	tc.Start = time.Now().UTC().Truncate(time.Hour).Add(-5 * time.Hour)
 	tc.Subscribers = 200000
-	var buf bytes.Buffer
-	if _, err := traffic.Generate(context.Background(), tc, &buf); err != nil {
+	lines, _, err := traffic.Lines(context.Background(), tc)
+	if err != nil {
 		b.Fatal(err)
 	}
-	var msgs []kafka.Message
-	sc := bufio.NewScanner(&buf)
-	sc.Buffer(nil, 1<<20)
-	for i := 0; sc.Scan(); i++ {
-		msgs = append(msgs, kafka.Message{Topic: "cdrs", Partition: i % 4, Offset: int64(i / 4), Value: bytes.Clone(sc.Bytes())})
+	msgs := make([]kafka.Message, len(lines))
+	for i, line := range lines {
+		msgs[i] = kafka.Message{Topic: "cdrs", Partition: i % 4, Offset: int64(i / 4), Value: line}
 	}
 	b.ReportAllocs()
 	var bytesIn int64

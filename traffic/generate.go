@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -13,6 +14,21 @@ const pcgStream = 0x9e3779b97f4a7c15
 
 // writeBufferSize batches small line writes into large ones.
 const writeBufferSize = 256 << 10
+
+// Lines generates cfg's traffic in memory and returns it one record per
+// line, without the newline: the input benchmarks and tests decode.
+func Lines(ctx context.Context, cfg Config) ([][]byte, Truth, error) {
+	var buf bytes.Buffer
+	truth, err := Generate(ctx, cfg, &buf)
+	if err != nil {
+		return nil, truth, err
+	}
+	var lines [][]byte
+	for line := range bytes.Lines(buf.Bytes()) {
+		lines = append(lines, bytes.TrimSuffix(line, []byte("\n")))
+	}
+	return lines, truth, nil
+}
 
 // Generate writes the traffic cfg describes to out as JSON lines, in
 // roughly increasing start_time order, and returns what it wrote. The

@@ -1,7 +1,6 @@
 package decode
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -20,12 +19,9 @@ func mixLines(tb testing.TB) (lines [][]byte, now time.Time) {
 	cfg := traffic.DefaultConfig()
 	cfg.Start = time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
 	cfg.Subscribers = 20000
-	var buf bytes.Buffer
-	if _, err := traffic.Generate(context.Background(), cfg, &buf); err != nil {
+	lines, _, err := traffic.Lines(context.Background(), cfg)
+	if err != nil {
 		tb.Fatalf("generate traffic: %v", err)
-	}
-	for line := range bytes.Lines(buf.Bytes()) {
-		lines = append(lines, bytes.TrimSuffix(line, []byte("\n")))
 	}
 	return lines, cfg.End().Add(traffic.FarFutureOffset + time.Hour)
 }

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -21,18 +19,16 @@ func mixRecords(b testing.TB, subscribers int) []*Record {
 	tc.Start = t0
 	tc.Subscribers = subscribers
 	tc.FarFuture = 0
-	var buf bytes.Buffer
-	if _, err := traffic.Generate(context.Background(), tc, &buf); err != nil {
+	lines, _, err := traffic.Lines(context.Background(), tc)
+	if err != nil {
 		b.Fatal(err)
 	}
 	cfg := config.Default()
 	d := decode.NewDecoder(cfg.Numbering.CountryCode, time.Hour)
 	now := tc.End().Add(time.Hour)
 	var recs []*Record
-	sc := bufio.NewScanner(&buf)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		c, err := d.Decode(sc.Bytes(), now)
+	for _, line := range lines {
+		c, err := d.Decode(line, now)
 		if err != nil {
 			continue
 		}
@@ -52,14 +48,20 @@ func mixRecords(b testing.TB, subscribers int) []*Record {
 // the newest start by the generator's largest disorder, as the pipeline's
 // would.
 func BenchmarkEngine(b *testing.B) {
-	const hours = 1
-	recs := mixRecords(b, 200000)
+	benchSteady(b, mixRecords(b, 200000), traffic.MaxOutOfOrder)
+}
+
+// benchSteady feeds recs, an hour of traffic, to a one-shard engine in
+// micro-batches, once to warm up and then once per iteration, each time an
+// hour later. The watermark trails the newest start by lag. It reports
+// CDR/s and ns/CDR.
+func benchSteady(b *testing.B, recs []*Record, lag time.Duration) {
 	e := testEngine(b, 1)
 	var newest time.Time
 	feed := func() {
 		for i := 0; i < len(recs); i += processBatch {
 			part := recs[i:min(i+processBatch, len(recs))]
-			e.Process(part, newest.Add(-traffic.MaxOutOfOrder), !newest.IsZero())
+			e.Process(part, newest.Add(-lag), !newest.IsZero())
 			for _, r := range part {
 				if r.CDR.StartTime.After(newest) {
 					newest = r.CDR.StartTime
@@ -67,7 +69,7 @@ func BenchmarkEngine(b *testing.B) {
 			}
 		}
 		for _, r := range recs {
-			r.CDR.StartTime = r.CDR.StartTime.Add(hours * time.Hour)
+			r.CDR.StartTime = r.CDR.StartTime.Add(time.Hour)
 		}
 	}
 	feed() // warm up: tables and slices reach their working size
@@ -95,24 +97,5 @@ func BenchmarkEngineHeavy(b *testing.B) {
 			recs = append(recs, call(number(i), number(int(mix64(uint64(i*calls+j))%90_000_000)), t0.Add(time.Duration(j)*4*time.Second+time.Duration(i)*time.Millisecond), talk))
 		}
 	}
-	e := testEngine(b, 1)
-	var newest time.Time
-	feed := func() {
-		for i := 0; i < len(recs); i += processBatch {
-			part := recs[i:min(i+processBatch, len(recs))]
-			e.Process(part, newest.Add(-time.Minute), !newest.IsZero())
-			newest = part[len(part)-1].CDR.StartTime
-		}
-		for _, r := range recs {
-			r.CDR.StartTime = r.CDR.StartTime.Add(time.Hour)
-		}
-	}
-	feed()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		feed()
-	}
-	b.ReportMetric(float64(len(recs)*b.N)/b.Elapsed().Seconds(), "CDR/s")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(len(recs)*b.N), "ns/CDR")
+	benchSteady(b, recs, time.Minute)
 }

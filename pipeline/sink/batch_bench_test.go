@@ -1,7 +1,6 @@
 package sink
 
 import (
-	"bytes"
 	"context"
 	"runtime"
 	"testing"
@@ -23,14 +22,14 @@ func benchCDRs(tb testing.TB) []schemas.CDR {
 	cfg := traffic.DefaultConfig()
 	cfg.Start = time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
 	cfg.Subscribers = 20000
-	var buf bytes.Buffer
-	if _, err := traffic.Generate(context.Background(), cfg, &buf); err != nil {
+	lines, _, err := traffic.Lines(context.Background(), cfg)
+	if err != nil {
 		tb.Fatalf("generate traffic: %v", err)
 	}
 	d := decode.NewDecoder("86", 15*time.Minute)
 	now := cfg.End().Add(traffic.FarFutureOffset + time.Hour)
 	var out []schemas.CDR
-	for line := range bytes.Lines(buf.Bytes()) {
+	for _, line := range lines {
 		if c, err := d.Decode(line, now); err == nil {
 			out = append(out, c)
 		}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/cdrpipe/cdrpipe/benchmarks/internal/format"
 )
 
 // machine describes where the figures were taken: they mean little
@@ -194,16 +196,7 @@ CDR/s" only Prepare and Process; the cores are shared, so rates vary.
 `
 
 // count formats n with thousands separators.
-func count(n int) string {
-	s := fmt.Sprint(n)
-	if n < 0 {
-		return "-" + count(-n)
-	}
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
+func count(n int) string { return format.Thousands(int64(n)) }
 
 func percent(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) }
 

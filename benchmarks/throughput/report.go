@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cdrpipe/cdrpipe/benchmarks/internal/format"
 )
 
 // machine says where figures were measured; timings mean little without it.
@@ -166,16 +168,7 @@ func cpuPerMillion(cpu time.Duration, records int64) string {
 func rate(v float64) string { return thousands(int64(math.Round(v))) }
 
 // thousands renders n with commas, as the other benchmark tables do.
-func thousands(n int64) string {
-	s := fmt.Sprint(n)
-	if n < 0 {
-		return "-" + thousands(-n)
-	}
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
+func thousands(n int64) string { return format.Thousands(n) }
 
 // ms renders a duration in milliseconds.
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }

@@ -63,11 +63,12 @@ func newShard(p *params, shards int) *shard {
 	}
 }
 
-// lookahead is how many records ahead processAll touches the tables. The
-// tables are far larger than the caches, so each record's lookups miss;
-// touching the slots of the next records first lets those misses overlap
-// instead of waiting for each in turn (Go has no prefetch instruction; a
-// plain load does the same when nothing waits for it).
+// lookahead is the size of the groups in which processAll and reverseAll
+// touch the tables ahead of use. The tables are far larger than the
+// caches, so each record's lookups miss; touching the slots of the next
+// groups first lets those misses overlap instead of waiting for each in
+// turn (Go has no prefetch instruction; a plain load does the same when
+// nothing waits for it). Larger groups measured no better.
 const lookahead = 8
 
 // processAll processes recs in order, touching ahead.

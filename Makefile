@@ -66,8 +66,8 @@ demo: up build
 # benchmarks/README.md; raw output in out/.
 bench: up build
 	@mkdir -p $(OUT)
-	$(GO) test -run '^$$' -bench 'DecodeMix|Decode$$|Engine$$|EngineHeavy|TableUpsert|EncodeCDRs' -cpu 1 -benchmem -count 1 ./pipeline/decode ./pipeline/engine ./pipeline/sink | tee $(OUT)/bench.txt
-	$(GO) test -run '^$$' -bench 'StatePerCaller|DecodeDetect' -benchtime 3x -benchmem -count 1 ./pipeline/... | tee -a $(OUT)/bench.txt
+	$(GO) test -p 1 -run '^$$' -bench 'DecodeMix|Decode$$|Engine$$|EngineHeavy|TableUpsert|EncodeCDRs' -cpu 1 -benchmem -count 1 ./pipeline/decode ./pipeline/engine ./pipeline/sink | tee $(OUT)/bench.txt
+	$(GO) test -p 1 -run '^$$' -bench 'StatePerCaller|DecodeDetect' -benchtime 3x -benchmem -count 1 ./pipeline/... | tee -a $(OUT)/bench.txt
 	$(GO) run ./benchmarks/throughput e2e --cdrs $(BENCH_CDRS) --out $(OUT)/bench-e2e.md
 	$(GO) run ./benchmarks/throughput latency --rate $(BENCH_RATE) --duration $(BENCH_DURATION) --out $(OUT)/bench-latency.md
 	$(GO) run ./benchmarks/memory --out $(OUT)/bench-memory.md

@@ -99,3 +99,45 @@ func BenchmarkEngineHeavy(b *testing.B) {
 	}
 	benchSteady(b, recs, time.Minute)
 }
+
+// TestSteadyStateAllocations guards the steady path: once an engine has
+// seen an hour of traffic, another hour allocates for what it writes (a
+// flag's evidence text, a stats row's number, a victim's list), not per
+// CDR.
+func TestSteadyStateAllocations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates traffic")
+	}
+	recs := mixRecords(t, 20000)
+	e := testEngine(t, 1)
+	var newest time.Time
+	rows := 0
+	feed := func() {
+		rows = 0
+		for i := 0; i < len(recs); i += processBatch {
+			part := recs[i:min(i+processBatch, len(recs))]
+			for _, o := range e.Process(part, newest.Add(-traffic.MaxOutOfOrder), !newest.IsZero()) {
+				rows += len(o.Flags) + len(o.Stats)
+			}
+			for _, r := range part {
+				if r.CDR.StartTime.After(newest) {
+					newest = r.CDR.StartTime
+				}
+			}
+		}
+		for _, r := range recs {
+			r.CDR.StartTime = r.CDR.StartTime.Add(time.Hour)
+		}
+	}
+	feed()
+	feed()
+	allocs := testing.AllocsPerRun(1, feed)
+	// A row's evidence takes a few allocations (formatting); everything
+	// else must be far below one per CDR.
+	const perRow, perCDR = 5, 0.05
+	budget := perRow*float64(rows) + perCDR*float64(len(recs))
+	t.Logf("%.0f allocations for %d CDRs and %d flag and stats rows (budget %.0f)", allocs, len(recs), rows, budget)
+	if allocs > budget {
+		t.Fatalf("%.0f allocations for %d CDRs and %d rows, budget %.0f", allocs, len(recs), rows, budget)
+	}
+}

@@ -105,8 +105,8 @@ func BenchmarkEngineHeavy(b *testing.B) {
 // flag's evidence text, a stats row's number, a victim's list), not per
 // CDR.
 func TestSteadyStateAllocations(t *testing.T) {
-	if testing.Short() {
-		t.Skip("generates traffic")
+	if testing.Short() || raceEnabled {
+		t.Skip("generates traffic; allocation counts mean nothing under -race")
 	}
 	recs := mixRecords(t, 20000)
 	e := testEngine(t, 1)

@@ -14,7 +14,7 @@ type shard struct {
 	p *params
 
 	index   table[int32] // caller number → index into callers
-	callers []caller
+	callers slab[caller]
 	free    []int32
 	heavies []*heavy
 	hfree   []int32
@@ -103,7 +103,7 @@ func (s *shard) touchCallers(recs []*Record, touched *uint64) {
 		r.caller = 0
 		if ci := s.index.find(r.callerKey); ci != nil {
 			// A caller spans two cache lines: touch both ends.
-			cl := &s.callers[*ci]
+			cl := s.callers.at(*ci)
 			*touched ^= cl.events[0].callee ^ uint64(cl.last)
 			r.caller = *ci + 1
 		}
@@ -206,7 +206,7 @@ func (s *shard) count(number uint64, known int32, numberText string, ev event, n
 		}
 		i = *slot
 	}
-	cl := &s.callers[i]
+	cl := s.callers.at(i)
 	b := s.p.bucket(int64(ev.sec))
 	if fresh || b > cl.last {
 		cl.last = b
@@ -298,10 +298,9 @@ func (s *shard) newCaller(number uint64) int32 {
 		i = s.free[n-1]
 		s.free = s.free[:n-1]
 	} else {
-		i = int32(len(s.callers))
-		s.callers = append(s.callers, caller{})
+		return s.callers.add(caller{number: number})
 	}
-	s.callers[i] = caller{number: number}
+	*s.callers.at(i) = caller{number: number}
 	return i
 }
 
@@ -814,7 +813,7 @@ func (s *shard) forgetCallers(through int32) {
 			continue
 		}
 		for _, i := range *l {
-			cl := &s.callers[i]
+			cl := s.callers.at(i)
 			if cl.number != emptyKey && cl.heavy == 0 && cl.last <= through {
 				s.index.remove(cl.number)
 				s.setCalls(cl, nil)
@@ -834,7 +833,7 @@ func (s *shard) forgetCallers(through int32) {
 	if len(s.moreFree) == len(s.more) {
 		s.more, s.moreFree = nil, nil
 	}
-	if len(s.callers) < minTableSlots || len(s.free)*2 < len(s.callers) {
+	if s.callers.len() < minTableSlots || len(s.free)*2 < s.callers.len() {
 		s.index.shrink()
 		return
 	}
@@ -844,9 +843,10 @@ func (s *shard) forgetCallers(through int32) {
 // compact rebuilds the callers slice, the index and the overflow calls
 // with only what is live.
 func (s *shard) compact() {
-	live := make([]caller, 0, len(s.callers)-len(s.free))
+	var live slab[caller]
 	var more [][moreCalls]event
-	for _, cl := range s.callers {
+	for i := range s.callers.len() {
+		cl := *s.callers.at(int32(i))
 		if cl.number == emptyKey {
 			continue
 		}
@@ -854,14 +854,15 @@ func (s *shard) compact() {
 			more = append(more, s.more[cl.more-1])
 			cl.more = int32(len(more))
 		}
-		live = append(live, cl)
+		live.add(cl)
 	}
 	s.callers, s.free = live, nil
 	s.more, s.moreFree = more, nil
-	s.index.init(len(live))
+	s.index.init(live.len())
 	clear(s.expiry)
 	s.lastList = nil
-	for i, cl := range live {
+	for i := range live.len() {
+		cl := live.at(int32(i))
 		v, _ := s.index.upsert(cl.number)
 		*v = int32(i)
 		s.expireAt(cl.last, int32(i))
@@ -883,7 +884,7 @@ func (s *shard) dropHeavy(i int32) {
 	s.hfree = append(s.hfree, i)
 	s.heavyOf.remove(h.number)
 	if ci := s.index.find(h.number); ci != nil {
-		cl := &s.callers[*ci]
+		cl := s.callers.at(*ci)
 		cl.heavy = 0
 		cl.n = 0
 		// Its bucket's list was passed over while it was heavy.

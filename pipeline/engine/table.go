@@ -193,3 +193,34 @@ func (t *table[V]) each(f func(k uint64, v *V)) {
 		}
 	}
 }
+
+// slab holds values in fixed chunks addressed by an int32 index. Unlike a
+// slice grown by append, it never copies what it holds and never keeps
+// room it was not asked for (a slice of millions of callers grows by a
+// quarter at a time, and both copies live until the collector runs).
+type slab[T any] struct {
+	chunks [][]T
+	n      int
+}
+
+// slabShift sets the chunk size: 4096 values.
+const slabShift = 12
+
+// at returns a pointer to value i, valid as long as the slab.
+func (s *slab[T]) at(i int32) *T {
+	return &s.chunks[i>>slabShift][i&(1<<slabShift-1)]
+}
+
+// add appends v and returns its index.
+func (s *slab[T]) add(v T) int32 {
+	if s.n == len(s.chunks)<<slabShift {
+		s.chunks = append(s.chunks, make([]T, 1<<slabShift))
+	}
+	i := int32(s.n)
+	s.n++
+	*s.at(i) = v
+	return i
+}
+
+// len returns how many values were added.
+func (s *slab[T]) len() int { return s.n }

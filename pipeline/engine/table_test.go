@@ -109,3 +109,24 @@ func TestStateSizes(t *testing.T) {
 		}
 	}
 }
+
+func TestSlabKeepsValuesAcrossChunks(t *testing.T) {
+	var s slab[int64]
+	var first *int64
+	for i := range 3<<slabShift + 5 {
+		if got := s.add(int64(i)); got != int32(i) {
+			t.Fatalf("add returned %d, want %d", got, i)
+		}
+		if i == 0 {
+			first = s.at(0)
+		}
+	}
+	if first != s.at(0) || *first != 0 {
+		t.Fatal("a value moved when the slab grew")
+	}
+	for i := range s.len() {
+		if *s.at(int32(i)) != int64(i) {
+			t.Fatalf("at(%d) = %d", i, *s.at(int32(i)))
+		}
+	}
+}

@@ -16,9 +16,8 @@ import "math/bits"
 //
 // The key emptyKey cannot be stored; callers map it away (keyOf).
 type table[V any] struct {
-	slot  []entry[V]
-	n     int
-	shift uint8 // 64 - log2(len(slot))
+	slot []entry[V]
+	n    int
 }
 
 // entry puts the value first: a zero-size value last would be padded
@@ -43,25 +42,34 @@ func keyOf(h uint64) uint64 {
 // minTableSlots is the smallest table; rebuilding below it saves nothing.
 const minTableSlots = 64
 
-// init sizes t for about n keys, dropping what it held.
+// init sizes t for about n keys, dropping what it held: two thirds
+// full, half-way between where it grows (three quarters) and where the
+// last growth left it (a half). Sizes are not powers of two, so a table
+// of a million keys does not take room for two.
 func (t *table[V]) init(n int) {
-	slots := minTableSlots
-	for slots*3/4 < n {
-		slots *= 2
-	}
+	slots := max(minTableSlots, n*3/2)
 	t.slot = make([]entry[V], slots)
 	for i := range t.slot {
 		t.slot[i].key = emptyKey
 	}
 	t.n = 0
-	t.shift = uint8(64 - bits.TrailingZeros(uint(slots)))
 }
 
-// slot is where k's probe sequence starts: Fibonacci hashing takes the
-// top bits of a multiply, which spreads runs of consecutive numbers and
-// does not reuse the low bits the engine picks shards by.
+// home is where k's probe sequence starts: a Fibonacci multiply spreads
+// runs of consecutive numbers (and does not reuse the low bits the engine
+// picks shards by), and the high word of its product with the size maps
+// it onto the slots without a division.
 func (t *table[V]) home(k uint64) uint64 {
-	return (k * 0x9e3779b97f4a7c15) >> t.shift
+	hi, _ := bits.Mul64(k*0x9e3779b97f4a7c15, uint64(len(t.slot)))
+	return hi
+}
+
+// next is the slot after i, wrapping round.
+func (t *table[V]) next(i uint64) uint64 {
+	if i++; i == uint64(len(t.slot)) {
+		return 0
+	}
+	return i
 }
 
 // touch loads the first slot k's probe would read and returns its key,
@@ -82,8 +90,7 @@ func (t *table[V]) find(k uint64) *V {
 	if t.n == 0 {
 		return nil
 	}
-	mask := uint64(len(t.slot) - 1)
-	for i := t.home(k); ; i = (i + 1) & mask {
+	for i := t.home(k); ; i = t.next(i) {
 		switch e := &t.slot[i]; e.key {
 		case k:
 			return &e.val
@@ -98,10 +105,9 @@ func (t *table[V]) find(k uint64) *V {
 // next insert or remove.
 func (t *table[V]) upsert(k uint64) (v *V, fresh bool) {
 	if t.slot == nil || (t.n+1)*4 > len(t.slot)*3 {
-		t.resize(max(2*t.n, minTableSlots))
+		t.resize(len(t.slot)) // half full after growing by half
 	}
-	mask := uint64(len(t.slot) - 1)
-	for i := t.home(k); ; i = (i + 1) & mask {
+	for i := t.home(k); ; i = t.next(i) {
 		switch e := &t.slot[i]; e.key {
 		case k:
 			return &e.val, false
@@ -120,15 +126,14 @@ func (t *table[V]) remove(k uint64) bool {
 	if t.n == 0 {
 		return false
 	}
-	mask := uint64(len(t.slot) - 1)
 	i := t.home(k)
 	for t.slot[i].key != k {
 		if t.slot[i].key == emptyKey {
 			return false
 		}
-		i = (i + 1) & mask
+		i = t.next(i)
 	}
-	for j := (i + 1) & mask; t.slot[j].key != emptyKey; j = (j + 1) & mask {
+	for j := t.next(i); t.slot[j].key != emptyKey; j = t.next(j) {
 		// The key at j may move back into the hole at i unless its home
 		// slot lies after the hole.
 		if !cyclicBetween(t.home(t.slot[j].key), i, j) {

@@ -189,3 +189,13 @@ func TestSettingFlags(t *testing.T) {
 		t.Errorf("env() = %q", got)
 	}
 }
+
+func TestVmHWM(t *testing.T) {
+	kb, ok := vmHWM("/proc/self/status")
+	if !ok || kb <= 0 {
+		t.Fatalf("VmHWM of this process = %d, %v", kb, ok)
+	}
+	if _, ok := vmHWM("/proc/0/no-such-file"); ok {
+		t.Fatal("a missing file gave a figure")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cdrpipe/cdrpipe/config"
+	"github.com/cdrpipe/cdrpipe/internal/mix"
 	"github.com/cdrpipe/cdrpipe/pipeline/engine"
 	"github.com/cdrpipe/cdrpipe/schemas"
 )
@@ -229,7 +230,7 @@ func appendText(b []byte, seq uint64, c call) []byte {
 // unanswered, busy or cancelled; no one-ring calls and no invalid release
 // causes, so light callers show no trait that would promote them.
 func fillCDR(c *schemas.CDR, cl call, seq uint64, text string) {
-	h := mix64(seq ^ 0x9e3779b97f4a7c15)
+	h := mix.Mix64(seq ^ 0x9e3779b97f4a7c15)
 	start := time.UnixMilli(cl.at).UTC()
 	*c = schemas.CDR{
 		CallID:    text[:keyLen],

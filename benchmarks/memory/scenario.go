@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cdrpipe/cdrpipe/internal/mix"
 )
 
 // heavyCallees is how many distinct callees each heavy caller reaches in
@@ -225,21 +227,10 @@ func scramble(i int) uint64 {
 func lightCaller(i int) uint64 { return lightCallerBase + scramble(i) }
 
 // lightCallee picks a random subscriber for call seq.
-func lightCallee(seq uint64) uint64 { return lightCalleeBase + mix64(seq)%numberSpace }
+func lightCallee(seq uint64) uint64 { return lightCalleeBase + mix.Mix64(seq)%numberSpace }
 
 func heavyCaller(i int) uint64 { return heavyCallerBase + scramble(i) }
 
 // heavyCallee gives pair i (caller*heavyCallees + call) its own number, so
 // each heavy caller's callees are distinct.
 func heavyCallee(i int) uint64 { return heavyCalleeBase + scramble(i) }
-
-// mix64 is the splitmix64 finaliser: a cheap, deterministic random value
-// per call.
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
-}

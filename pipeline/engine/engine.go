@@ -14,6 +14,7 @@ import (
 
 	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/detectors"
+	"github.com/cdrpipe/cdrpipe/internal/mix"
 	"github.com/cdrpipe/cdrpipe/pipeline/decode"
 	"github.com/cdrpipe/cdrpipe/schemas"
 )
@@ -257,7 +258,7 @@ func (e *Engine) Process(batch []*Record, wm time.Time, wmKnown bool) []Output {
 		e.parts[i] = e.parts[i][:0]
 	}
 	for _, r := range batch {
-		i := mix64(r.callerKey) % uint64(n)
+		i := mix.Mix64(r.callerKey) % uint64(n)
 		e.parts[i] = append(e.parts[i], r)
 	}
 	e.each(func(i int, s *shard) {

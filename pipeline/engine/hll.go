@@ -51,14 +51,3 @@ func (s *hll) estimate() float64 {
 	}
 	return e
 }
-
-// mix64 spreads a callee number's bits so that nearby numbers, which range
-// scanners produce, land in different registers (splitmix64 finaliser).
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
-}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cdrpipe/cdrpipe/config"
+	"github.com/cdrpipe/cdrpipe/internal/mix"
 	"github.com/cdrpipe/cdrpipe/pipeline/decode"
 	"github.com/cdrpipe/cdrpipe/traffic"
 )
@@ -98,7 +99,7 @@ func BenchmarkEngineHeavy(b *testing.B) {
 	for j := range calls {
 		for i := range callers {
 			talk := float64(5 + (i+j)%40)
-			recs = append(recs, call(number(i), number(int(mix64(uint64(i*calls+j))%90_000_000)), t0.Add(time.Duration(j)*4*time.Second+time.Duration(i)*time.Millisecond), talk))
+			recs = append(recs, call(number(i), number(int(mix.Mix64(uint64(i*calls+j))%90_000_000)), t0.Add(time.Duration(j)*4*time.Second+time.Duration(i)*time.Millisecond), talk))
 		}
 	}
 	benchSteady(b, recs, time.Minute)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"github.com/cdrpipe/cdrpipe/detectors"
+	"github.com/cdrpipe/cdrpipe/internal/mix"
 	"github.com/cdrpipe/cdrpipe/pipeline/decode"
 )
 
@@ -19,7 +20,7 @@ type rev struct {
 // sendReverse queues r for the shard that owns its target. Engine.Process
 // delivers the queues once every shard has done its own records.
 func (s *shard) sendReverse(r rev) {
-	i := mix64(r.target) % uint64(len(s.outbox))
+	i := mix.Mix64(r.target) % uint64(len(s.outbox))
 	s.outbox[i] = append(s.outbox[i], r)
 }
 

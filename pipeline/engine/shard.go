@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/cdrpipe/cdrpipe/detectors"
+	"github.com/cdrpipe/cdrpipe/internal/mix"
 	"github.com/cdrpipe/cdrpipe/pipeline/decode"
 	"github.com/cdrpipe/cdrpipe/schemas"
 )
@@ -555,7 +556,7 @@ func (s *shard) addOverflow(h *heavy, callee uint64, b int32) {
 		}
 		h.overSlot[slot] = b
 	}
-	h.overflow[slot].add(mix64(callee))
+	h.overflow[slot].add(mix.Mix64(callee))
 	s.out.Overflowed++
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"time"
 )
 
 // pcgStream is the fixed PCG stream selector; Config.Seed picks the state.
@@ -28,6 +29,18 @@ func Lines(ctx context.Context, cfg Config) ([][]byte, Truth, error) {
 		lines = append(lines, bytes.TrimSuffix(line, []byte("\n")))
 	}
 	return lines, truth, nil
+}
+
+// SampleLines is an hour of the default mix for subscribers from a fixed
+// date, for the benchmarks and tests that decode realistic lines whenever
+// they run. It also returns a wall clock at which every line is valid,
+// the far-future records included.
+func SampleLines(ctx context.Context, subscribers int) (lines [][]byte, validAt time.Time, err error) {
+	cfg := DefaultConfig()
+	cfg.Start = time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	cfg.Subscribers = subscribers
+	lines, _, err = Lines(ctx, cfg)
+	return lines, cfg.End().Add(FarFutureOffset + time.Hour), err
 }
 
 // Generate writes the traffic cfg describes to out as JSON lines, in

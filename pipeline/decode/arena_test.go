@@ -16,14 +16,11 @@ import (
 // wall clock at which the far-future records are already valid.
 func mixLines(tb testing.TB) (lines [][]byte, now time.Time) {
 	tb.Helper()
-	cfg := traffic.DefaultConfig()
-	cfg.Start = time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
-	cfg.Subscribers = 20000
-	lines, _, err := traffic.Lines(context.Background(), cfg)
+	lines, now, err := traffic.SampleLines(context.Background(), 20000)
 	if err != nil {
 		tb.Fatalf("generate traffic: %v", err)
 	}
-	return lines, cfg.End().Add(traffic.FarFutureOffset + time.Hour)
+	return lines, now
 }
 
 // maxAllocsPerRecord is the allocation budget of the steady path: only

@@ -58,22 +58,7 @@ func BenchmarkEngine(b *testing.B) {
 // hour later. The watermark trails the newest start by lag. It reports
 // CDR/s and ns/CDR.
 func benchSteady(b *testing.B, recs []*Record, lag time.Duration) {
-	e := testEngine(b, 1)
-	var newest time.Time
-	feed := func() {
-		for i := 0; i < len(recs); i += processBatch {
-			part := recs[i:min(i+processBatch, len(recs))]
-			e.Process(part, newest.Add(-lag), !newest.IsZero())
-			for _, r := range part {
-				if r.CDR.StartTime.After(newest) {
-					newest = r.CDR.StartTime
-				}
-			}
-		}
-		for _, r := range recs {
-			r.CDR.StartTime = r.CDR.StartTime.Add(time.Hour)
-		}
-	}
+	feed := hourly(testEngine(b, 1), recs, lag)
 	feed() // warm up: tables and slices reach their working size
 	// Collect the setup's garbage (the generated traffic) now, not in
 	// the timed loop.
@@ -85,6 +70,31 @@ func benchSteady(b *testing.B, recs []*Record, lag time.Duration) {
 	}
 	b.ReportMetric(float64(len(recs)*b.N)/b.Elapsed().Seconds(), "CDR/s")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(len(recs)*b.N), "ns/CDR")
+}
+
+// hourly returns a function that feeds recs, an hour of traffic, to e in
+// micro-batches with the watermark lag behind the newest start, moves
+// them an hour on for the next call, and returns the flag and stats rows
+// written.
+func hourly(e *Engine, recs []*Record, lag time.Duration) func() (rows int) {
+	var newest time.Time
+	return func() (rows int) {
+		for i := 0; i < len(recs); i += processBatch {
+			part := recs[i:min(i+processBatch, len(recs))]
+			for _, o := range e.Process(part, newest.Add(-lag), !newest.IsZero()) {
+				rows += len(o.Flags) + len(o.Stats)
+			}
+			for _, r := range part {
+				if r.CDR.StartTime.After(newest) {
+					newest = r.CDR.StartTime
+				}
+			}
+		}
+		for _, r := range recs {
+			r.CDR.StartTime = r.CDR.StartTime.Add(time.Hour)
+		}
+		return rows
+	}
 }
 
 // processBatch is the pipeline's micro-batch size.
@@ -114,29 +124,11 @@ func TestSteadyStateAllocations(t *testing.T) {
 		t.Skip("generates traffic; allocation counts mean nothing under -race")
 	}
 	recs := mixRecords(t, 20000)
-	e := testEngine(t, 1)
-	var newest time.Time
+	feed := hourly(testEngine(t, 1), recs, traffic.MaxOutOfOrder)
+	feed()
+	feed()
 	rows := 0
-	feed := func() {
-		rows = 0
-		for i := 0; i < len(recs); i += processBatch {
-			part := recs[i:min(i+processBatch, len(recs))]
-			for _, o := range e.Process(part, newest.Add(-traffic.MaxOutOfOrder), !newest.IsZero()) {
-				rows += len(o.Flags) + len(o.Stats)
-			}
-			for _, r := range part {
-				if r.CDR.StartTime.After(newest) {
-					newest = r.CDR.StartTime
-				}
-			}
-		}
-		for _, r := range recs {
-			r.CDR.StartTime = r.CDR.StartTime.Add(time.Hour)
-		}
-	}
-	feed()
-	feed()
-	allocs := testing.AllocsPerRun(1, feed)
+	allocs := testing.AllocsPerRun(1, func() { rows = feed() })
 	// A row's evidence takes a few allocations (formatting); everything
 	// else must be far below one per CDR.
 	const perRow, perCDR = 5, 0.05

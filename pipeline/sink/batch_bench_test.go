@@ -19,15 +19,11 @@ import (
 // NULL answer and end times.
 func benchCDRs(tb testing.TB) []schemas.CDR {
 	tb.Helper()
-	cfg := traffic.DefaultConfig()
-	cfg.Start = time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
-	cfg.Subscribers = 20000
-	lines, _, err := traffic.Lines(context.Background(), cfg)
+	lines, now, err := traffic.SampleLines(context.Background(), 20000)
 	if err != nil {
 		tb.Fatalf("generate traffic: %v", err)
 	}
 	d := decode.NewDecoder("86", 15*time.Minute)
-	now := cfg.End().Add(traffic.FarFutureOffset + time.Hour)
 	var out []schemas.CDR
 	for _, line := range lines {
 		if c, err := d.Decode(line, now); err == nil {

@@ -178,15 +178,6 @@ type firstHit struct {
 	n    uint16
 }
 
-func (f *firstHit) add(r *rev) {
-	if f.n == 0 {
-		f.from, f.sec = r.from, r.sec
-	}
-	if f.n < 65535 {
-		f.n++
-	}
-}
-
 // judgeFlood flags every caller of v's flood that made enough of its
 // calls.
 func (s *shard) judgeFlood(v *victim, r *rev) {

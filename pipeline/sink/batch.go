@@ -20,11 +20,6 @@ func (b *Batch) Rows() int {
 	return len(b.cdrs.callKey) + len(b.flags.number) + len(b.stats.caller) + len(b.rejects.topic)
 }
 
-// Counts returns rows buffered per table.
-func (b *Batch) Counts() (cdrs, flags, stats, rejects int) {
-	return len(b.cdrs.callKey), len(b.flags.number), len(b.stats.caller), len(b.rejects.topic)
-}
-
 // Reset empties the batch, keeping its memory.
 func (b *Batch) Reset() {
 	b.cdrs.reset()

@@ -62,9 +62,6 @@ func compression(name string) *clickhouse.Compression {
 // Conn exposes the connection for queries (reports, tests).
 func (s *Sink) Conn() driver.Conn { return s.conn }
 
-// Database is the database the sink writes to.
-func (s *Sink) Database() string { return s.db }
-
 // Close closes the connection.
 func (s *Sink) Close() error { return s.conn.Close() }
 

@@ -2,8 +2,6 @@ package blocklist_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"slices"
 	"testing"
 	"time"
@@ -20,21 +18,12 @@ import (
 // block, the allowlist wins, manual overrides work, and every change lands
 // in blocklist_changes.
 func TestVerdictAllowlistAndLifecycle(t *testing.T) {
-	stack := e2e.Require(t)
 	ctx := context.Background()
-	cfg := config.Default()
-	cfg.ClickHouse.Addr = stack.ClickHouseAddr
-	cfg.ClickHouse.Database = e2e.Name("cdrpipe_blocklist")
-	s, err := sink.Open(ctx, cfg.ClickHouse, cfg.Sink, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, cfg := e2e.Require(t).Sink(t, config.Default(), "cdrpipe_blocklist")
 	db := cfg.ClickHouse.Database
 	if _, err := s.Migrate(ctx, cfg.Verdict()); err != nil {
 		t.Fatal(err)
 	}
-	defer s.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+db)
 
 	now := time.Now().UTC().Truncate(time.Second)
 	win := now.Truncate(time.Hour)

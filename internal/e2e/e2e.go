@@ -8,6 +8,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -16,6 +18,9 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/cdrpipe/cdrpipe/config"
+	"github.com/cdrpipe/cdrpipe/pipeline/sink"
 )
 
 // Stack holds the addresses of the services.
@@ -55,6 +60,25 @@ func (s Stack) ClickHouse(t testing.TB) driver.Conn {
 	}
 	t.Cleanup(func() { conn.Close() })
 	return conn
+}
+
+// Sink opens a sink on a fresh database named after prefix, with cfg's
+// other settings, and returns it with the configuration it uses. The
+// database is dropped and the sink closed when t ends; nothing is
+// migrated, so a test can check migrations itself.
+func (s Stack) Sink(t testing.TB, cfg config.Config, prefix string) (*sink.Sink, config.Config) {
+	t.Helper()
+	cfg.ClickHouse.Addr = s.ClickHouseAddr
+	cfg.ClickHouse.Database = Name(prefix)
+	snk, err := sink.Open(context.Background(), cfg.ClickHouse, cfg.Sink, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		snk.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+cfg.ClickHouse.Database)
+		snk.Close()
+	})
+	return snk, cfg
 }
 
 // Name returns a name unique to this test run, for topics, groups and

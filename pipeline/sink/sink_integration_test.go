@@ -2,8 +2,6 @@ package sink_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -17,17 +15,8 @@ import (
 // same batch twice: the second migration applies nothing, and FINAL
 // reads see every row once.
 func TestMigrateAndWriteIdempotent(t *testing.T) {
-	stack := e2e.Require(t)
 	ctx := context.Background()
-	cfg := config.Default()
-	cfg.ClickHouse.Addr = stack.ClickHouseAddr
-	cfg.ClickHouse.Database = e2e.Name("cdrpipe_sink")
-	s, err := sink.Open(ctx, cfg.ClickHouse, cfg.Sink, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	defer s.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+cfg.ClickHouse.Database)
+	s, cfg := e2e.Require(t).Sink(t, config.Default(), "cdrpipe_sink")
 	if n, err := s.Migrate(ctx, cfg.Verdict()); err != nil || n == 0 {
 		t.Fatalf("first migrate: %d applied, %v", n, err)
 	}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	// Zones must load on hosts without a zoneinfo database (containers).
+	_ "time/tzdata"
 
 	"github.com/cdrpipe/cdrpipe/schemas"
 )
@@ -21,6 +23,7 @@ type Config struct {
 	Kafka      Kafka      `mapstructure:"kafka"`
 	ClickHouse ClickHouse `mapstructure:"clickhouse"`
 	Numbering  Numbering  `mapstructure:"numbering"`
+	Input      Input      `mapstructure:"input"`
 	Window     Window     `mapstructure:"window"`
 	Detectors  Detectors  `mapstructure:"detectors"`
 	Sink       Sink       `mapstructure:"sink"`
@@ -66,6 +69,14 @@ type ClickHouse struct {
 type Numbering struct {
 	// CountryCode is the home country code, digits only.
 	CountryCode string `mapstructure:"country_code"`
+	// NationalPrefix is the trunk prefix written before a national
+	// number ("0" in China and most of Europe, "8" in Russia, "1" in the
+	// NANP); empty when the plan has none.
+	NationalPrefix string `mapstructure:"national_prefix"`
+	// InternationalPrefixes are the prefixes dialled before a country
+	// code ("00" in most of the world, "011" in the NANP, "810" in
+	// Russia); the longest that matches wins.
+	InternationalPrefixes []string `mapstructure:"international_prefixes"`
 	// MobilePrefixes are E.164 prefixes of mobile numbers, the only
 	// callers a handset limits to one or two calls at once.
 	MobilePrefixes []string `mapstructure:"mobile_prefixes"`
@@ -82,6 +93,35 @@ type Numbering struct {
 	// blocklist; an entry ending in '*' is a prefix. Emergency and carrier
 	// service numbers are on it by default.
 	Allowlist []string `mapstructure:"allowlist"`
+}
+
+// Input says how to read what switches write: the time zone of local
+// times written without an offset, for all switches and per switch.
+type Input struct {
+	// Zone is the IANA time zone (or "UTC", or "Local" for the host's)
+	// of times written without an offset.
+	Zone string `mapstructure:"zone"`
+	// SwitchZones override Zone per switch_id, as "SWITCH=Zone" entries
+	// ("MSC-BJ-01=Asia/Shanghai"); zones with daylight saving are fine.
+	SwitchZones []string `mapstructure:"switch_zones"`
+}
+
+// SwitchZone is one entry of Input.SwitchZones.
+type SwitchZone struct {
+	Switch string
+	Zone   *time.Location
+}
+
+// Zones resolves Input: the default zone and the per-switch ones. It
+// assumes a validated configuration.
+func (in Input) Zones() (def *time.Location, perSwitch []SwitchZone) {
+	def, _ = time.LoadLocation(in.Zone)
+	for _, e := range in.SwitchZones {
+		sw, zone, _ := strings.Cut(e, "=")
+		loc, _ := time.LoadLocation(strings.TrimSpace(zone))
+		perSwitch = append(perSwitch, SwitchZone{Switch: strings.TrimSpace(sw), Zone: loc})
+	}
+	return def, perSwitch
 }
 
 // Window is the event-time windowing scheme.
@@ -103,6 +143,14 @@ type Window struct {
 	// IdlePartition is how long a partition may stay silent before it
 	// stops holding the watermark back.
 	IdlePartition time.Duration `mapstructure:"idle_partition"`
+	// MaxSourceLag is how far a source (switch) may fall behind the
+	// others of its partition, in event time, and still hold event time
+	// back; a source further behind (a slow clock, or a switch that
+	// stopped sending) no longer does, and its records may be late.
+	MaxSourceLag time.Duration `mapstructure:"max_source_lag"`
+	// ReportSkew is how far a source's clock may differ from the others'
+	// before it is reported (a log line and a metric naming it).
+	ReportSkew time.Duration `mapstructure:"report_skew"`
 }
 
 // Detectors holds each detector's thresholds.
@@ -247,15 +295,17 @@ func Default() Config {
 			MaxWait: 500 * time.Millisecond, MaxBytes: 16 << 20},
 		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", Database: "cdrpipe", Username: "default",
 			DialTimeout: 5 * time.Second, Compression: "none"},
-		Numbering: Numbering{CountryCode: "86",
+		Numbering: Numbering{CountryCode: "86", NationalPrefix: "0", InternationalPrefixes: []string{"00"},
 			MobilePrefixes: []string{"+8613", "+8614", "+8615", "+8616", "+8617", "+8618", "+8619"},
 			MobileDigits:   11, MinNationalDigits: 3, MaxNationalDigits: 11,
 			Allowlist: []string{
 				"+86110", "+86112", "+86119", "+86120", "+86122", "+8612110", "+8612395", // emergency
 				"+8610000", "+8610001", "+8610010", "+8610086", "+8610099", // carrier service
 			}},
+		Input: Input{Zone: "UTC"},
 		Window: Window{Size: time.Hour, Slide: 5 * time.Minute, AllowedLateness: 5 * time.Minute,
-			MaxFuture: 15 * time.Minute, MaxJump: 15 * time.Minute, IdlePartition: 30 * time.Second},
+			MaxFuture: 15 * time.Minute, MaxJump: 15 * time.Minute, IdlePartition: 30 * time.Second,
+			MaxSourceLag: 10 * time.Minute, ReportSkew: time.Minute},
 		Detectors: Detectors{
 			FanOut:         FanOut{MinCallees: 50},
 			ShortCalls:     ShortCalls{MinAnswered: 20, MaxTalk: 10 * time.Second, MinShare: 0.7},
@@ -376,6 +426,8 @@ func (c *Config) Validate() error {
 		{c.Window.MaxFuture <= 0, "window.max_future", "must be positive"},
 		{c.Window.MaxJump <= 0, "window.max_jump", "must be positive"},
 		{c.Window.IdlePartition <= 0, "window.idle_partition", "must be positive"},
+		{c.Window.MaxSourceLag <= 0, "window.max_source_lag", "must be positive"},
+		{c.Window.ReportSkew <= 0, "window.report_skew", "must be positive"},
 		{c.Detectors.FanOut.MinCallees < 2, "detectors.fan_out.min_callees", "must be at least 2"},
 		{c.Detectors.ShortCalls.MinAnswered < 1, "detectors.short_calls.min_answered", "must be at least 1"},
 		{c.Detectors.ShortCalls.MaxTalk <= 0, "detectors.short_calls.max_talk", "must be positive"},
@@ -461,6 +513,52 @@ func (c *Config) validateTraits() error {
 	}
 	if _, err := ParseRules(b.Rules); err != nil {
 		return &Error{Key: "blocklist.rules", Msg: err.Error()}
+	}
+	if err := c.validatePlan(); err != nil {
+		return err
+	}
+	return c.validateInput()
+}
+
+// validatePlan checks the dialling prefixes of the home plan.
+func (c *Config) validatePlan() error {
+	n := &c.Numbering
+	if n.NationalPrefix != "" && (!digits(n.NationalPrefix) || len(n.NationalPrefix) > 4) {
+		return &Error{Key: "numbering.national_prefix", Msg: fmt.Sprintf("%q is not a trunk prefix (1 to 4 digits, or empty)", n.NationalPrefix)}
+	}
+	if len(n.InternationalPrefixes) == 0 {
+		return &Error{Key: "numbering.international_prefixes", Msg: "must list at least one prefix, such as 00"}
+	}
+	for _, p := range n.InternationalPrefixes {
+		if !digits(p) || len(p) > 5 {
+			return &Error{Key: "numbering.international_prefixes", Msg: fmt.Sprintf("%q is not an international prefix (1 to 5 digits)", p)}
+		}
+		if p == n.NationalPrefix {
+			return &Error{Key: "numbering.international_prefixes", Msg: fmt.Sprintf("%q is also the national prefix", p)}
+		}
+	}
+	return nil
+}
+
+// validateInput checks the time zones.
+func (c *Config) validateInput() error {
+	if _, err := time.LoadLocation(c.Input.Zone); err != nil || c.Input.Zone == "" {
+		return &Error{Key: "input.zone", Msg: fmt.Sprintf("%q is not a time zone (an IANA name such as Asia/Shanghai, or UTC)", c.Input.Zone)}
+	}
+	seen := map[string]bool{}
+	for _, e := range c.Input.SwitchZones {
+		sw, zone, ok := strings.Cut(e, "=")
+		sw, zone = strings.TrimSpace(sw), strings.TrimSpace(zone)
+		if !ok || sw == "" || zone == "" {
+			return &Error{Key: "input.switch_zones", Msg: fmt.Sprintf("%q: want SWITCH=Zone, such as MSC-BJ-01=Asia/Shanghai", e)}
+		}
+		if _, err := time.LoadLocation(zone); err != nil {
+			return &Error{Key: "input.switch_zones", Msg: fmt.Sprintf("%q: %q is not a time zone (an IANA name such as Asia/Shanghai)", e, zone)}
+		}
+		if seen[sw] {
+			return &Error{Key: "input.switch_zones", Msg: fmt.Sprintf("switch %q is listed twice", sw)}
+		}
+		seen[sw] = true
 	}
 	return nil
 }

@@ -95,6 +95,32 @@ var validateCases = []struct {
 	{"max_future zero", func(c *config.Config) { c.Window.MaxFuture = 0 }, "window.max_future"},
 	{"max_jump zero", func(c *config.Config) { c.Window.MaxJump = 0 }, "window.max_jump"},
 	{"idle_partition zero", func(c *config.Config) { c.Window.IdlePartition = 0 }, "window.idle_partition"},
+	{"max_source_lag zero", func(c *config.Config) { c.Window.MaxSourceLag = 0 }, "window.max_source_lag"},
+	{"report_skew zero", func(c *config.Config) { c.Window.ReportSkew = 0 }, "window.report_skew"},
+
+	// numbering plan prefixes
+	{"national prefix letters", func(c *config.Config) { c.Numbering.NationalPrefix = "o" }, "numbering.national_prefix"},
+	{"national prefix too long", func(c *config.Config) { c.Numbering.NationalPrefix = "00000" }, "numbering.national_prefix"},
+	{"national prefix none", func(c *config.Config) { c.Numbering.NationalPrefix = "" }, ""},
+	{"russian plan", func(c *config.Config) {
+		c.Numbering.CountryCode, c.Numbering.NationalPrefix, c.Numbering.InternationalPrefixes = "7", "8", []string{"810"}
+	}, ""},
+	{"nanp plan", func(c *config.Config) {
+		c.Numbering.CountryCode, c.Numbering.NationalPrefix, c.Numbering.InternationalPrefixes = "1", "1", []string{"011"}
+	}, ""},
+	{"international prefixes none", func(c *config.Config) { c.Numbering.InternationalPrefixes = nil }, "numbering.international_prefixes"},
+	{"international prefix plus", func(c *config.Config) { c.Numbering.InternationalPrefixes = []string{"+"} }, "numbering.international_prefixes"},
+	{"international prefix same as national", func(c *config.Config) { c.Numbering.InternationalPrefixes = []string{"0"} }, "numbering.international_prefixes"},
+
+	// input zones
+	{"zone unknown", func(c *config.Config) { c.Input.Zone = "Mars/Olympus" }, "input.zone"},
+	{"zone empty", func(c *config.Config) { c.Input.Zone = "" }, "input.zone"},
+	{"zone shanghai", func(c *config.Config) { c.Input.Zone = "Asia/Shanghai" }, ""},
+	{"switch zones", func(c *config.Config) { c.Input.SwitchZones = []string{"SW1=Asia/Shanghai", " SW2 = America/New_York"} }, ""},
+	{"switch zone no =", func(c *config.Config) { c.Input.SwitchZones = []string{"SW1 Asia/Shanghai"} }, "input.switch_zones"},
+	{"switch zone empty switch", func(c *config.Config) { c.Input.SwitchZones = []string{"=UTC"} }, "input.switch_zones"},
+	{"switch zone unknown", func(c *config.Config) { c.Input.SwitchZones = []string{"SW1=Nowhere/Town"} }, "input.switch_zones"},
+	{"switch zone twice", func(c *config.Config) { c.Input.SwitchZones = []string{"SW1=UTC", "SW1=Asia/Shanghai"} }, "input.switch_zones"},
 
 	// detectors
 	{"fan_out min_callees 1", func(c *config.Config) { c.Detectors.FanOut.MinCallees = 1 }, "detectors.fan_out.min_callees"},
@@ -225,11 +251,13 @@ func TestValidateCoversEveryRule(t *testing.T) {
 		t.Fatal("config.go: Validate not found")
 	}
 	body, _, _ = strings.Cut(body, "\n}\n")
-	if _, traits, ok := strings.Cut(string(src), "func (c *Config) validateTraits() error {"); ok {
-		traits, _, _ = strings.Cut(traits, "\n}\n")
-		body += traits
+	for _, fn := range []string{"validateTraits", "validatePlan", "validateInput"} {
+		if _, more, ok := strings.Cut(string(src), "func (c *Config) "+fn+"() error {"); ok {
+			more, _, _ = strings.Cut(more, "\n}\n")
+			body += more
+		}
 	}
-	keyRE := regexp.MustCompile(`"([a-z_]+(?:\.[a-z_]+)+)",\s*(?:"|fmt\.Sprintf)`)
+	keyRE := regexp.MustCompile(`"([a-z_]+(?:\.[a-z_]+)+)",\s*(?:Msg: )?(?:"|fmt\.Sprintf)`)
 	covered := map[string]bool{}
 	for _, tt := range validateCases {
 		covered[tt.key] = true

@@ -49,8 +49,16 @@ type CDR struct {
 	CallID string
 	Key    string
 
+	// Caller is empty when the caller ID was withheld and no number
+	// came with it.
 	Caller string
 	Callee string
+	// Withheld says the caller withheld its caller ID: the switch wrote
+	// anonymous, restricted or unavailable, or flagged the presentation
+	// as restricted (then Caller still holds the number it carried).
+	// Withheld calls are valid; a number's withheld calls are a nuisance
+	// signal of their own.
+	Withheld bool
 
 	StartTime  time.Time
 	AnswerTime time.Time
@@ -80,6 +88,8 @@ type Origin struct {
 	Topic     string
 	Partition int
 	Offset    int64
-	// Received is when cdrpipe fetched the message.
+	// Received is when Kafka received the message (its timestamp), or
+	// when cdrpipe fetched it if the message has none: a replay of the
+	// same message gives the same time.
 	Received time.Time
 }

@@ -35,8 +35,12 @@ type CallerStats struct {
 // or validated, kept for inspection. (Topic, Partition, Offset) is its key.
 type Reject struct {
 	Origin
-	Raw   string
-	Error string
+	Raw string
+	// Reason is a stable code for the kind of fault (bad_time,
+	// broken_json, ...), so rejects can be counted by kind; Error says
+	// the same in words, with the values at fault.
+	Reason string
+	Error  string
 }
 
 // MaxRejectBytes is how much of a rejected message is kept.

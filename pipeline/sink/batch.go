@@ -45,6 +45,7 @@ type cdrColumns struct {
 	disposition                              []int8
 	cause                                    []uint16
 	switchID, trunkID, imsi, imei, cell, att []string
+	withheld                                 []uint8
 	partition                                []uint32
 	offset                                   []uint64
 }
@@ -71,8 +72,16 @@ func (b *Batch) AddCDR(c *schemas.CDR, partition int, offset int64) {
 	t.imei = append(t.imei, c.IMEI)
 	t.cell = append(t.cell, c.CellID)
 	t.att = append(t.att, c.Attestation)
+	t.withheld = append(t.withheld, boolByte(c.Withheld))
 	t.partition = append(t.partition, uint32(partition))
 	t.offset = append(t.offset, uint64(offset))
+}
+
+func boolByte(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // enumDisposition is d's value in the Enum8 of the cdrs table. A value
@@ -105,7 +114,7 @@ func (t *cdrColumns) reset() {
 		answerPtr: t.answerPtr[:0], endPtr: t.endPtr[:0],
 		duration: t.duration[:0], ring: t.ring[:0], disposition: t.disposition[:0], cause: t.cause[:0],
 		switchID: t.switchID[:0], trunkID: t.trunkID[:0], imsi: t.imsi[:0], imei: t.imei[:0],
-		cell: t.cell[:0], att: t.att[:0], partition: t.partition[:0], offset: t.offset[:0],
+		cell: t.cell[:0], att: t.att[:0], withheld: t.withheld[:0], partition: t.partition[:0], offset: t.offset[:0],
 	}
 }
 
@@ -117,11 +126,11 @@ func (t *cdrColumns) columns() []any {
 	t.endPtr = nullable(t.endPtr[:0], t.end)
 	return []any{t.callKey, t.callID, t.caller, t.callee, t.start, t.startMS, t.answerPtr, t.endPtr,
 		t.duration, t.ring, t.disposition, t.cause, t.switchID, t.trunkID, t.imsi, t.imei, t.cell, t.att,
-		t.partition, t.offset}
+		t.withheld, t.partition, t.offset}
 }
 
 const cdrInsert = "(call_key, call_id, caller, callee, start_time, start_ms, answer_time, end_time, duration, ring_duration, " +
-	"disposition, cause, switch_id, trunk_id, imsi, imei, cell_id, attestation, kafka_partition, kafka_offset)"
+	"disposition, cause, switch_id, trunk_id, imsi, imei, cell_id, attestation, withheld, kafka_partition, kafka_offset)"
 
 type flagColumns struct {
 	number, detector      []string
@@ -189,7 +198,7 @@ func (t *statsColumns) columns() []any {
 const statsInsert = "(caller, window_start, window_end, calls, answered, distinct_callees, short_calls, avg_talk, sequential_score, updated_at)"
 
 type rejectColumns struct {
-	topic, errMsg, raw []string
+	topic, reason, errMsg, raw []string
 	partition          []uint32
 	offset             []uint64
 	received           []time.Time
@@ -207,17 +216,18 @@ func (b *Batch) AddReject(r *schemas.Reject) {
 	t.partition = append(t.partition, uint32(r.Partition))
 	t.offset = append(t.offset, uint64(r.Offset))
 	t.received = append(t.received, r.Received)
+	t.reason = append(t.reason, r.Reason)
 	t.errMsg = append(t.errMsg, r.Error)
 	t.raw = append(t.raw, raw)
 }
 
 func (t *rejectColumns) reset() {
-	*t = rejectColumns{topic: t.topic[:0], errMsg: t.errMsg[:0], raw: t.raw[:0], partition: t.partition[:0],
+	*t = rejectColumns{topic: t.topic[:0], reason: t.reason[:0], errMsg: t.errMsg[:0], raw: t.raw[:0], partition: t.partition[:0],
 		offset: t.offset[:0], received: t.received[:0]}
 }
 
 func (t *rejectColumns) columns() []any {
-	return []any{t.topic, t.partition, t.offset, t.received, t.errMsg, t.raw}
+	return []any{t.topic, t.partition, t.offset, t.received, t.reason, t.errMsg, t.raw}
 }
 
-const rejectInsert = "(topic, kafka_partition, kafka_offset, received_at, error, raw)"
+const rejectInsert = "(topic, kafka_partition, kafka_offset, received_at, reason, error, raw)"

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -93,7 +94,7 @@ func (s *Sink) Migrate(ctx context.Context, verdict schemas.Verdict) (applied in
 			continue
 		}
 		for _, stmt := range m.Statements {
-			if err := s.conn.Exec(ctx, stmt); err != nil {
+			if err := s.conn.Exec(ctx, stmt); err != nil && !alreadyAdded(stmt, err) {
 				return applied, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 			}
 		}
@@ -108,6 +109,15 @@ func (s *Sink) Migrate(ctx context.Context, verdict schemas.Verdict) (applied in
 		}
 	}
 	return applied, nil
+}
+
+// alreadyAdded reports whether err says that the column stmt adds exists
+// already: a migration cut short after its ALTER is applied again, and
+// 18.16 has no ADD COLUMN IF NOT EXISTS.
+func alreadyAdded(stmt string, err error) bool {
+	var exc *clickhouse.Exception
+	return strings.Contains(stmt, "ADD COLUMN") && errors.As(err, &exc) &&
+		(exc.Code == 15 || exc.Code == 44) && strings.Contains(exc.Message, "already exists")
 }
 
 // record notes an applied migration. It goes through a batch because a

@@ -199,9 +199,9 @@ const statsInsert = "(caller, window_start, window_end, calls, answered, distinc
 
 type rejectColumns struct {
 	topic, reason, errMsg, raw []string
-	partition          []uint32
-	offset             []uint64
-	received           []time.Time
+	partition                  []uint32
+	offset                     []uint64
+	received                   []time.Time
 }
 
 // AddReject buffers one cdr_rejects row, cutting the raw message at

@@ -19,6 +19,7 @@ import (
 	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/pipeline/decode"
 	"github.com/cdrpipe/cdrpipe/pipeline/engine"
+	"github.com/cdrpipe/cdrpipe/pipeline/eventtime"
 	"github.com/cdrpipe/cdrpipe/pipeline/sink"
 	"github.com/cdrpipe/cdrpipe/schemas"
 )
@@ -67,6 +68,7 @@ type Summary struct {
 	Rejects    int64
 	Duplicates int64
 	Late       int64
+	Withheld   int64 // valid CDRs with the caller ID withheld
 	Flags      int64
 	Stats      int64
 	Written    int64 // rows written to ClickHouse, all tables
@@ -90,12 +92,15 @@ type Runner struct {
 	src  Source
 	sink *sink.Sink
 	eng  *engine.Engine
-	wm   *engine.Watermark
+	wm   *eventtime.Watermark
 	trk  *tracker
 
 	wmNow   time.Time // watermark after the last batch
 	wmKnown bool
 	m       Metrics
+	// skewed holds the sources reported as skewed, with the offset
+	// reported, so a log line is written when that changes.
+	skewed map[string]time.Duration
 
 	decoders []*decode.Decoder
 	records  []engine.Record
@@ -109,7 +114,7 @@ func (r *Runner) Metrics() *Metrics { return &r.m }
 func (r *Runner) summary(elapsed time.Duration) Summary {
 	s := Summary{
 		Records: r.m.Records.Load(), Valid: r.m.Valid.Load(), Rejects: r.m.Rejects.Load(),
-		Duplicates: r.m.Duplicates.Load(), Late: r.m.Late.Load(), Flags: r.m.Flags.Load(),
+		Duplicates: r.m.Duplicates.Load(), Late: r.m.Late.Load(), Withheld: r.m.Withheld.Load(), Flags: r.m.Flags.Load(),
 		Stats: r.m.Stats.Load(), Written: r.m.Written.Load(), Elapsed: elapsed,
 	}
 	if r.sink != nil {
@@ -130,11 +135,11 @@ func New(cfg config.Config, opts Options, src Source, snk *sink.Sink, log *slog.
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, opts: opts, log: log, src: src, sink: snk, eng: eng,
-		wm:  engine.NewWatermark(cfg.Window.AllowedLateness, cfg.Window.IdlePartition),
+	r := &Runner{cfg: cfg, opts: opts, log: log, src: src, sink: snk, eng: eng, skewed: map[string]time.Duration{},
+		wm:  eventtime.New(eventtime.SettingsFrom(cfg.Window)),
 		trk: newTracker()}
 	for range runtime.GOMAXPROCS(0) {
-		r.decoders = append(r.decoders, decode.NewDecoder(cfg.Numbering.CountryCode, cfg.Window.MaxFuture))
+		r.decoders = append(r.decoders, decode.NewDecoder(decode.OptionsFrom(cfg)))
 	}
 	return r, nil
 }
@@ -221,6 +226,7 @@ loop:
 		if now := r.opts.Now(); now.Sub(lastLog) >= progressEvery {
 			lastLog = now
 			r.logProgress(queued)
+			r.reportSkews()
 		}
 		if cur.Rows() >= r.cfg.Sink.BatchSize || r.opts.Now().Sub(lastFlush) >= r.cfg.Sink.FlushInterval || done {
 			if done {
@@ -254,6 +260,7 @@ loop:
 	}
 	close(jobs)
 	wg.Wait()
+	r.reportSkews()
 	sum := r.summary(r.opts.Now().Sub(start))
 	if writerErr != nil {
 		return sum, writerErr
@@ -284,6 +291,47 @@ func (r *Runner) logProgress(queued int) {
 		"late", r.m.Late.Load(), "flags", r.m.Flags.Load(), "watermark", r.wmNow.Format(time.RFC3339),
 		"callers", r.m.Callers.Load(), "heavy_callers", r.m.HeavyCallers.Load(), "fetch_queue", queued,
 		"clickhouse_retries", r.sink.Retries.Load())
+}
+
+// reportSkews tells the operator about switches whose clocks are off,
+// once when one is found, again when its offset moved by the report
+// threshold, and once when it is back in line.
+func (r *Runner) reportSkews() {
+	skews := r.wm.Skews()
+	r.m.setSkews(skews)
+	seen := make(map[string]bool, len(skews))
+	for _, sk := range skews {
+		seen[sk.Source] = true
+		prev, ok := r.skewed[sk.Source]
+		if ok && (sk.Offset-prev).Abs() < r.cfg.Window.ReportSkew {
+			continue
+		}
+		r.log.Warn("switch clock is off: its records start "+aheadBehind(sk.Offset)+" the other switches'; "+
+			"records more than window.allowed_lateness behind are not counted",
+			"switch", sourceName(sk.Source), "offset", sk.Offset.String(), "partitions", sk.Partitions)
+		r.skewed[sk.Source] = sk.Offset
+	}
+	for src := range r.skewed {
+		if !seen[src] {
+			r.log.Info("switch clock back in line with the others", "switch", sourceName(src))
+			delete(r.skewed, src)
+		}
+	}
+}
+
+func aheadBehind(d time.Duration) string {
+	if d < 0 {
+		return (-d).String() + " behind"
+	}
+	return d.String() + " ahead of"
+}
+
+// sourceName names a source in logs.
+func sourceName(s string) string {
+	if s == "" {
+		return "(records without switch_id)"
+	}
+	return s
 }
 
 // send hands a batch to the writer, blocking while the previous one is
@@ -377,16 +425,17 @@ func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 	for i := range msgs {
 		m := &msgs[i]
 		if err := r.rejected[i]; err != nil {
-			r.m.Rejects.Add(1)
-			b.AddReject(&schemas.Reject{
-				Origin: schemas.Origin{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Received: now},
-				Raw:    string(m.Value), Error: err.Error(),
-			})
-			r.trk.add(m.Partition, m.Offset, noTime)
+			r.reject(m, err, now, b)
 			continue
 		}
 		rec := &r.records[i]
-		r.wm.Observe(m.Partition, rec.CDR.StartTime, now)
+		// Lateness is decided here, record by record in each partition's
+		// order, against that partition's own progress: the same input
+		// gives the same late records however partitions interleave.
+		rec.Late = r.wm.Observe(m.Partition, rec.CDR.SwitchID, rec.CDR.StartTime, now)
+		if rec.CDR.Withheld {
+			r.m.Withheld.Add(1)
+		}
 		sec := rec.CDR.StartTime.Unix()
 		if f, ok := r.wm.Frontier(m.Partition); ok {
 			sec = min(sec, f+maxJump)
@@ -395,14 +444,31 @@ func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 		recs = append(recs, rec)
 	}
 	r.m.Valid.Add(int64(len(recs)))
-	// Lateness is judged against the watermark from before this batch: a
-	// fetch can hand over minutes of one partition at once, and its own
-	// newest records must not make its older ones late.
+	// Windows close on the watermark from before this batch, which never
+	// passes a partition's progress, so records on time for their
+	// partition never fall in a closed window (unless their partition
+	// was idle and released meanwhile: those are late too).
 	r.collect(r.eng.Process(recs, r.wmNow, r.wmKnown), b)
 	r.wmNow, r.wmKnown = r.wm.Advance(now)
 	if r.wmKnown {
 		r.trk.release(r.openFrom(r.wmNow))
 	}
+}
+
+// reject stores a message that could not be decoded, with its reason.
+// Its time is the Kafka message's, so a replay stores it once.
+func (r *Runner) reject(m *kafka.Message, err error, now time.Time, b *sink.Batch) {
+	reason := decode.ReasonOf(err)
+	r.m.reject(reason)
+	at := m.Time
+	if at.IsZero() {
+		at = now
+	}
+	b.AddReject(&schemas.Reject{
+		Origin: schemas.Origin{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Received: at},
+		Raw:    string(m.Value), Reason: reason, Error: err.Error(),
+	})
+	r.trk.add(m.Partition, m.Offset, noTime)
 }
 
 // advanceIdle lets the watermark move when no messages arrive, so idle
@@ -515,6 +581,6 @@ func (r *Runner) caughtUp(ends map[int]int64) bool {
 
 // String renders a summary for the operator.
 func (s Summary) String() string {
-	return fmt.Sprintf("records %d (valid %d, rejects %d, duplicates %d, late %d), flags %d, stats rows %d, rows written %d, %.1fs, %.0f CDR/s, clickhouse retries %d",
-		s.Records, s.Valid, s.Rejects, s.Duplicates, s.Late, s.Flags, s.Stats, s.Written, s.Elapsed.Seconds(), s.PerSecond(), s.Retries)
+	return fmt.Sprintf("records %d (valid %d, rejects %d, duplicates %d, late %d, withheld %d), flags %d, stats rows %d, rows written %d, %.1fs, %.0f CDR/s, clickhouse retries %d",
+		s.Records, s.Valid, s.Rejects, s.Duplicates, s.Late, s.Withheld, s.Flags, s.Stats, s.Written, s.Elapsed.Seconds(), s.PerSecond(), s.Retries)
 }

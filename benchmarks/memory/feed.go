@@ -10,6 +10,7 @@ import (
 	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/internal/mix"
 	"github.com/cdrpipe/cdrpipe/pipeline/engine"
+	"github.com/cdrpipe/cdrpipe/pipeline/eventtime"
 	"github.com/cdrpipe/cdrpipe/schemas"
 )
 
@@ -57,7 +58,7 @@ func measure(sc scenario, shards int, progress io.Writer) (result, error) {
 	if err != nil {
 		return result{}, fmt.Errorf("build engine: %w", err)
 	}
-	f.start(eng, engine.NewWatermark(cfg.Window.AllowedLateness, cfg.Window.IdlePartition), now)
+	f.start(eng, eventtime.New(eventtime.SettingsFrom(cfg.Window)), now)
 
 	start := time.Now()
 	for c := range sc.calls(t0) {
@@ -102,7 +103,7 @@ type feeder struct {
 	sc       scenario
 	progress io.Writer
 	eng      *engine.Engine
-	wm       *engine.Watermark
+	wm       *eventtime.Watermark
 	now      time.Time
 
 	calls []call
@@ -137,7 +138,7 @@ func newFeeder(sc scenario, progress io.Writer) *feeder {
 	return f
 }
 
-func (f *feeder) start(eng *engine.Engine, wm *engine.Watermark, now time.Time) {
+func (f *feeder) start(eng *engine.Engine, wm *eventtime.Watermark, now time.Time) {
 	f.eng, f.wm, f.now = eng, wm, now
 	f.lastReport = time.Now()
 }
@@ -150,9 +151,9 @@ func (f *feeder) add(c call) {
 	}
 }
 
-// flush runs the queued calls through the engine. The watermark passed
-// is the one from before the batch, as in pipeline.Runner: a batch's own
-// newest records must not make its older ones late.
+// flush runs the queued calls through the engine, as pipeline.Runner
+// does: lateness decided per record, windows closed on the watermark from
+// before the batch.
 func (f *feeder) flush() {
 	n := len(f.calls)
 	if n == 0 {
@@ -171,7 +172,7 @@ func (f *feeder) flush() {
 		r := &f.recs[i]
 		*r = engine.Record{Partition: 0, Offset: int64(f.seq)}
 		fillCDR(&r.CDR, c, uint64(f.seq), text[i*textLen:(i+1)*textLen])
-		f.wm.Observe(0, r.CDR.StartTime, f.now)
+		r.Late = f.wm.Observe(0, r.CDR.SwitchID, r.CDR.StartTime, f.now)
 	}
 	start := time.Now()
 	for _, r := range f.ptrs[:n] {

@@ -37,7 +37,7 @@ func TestDecodeAllocs(t *testing.T) {
 		[]byte(`{"call_id":"a\u00e95","caller":"+86 139 1234 5678","callee":"13800000003","start_time":"2026-11-29T15:00:03.250+08:00",` +
 			`"end_time":"2026-11-29 07:00:09","disposition":"no_answer","ring_duration":"6","cell_id":1234}`),
 	}
-	d := NewDecoder("86", time.Hour)
+	d := NewDecoder(chinaOptions(time.Hour))
 	const perRun = 1000
 	allocs := testing.AllocsPerRun(20, func() {
 		for i := range perRun {
@@ -59,7 +59,7 @@ func TestDecodeMixAllocs(t *testing.T) {
 		t.Skip("generates traffic")
 	}
 	all, now := mixLines(t)
-	d := NewDecoder("86", 15*time.Minute)
+	d := NewDecoder(chinaOptions(15 * time.Minute))
 	var valid [][]byte
 	for _, l := range all {
 		if _, err := d.Decode(l, now); err == nil {
@@ -83,7 +83,7 @@ func TestDecodeMixAllocs(t *testing.T) {
 // chunks, rejects in between, escaped strings) and checks that none of
 // their strings changed afterwards.
 func TestDecodedStringsStay(t *testing.T) {
-	d := NewDecoder("86", time.Hour)
+	d := NewDecoder(chinaOptions(time.Hour))
 	type kept struct {
 		c    schemas.CDR
 		want string
@@ -119,7 +119,7 @@ func TestDecodedStringsStay(t *testing.T) {
 // (call_key), so a replay after an upgrade must produce the same ones.
 // The values were produced by the hash/fnv implementation.
 func TestContentKeyStable(t *testing.T) {
-	d := NewDecoder("86", time.Hour)
+	d := NewDecoder(chinaOptions(time.Hour))
 	f := func(in, want string) {
 		t.Helper()
 		c, err := d.Decode([]byte(in), now)

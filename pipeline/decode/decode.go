@@ -7,11 +7,11 @@ package decode
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math"
 	"time"
 
+	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/schemas"
 )
 
@@ -24,6 +24,13 @@ var (
 
 // maxCallSeconds bounds durations: no single call lasts two days.
 const maxCallSeconds = 2 * 24 * 3600
+
+// Tolerance is how far answer_time and end_time may fall before the times
+// they follow and still be read as equal to them. A switch that writes
+// start_time with milliseconds and the other times in whole seconds
+// (truncated) makes a call that failed at once "end" up to 999 ms before
+// it started; such a record is valid.
+const Tolerance = time.Second
 
 // Decoder decodes JSON CDRs. A Decoder is not safe for concurrent use;
 // give each goroutine its own.
@@ -41,15 +48,41 @@ type Decoder struct {
 	numbering Numbering
 	// maxFuture is how far past the wall clock a start_time may be.
 	maxFuture time.Duration
+	zones     zones
 	sc        scanner
 	f         fields // reused for every record
 	arena     arena
 }
 
-// NewDecoder returns a decoder normalising numbers with countryCode and
-// rejecting start times more than maxFuture ahead of the clock.
-func NewDecoder(countryCode string, maxFuture time.Duration) *Decoder {
-	return &Decoder{numbering: Numbering{CountryCode: countryCode}, maxFuture: maxFuture}
+// Options configure a Decoder.
+type Options struct {
+	// Numbering is the home plan numbers are normalised with.
+	Numbering Numbering
+	// Zone is the zone of times written without an offset (nil: UTC);
+	// SwitchZones override it per switch_id.
+	Zone        *time.Location
+	SwitchZones map[string]*time.Location
+	// MaxFuture is how far ahead of the wall clock a start_time may be.
+	MaxFuture time.Duration
+}
+
+// NewDecoder returns a decoder with o's settings.
+func NewDecoder(o Options) *Decoder {
+	return &Decoder{numbering: o.Numbering, maxFuture: o.MaxFuture, zones: newZones(o.Zone, o.SwitchZones)}
+}
+
+// OptionsFrom takes a Decoder's settings from the configuration.
+func OptionsFrom(c config.Config) Options {
+	def, per := c.Input.Zones()
+	zones := make(map[string]*time.Location, len(per))
+	for _, sz := range per {
+		zones[sz.Switch] = sz.Zone
+	}
+	return Options{
+		Numbering: Numbering{CountryCode: c.Numbering.CountryCode, NationalPrefix: c.Numbering.NationalPrefix,
+			InternationalPrefixes: c.Numbering.InternationalPrefixes},
+		Zone: def, SwitchZones: zones, MaxFuture: c.Window.MaxFuture,
+	}
 }
 
 // fields collects raw field values of one record before validation.
@@ -58,6 +91,7 @@ type fields struct {
 	start, answer, end                                 value
 	duration, ring, disposition, cause                 value
 	switchID, trunkID, imsi, imei, cellID, attestation value
+	callerNOA, calleeNOA, presentation                 value
 	hasCaller, hasCallee                               bool
 	// typeErr is the first field of the wrong JSON type.
 	typeErr error
@@ -68,6 +102,9 @@ type fields struct {
 func (d *Decoder) Decode(raw []byte, now time.Time) (schemas.CDR, error) {
 	d.f = fields{}
 	if err := d.sc.object(raw, &d.f); err != nil {
+		if ReasonOf(err) == "" {
+			err = reject(ReasonBrokenJSON, err)
+		}
 		return schemas.CDR{}, err
 	}
 	if d.f.typeErr != nil {
@@ -92,7 +129,7 @@ func (f *fields) set(key []byte, v value) error {
 			return nil
 		}
 		if v.kind != kindString {
-			return fmt.Errorf("field %s: want a string, got a %s", key, v.kind)
+			return rejectf(ReasonWrongType, "field %s: want a string, got a %s", key, v.kind)
 		}
 		*dst = v.raw
 		return nil
@@ -138,45 +175,31 @@ func (f *fields) set(key []byte, v value) error {
 		return anyv(&f.cellID)
 	case "attestation":
 		return anyv(&f.attestation)
+	case "caller_noa":
+		return anyv(&f.callerNOA)
+	case "callee_noa":
+		return anyv(&f.calleeNOA)
+	case "caller_presentation":
+		return anyv(&f.presentation)
 	}
 	return nil
 }
 
 func (d *Decoder) build(f *fields, now time.Time) (c schemas.CDR, err error) {
 	if !f.hasCaller {
-		return c, errors.New("missing caller")
+		return c, rejectf(ReasonMissingField, "missing caller")
 	}
 	if !f.hasCallee {
-		return c, errors.New("missing callee")
+		return c, rejectf(ReasonMissingField, "missing callee")
 	}
-	if c.Caller, err = d.number(f.caller); err != nil {
-		return c, fmt.Errorf("caller: %w", err)
-	}
-	if c.Callee, err = d.number(f.callee); err != nil {
-		return c, fmt.Errorf("callee: %w", err)
-	}
-	if f.start.kind == 0 {
-		return c, errors.New("missing start_time")
-	}
-	if c.StartTime, err = parseTime("start_time", f.start); err != nil {
+	if err := d.numbers(f, &c); err != nil {
 		return c, err
 	}
-	if c.StartTime.Before(MinTime) {
-		return c, fmt.Errorf("start_time %s is before %s", c.StartTime.Format(time.RFC3339), MinTime.Format("2006-01-02"))
-	}
-	if limit := now.Add(d.maxFuture); c.StartTime.After(limit) {
-		return c, fmt.Errorf("start_time %s is more than %s in the future", c.StartTime.Format(time.RFC3339), d.maxFuture)
-	}
-	if err := d.times(f, &c); err != nil {
+	if err := d.times(f, &c, now); err != nil {
 		return c, err
 	}
 	if err := d.talk(f, &c); err != nil {
 		return c, err
-	}
-	if c.CallID = d.arena.clone(f.callID); c.CallID != "" {
-		c.Key = c.CallID
-	} else {
-		c.Key = d.contentKey(&c)
 	}
 	// Names live apart from the destinations: an error message that
 	// escapes with a name would otherwise move c to the heap with them.
@@ -187,64 +210,173 @@ func (d *Decoder) build(f *fields, now time.Time) (c schemas.CDR, err error) {
 			return c, err
 		}
 	}
+	if c.CallID = d.arena.clone(f.callID); c.CallID != "" {
+		c.Key = d.callKey(c.SwitchID, c.CallID)
+	} else {
+		c.Key = d.contentKey(&c)
+	}
 	return c, nil
 }
 
-// times parses answer and end times and checks their order.
-func (d *Decoder) times(f *fields, c *schemas.CDR) (err error) {
+// numbers normalises caller and callee with their natures of address, and
+// recognises a withheld caller ID.
+func (d *Decoder) numbers(f *fields, c *schemas.CDR) (err error) {
+	callerNOA, err := noaField("caller_noa", f.callerNOA)
+	if err != nil {
+		return err
+	}
+	calleeNOA, err := noaField("callee_noa", f.calleeNOA)
+	if err != nil {
+		return err
+	}
+	if c.Withheld, err = presentationField(f.presentation); err != nil {
+		return err
+	}
+	switch {
+	case withheldWord(f.caller):
+		c.Withheld = true // no number came with it: Caller stays ""
+	case len(f.caller) == 0 && c.Withheld:
+	default:
+		if c.Caller, err = d.number(f.caller, callerNOA); err != nil {
+			return reject(ReasonBadNumber, fmt.Errorf("caller: %w", err))
+		}
+	}
+	if c.Callee, err = d.number(f.callee, calleeNOA); err != nil {
+		return reject(ReasonBadNumber, fmt.Errorf("callee: %w", err))
+	}
+	return nil
+}
+
+// withheldWords are what switches write for the caller when the caller
+// ID was withheld or is not available (compared ignoring case).
+var withheldWords = []string{"anonymous", "restricted", "unavailable", "private", "withheld", "unknown"}
+
+func withheldWord(b []byte) bool {
+	for _, w := range withheldWords {
+		if asciiEqualFold(b, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// noaField reads caller_noa or callee_noa.
+func noaField(name string, v value) (NOA, error) {
+	switch v.kind {
+	case 0:
+		return NOAUnknown, nil
+	case kindString:
+		if n, ok := ParseNOA(v.raw); ok {
+			return n, nil
+		}
+		return NOAUnknown, rejectf(ReasonBadNOA, "field %s: %q is not international, national, subscriber or unknown", name, v.raw)
+	}
+	return NOAUnknown, rejectf(ReasonWrongType, "field %s: want a string, got a %s", name, v.kind)
+}
+
+// presentationField reads caller_presentation: allowed, restricted (the
+// caller withheld its ID) or unavailable (the network could not get it).
+func presentationField(v value) (withheld bool, err error) {
+	switch v.kind {
+	case 0:
+		return false, nil
+	case kindString:
+		switch {
+		case len(v.raw) == 0, asciiEqualFold(v.raw, "allowed"):
+			return false, nil
+		case asciiEqualFold(v.raw, "restricted"), asciiEqualFold(v.raw, "unavailable"):
+			return true, nil
+		}
+		return false, rejectf(ReasonBadPresentation, "field caller_presentation: %q is not allowed, restricted or unavailable", v.raw)
+	}
+	return false, rejectf(ReasonWrongType, "field caller_presentation: want a string, got a %s", v.kind)
+}
+
+// times parses the start, answer and end times and checks their order.
+// Times without an offset are in the zone of the record's switch.
+func (d *Decoder) times(f *fields, c *schemas.CDR, now time.Time) (err error) {
+	if f.start.kind == 0 {
+		return rejectf(ReasonMissingField, "missing start_time")
+	}
+	z := d.zones.of(f.switchID.raw)
+	if c.StartTime, err = parseTime("start_time", f.start, z); err != nil {
+		return err
+	}
+	if c.StartTime.Before(MinTime) {
+		return rejectf(ReasonTooOld, "start_time %s is before %s", c.StartTime.Format(time.RFC3339), MinTime.Format("2006-01-02"))
+	}
+	if limit := now.Add(d.maxFuture); c.StartTime.After(limit) {
+		return rejectf(ReasonInFuture, "start_time %s is more than %s in the future", c.StartTime.Format(time.RFC3339), d.maxFuture)
+	}
 	if f.answer.kind != 0 {
-		if c.AnswerTime, err = parseTime("answer_time", f.answer); err != nil {
+		if c.AnswerTime, err = parseTime("answer_time", f.answer, z); err != nil {
 			return err
 		}
-		if c.AnswerTime.Before(c.StartTime) {
-			return errors.New("answer_time is before start_time")
+		if c.AnswerTime, err = notBefore(c.AnswerTime, c.StartTime, "answer_time is before start_time"); err != nil {
+			return err
 		}
 	}
 	if f.end.kind != 0 {
-		if c.EndTime, err = parseTime("end_time", f.end); err != nil {
+		if c.EndTime, err = parseTime("end_time", f.end, z); err != nil {
 			return err
 		}
-		if c.EndTime.Before(c.StartTime) || (!c.AnswerTime.IsZero() && c.EndTime.Before(c.AnswerTime)) {
-			return errors.New("end_time is before start_time or answer_time")
+		after := c.StartTime
+		if !c.AnswerTime.IsZero() {
+			after = c.AnswerTime
+		}
+		if c.EndTime, err = notBefore(c.EndTime, after, "end_time is before start_time or answer_time"); err != nil {
+			return err
 		}
 		if c.EndTime.Sub(c.StartTime) > maxCallSeconds*time.Second {
-			return errors.New("call lasts more than two days")
+			return rejectf(ReasonBadDuration, "call lasts more than two days")
 		}
 	}
 	return nil
+}
+
+// notBefore returns t, or floor when t is less than Tolerance before it
+// (times of different precision in one record); earlier is an error.
+func notBefore(t, floor time.Time, msg string) (time.Time, error) {
+	if !t.Before(floor) {
+		return t, nil
+	}
+	if floor.Sub(t) < Tolerance {
+		return floor, nil
+	}
+	return t, rejectf(ReasonTimeOrder, "%s by %s", msg, floor.Sub(t))
 }
 
 // talk fills duration, ring duration, disposition and cause, deriving
 // what the record leaves out.
 func (d *Decoder) talk(f *fields, c *schemas.CDR) (err error) {
 	if f.cause.kind != 0 {
-		n, err := seconds("cause", f.cause)
+		n, err := seconds("cause", f.cause, ReasonBadCause)
 		if err != nil {
 			return err
 		}
 		if n != math.Trunc(n) || n > 127 {
-			return fmt.Errorf("cause %v is not a Q.850 cause", n)
+			return rejectf(ReasonBadCause, "cause %v is not a Q.850 cause", n)
 		}
 		c.Cause = uint16(n)
 	}
 	if f.disposition.kind != 0 {
 		if f.disposition.kind != kindString {
-			return fmt.Errorf("field disposition: want a string, got a %s", f.disposition.kind)
+			return rejectf(ReasonWrongType, "field disposition: want a string, got a %s", f.disposition.kind)
 		}
 		var ok bool
 		if c.Disposition, ok = schemas.ParseDisposition(string(f.disposition.raw)); !ok {
-			return fmt.Errorf("unknown disposition %q", f.disposition.raw)
+			return rejectf(ReasonBadDisposition, "unknown disposition %q", f.disposition.raw)
 		}
 	}
 	if f.duration.kind != 0 {
-		if c.Duration, err = seconds("duration", f.duration); err != nil {
+		if c.Duration, err = seconds("duration", f.duration, ReasonBadDuration); err != nil {
 			return err
 		}
 	} else if !c.AnswerTime.IsZero() && !c.EndTime.IsZero() {
 		c.Duration = c.EndTime.Sub(c.AnswerTime).Seconds()
 	}
 	if f.ring.kind != 0 {
-		if c.RingDuration, err = seconds("ring_duration", f.ring); err != nil {
+		if c.RingDuration, err = seconds("ring_duration", f.ring, ReasonBadDuration); err != nil {
 			return err
 		}
 	} else if !c.AnswerTime.IsZero() {
@@ -294,18 +426,44 @@ func (d *Decoder) plain(name string, v value) (string, error) {
 	case kindString, kindNumber:
 		return d.arena.clone(v.raw), nil
 	}
-	return "", fmt.Errorf("field %s: want a string, got a %s", name, v.kind)
+	return "", rejectf(ReasonWrongType, "field %s: want a string, got a %s", name, v.kind)
 }
 
 // number normalises a phone number straight into the arena.
-func (d *Decoder) number(s []byte) (string, error) {
+func (d *Decoder) number(s []byte, noa NOA) (string, error) {
 	d.arena.reserve(maxE164Len)
 	from := len(d.arena.buf)
 	var err error
-	if d.arena.buf, err = d.numbering.appendE164(d.arena.buf, s); err != nil {
+	if d.arena.buf, err = d.numbering.appendE164(d.arena.buf, s, noa); err != nil {
 		return "", err
 	}
 	return d.arena.since(from), nil
+}
+
+// callKey is the de-duplication key of a record with a call id: the
+// switch and the id, because switches number their calls each on its
+// own (per-switch counters, Asterisk's uniqueid) and the same id from
+// two switches is two calls. It is stored (call_key), so its form must
+// never change: the switch id with '%' and '/' escaped as %25 and %2F,
+// a '/', then the call id; just the call id when there is no switch id.
+func (d *Decoder) callKey(sw, id string) string {
+	if sw == "" {
+		return id
+	}
+	d.arena.reserve(3*len(sw) + 1 + len(id))
+	from := len(d.arena.buf)
+	for i := range len(sw) {
+		switch c := sw[i]; c {
+		case '%':
+			d.arena.buf = append(d.arena.buf, "%25"...)
+		case '/':
+			d.arena.buf = append(d.arena.buf, "%2F"...)
+		default:
+			d.arena.buf = append(d.arena.buf, c)
+		}
+	}
+	d.arena.buf = append(append(d.arena.buf, '/'), id...)
+	return d.arena.since(from)
 }
 
 // FNV-1a, 64 bit (hash/fnv), computed inline: the hash.Hash interface,

@@ -10,7 +10,7 @@ import (
 // included, as on the wire). Run it with -cpu 1 for the one-core rate.
 func BenchmarkDecodeMix(b *testing.B) {
 	lines, now := mixLines(b)
-	d := NewDecoder("86", 15*time.Minute)
+	d := NewDecoder(chinaOptions(15 * time.Minute))
 	var size int
 	for _, l := range lines {
 		size += len(l)

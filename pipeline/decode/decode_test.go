@@ -2,6 +2,7 @@ package decode
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,8 +12,17 @@ import (
 
 var now = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
+// china is the default configuration's numbering plan.
+var china = Numbering{CountryCode: "86", NationalPrefix: "0", InternationalPrefixes: []string{"00"}}
+
+// chinaOptions are a decoder's options under the default configuration,
+// with start times allowed up to maxFuture ahead of now.
+func chinaOptions(maxFuture time.Duration) Options {
+	return Options{Numbering: china, MaxFuture: maxFuture}
+}
+
 func TestNormalize(t *testing.T) {
-	n := Numbering{CountryCode: "86"}
+	n := china
 	f := func(in, want string) {
 		t.Helper()
 		got, err := n.Normalize([]byte(in))
@@ -68,7 +78,7 @@ func TestDecode(t *testing.T) {
 		in: `{"call_id":"a1","caller":"+8613912345678","callee":"13800000001","start_time":"2026-11-29T07:00:03Z",` +
 			`"duration":42,"ring_duration":5,"disposition":"answered","cause":16,"switch_id":"sw1","trunk_id":"t9",` +
 			`"imsi":"460001","imei":"3566","cell_id":1234,"attestation":"A","extra":{"nested":[1,2,{"x":null}]}}`,
-		want: schemas.CDR{CallID: "a1", Key: "a1", Caller: "+8613912345678", Callee: "+8613800000001", StartTime: start,
+		want: schemas.CDR{CallID: "a1", Key: "sw1/a1", Caller: "+8613912345678", Callee: "+8613800000001", StartTime: start,
 			Duration: 42, RingDuration: 5, Disposition: schemas.Answered, Cause: 16, SwitchID: "sw1", TrunkID: "t9",
 			IMSI: "460001", IMEI: "3566", CellID: "1234", Attestation: "A"},
 	}, {
@@ -94,7 +104,7 @@ func TestDecode(t *testing.T) {
 		want: schemas.CDR{CallID: "a\u00e95\"", Key: "a\u00e95\"", Caller: "+8613912345678", Callee: "+8613800000003", StartTime: start,
 			Disposition: schemas.NoAnswer},
 	}}
-	d := NewDecoder("86", 15*time.Minute)
+	d := NewDecoder(chinaOptions(15 * time.Minute))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := d.Decode([]byte(tt.in), now)
@@ -109,7 +119,7 @@ func TestDecode(t *testing.T) {
 }
 
 func TestDecodeKeyWithoutCallID(t *testing.T) {
-	d := NewDecoder("86", time.Hour)
+	d := NewDecoder(chinaOptions(time.Hour))
 	a, err := d.Decode([]byte(`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"duration":3,"disposition":"answered"}`), now)
 	if err != nil {
 		t.Fatal(err)
@@ -128,33 +138,42 @@ func TestDecodeKeyWithoutCallID(t *testing.T) {
 }
 
 func TestDecodeRejects(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{`{"caller":"1391234`, "broken JSON"},
-		{`not json`, "broken JSON"},
-		{`[1,2]`, "expected a JSON object"},
-		{`{"caller":"13912345678","callee":"138","start_time":1795935603} x`, "unexpected data"},
-		{`{"callee":"13800000001","start_time":1795935603}`, "missing caller"},
-		{`{"caller":"13912345678","start_time":1795935603}`, "missing callee"},
-		{`{"caller":"13912345678","callee":"13800000001"}`, "missing start_time"},
-		{`{"caller":"13912345678","callee":"abc-def","start_time":1795935603}`, "callee"},
-		{`{"caller":{"n":"13912345678"},"callee":"13800000001","start_time":1795935603}`, "want a string, got a object"},
-		{`{"caller":13912345678,"callee":"13800000001","start_time":1795935603}`, "want a string, got a number"},
-		{`{"caller":"13912345678","callee":"13800000001","start_time":"yesterday"}`, "not an RFC 3339 time"},
-		{`{"caller":"13912345678","callee":"13800000001","start_time":"1900-01-01T00:00:00Z"}`, "before 2000"},
-		{`{"caller":"13912345678","callee":"13800000001","start_time":"2300-01-01T00:00:00Z"}`, "in the future"},
-		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"duration":-3}`, "negative"},
-		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"duration":"ten"}`, "not a number"},
-		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"duration":true}`, "want a number"},
-		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"disposition":"maybe"}`, "unknown disposition"},
-		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"end_time":1795935600}`, "end_time is before"},
-		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"cause":1.5}`, "Q.850"},
-		{`{"caller":"13912345678","callee":"13800000001","start_time":-5}`, "not a Unix time"},
-		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"imsi":[1]}`, "want a string"},
-		{`{"caller":"139` + "\x01" + `"}`, "control character"},
-		{strings.Repeat("[", 100), "expected a JSON object"},
-		{`{"x":` + strings.Repeat("[", 100) + `}`, "nesting"},
+	tests := []struct{ in, want, reason string }{
+		{`{"caller":"1391234`, "broken JSON", ReasonBrokenJSON},
+		{`not json`, "broken JSON", ReasonBrokenJSON},
+		{`[1,2]`, "not an object", ReasonNotObject},
+		{`"cdr"`, "not an object", ReasonNotObject},
+		{`{"caller":"13912345678","callee":"138","start_time":1795935603} x`, "unexpected data", ReasonBrokenJSON},
+		{`{"callee":"13800000001","start_time":1795935603}`, "missing caller", ReasonMissingField},
+		{`{"caller":"13912345678","start_time":1795935603}`, "missing callee", ReasonMissingField},
+		{`{"caller":"13912345678","callee":"13800000001"}`, "missing start_time", ReasonMissingField},
+		{`{"caller":"13912345678","callee":"abc-def","start_time":1795935603}`, "callee", ReasonBadNumber},
+		{`{"caller":"","callee":"13800000001","start_time":1795935603}`, "empty number", ReasonBadNumber},
+		{`{"caller":{"n":"13912345678"},"callee":"13800000001","start_time":1795935603}`, "want a string, got a object", ReasonWrongType},
+		{`{"caller":13912345678,"callee":"13800000001","start_time":1795935603}`, "want a string, got a number", ReasonWrongType},
+		{`{"caller":"13912345678","callee":"13800000001","start_time":"yesterday"}`, "not an RFC 3339 time", ReasonBadTime},
+		{`{"caller":"13912345678","callee":"13800000001","start_time":true}`, "want a time", ReasonWrongType},
+		{`{"caller":"13912345678","callee":"13800000001","start_time":"1900-01-01T00:00:00Z"}`, "before 2000", ReasonTooOld},
+		{`{"caller":"13912345678","callee":"13800000001","start_time":"2300-01-01T00:00:00Z"}`, "in the future", ReasonInFuture},
+		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"duration":-3}`, "negative", ReasonBadDuration},
+		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"duration":"ten"}`, "not a number", ReasonBadDuration},
+		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"duration":true}`, "want a number", ReasonWrongType},
+		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"end_time":1796200000}`, "two days", ReasonBadDuration},
+		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"disposition":"maybe"}`, "unknown disposition", ReasonBadDisposition},
+		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"end_time":1795935602}`, "end_time is before", ReasonTimeOrder},
+		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"answer_time":1795935601.9}`, "answer_time is before", ReasonTimeOrder},
+		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"cause":1.5}`, "Q.850", ReasonBadCause},
+		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"cause":128}`, "Q.850", ReasonBadCause},
+		{`{"caller":"13912345678","callee":"13800000001","start_time":-5}`, "not a Unix time", ReasonBadTime},
+		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"imsi":[1]}`, "want a string", ReasonWrongType},
+		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"caller_noa":"foreign"}`, "caller_noa", ReasonBadNOA},
+		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"callee_noa":4}`, "callee_noa", ReasonWrongType},
+		{`{"caller":"13912345678","callee":"13800000001","start_time":1795935603,"caller_presentation":"hidden"}`, "caller_presentation", ReasonBadPresentation},
+		{`{"caller":"139` + "\x01" + `"}`, "control character", ReasonBrokenJSON},
+		{strings.Repeat("[", 100), "expected a JSON object", ReasonBrokenJSON},
+		{`{"x":` + strings.Repeat("[", 100) + `}`, "nesting", ReasonBrokenJSON},
 	}
-	d := NewDecoder("86", 15*time.Minute)
+	d := NewDecoder(chinaOptions(15 * time.Minute))
 	for _, tt := range tests {
 		_, err := d.Decode([]byte(tt.in), now)
 		if err == nil {
@@ -163,6 +182,12 @@ func TestDecodeRejects(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Decode(%q) error %q, want it to contain %q", tt.in, err, tt.want)
+		}
+		if got := ReasonOf(err); got != tt.reason {
+			t.Errorf("Decode(%q) reason %q, want %q (error %q)", tt.in, got, tt.reason, err)
+		}
+		if !slices.Contains(Reasons, ReasonOf(err)) {
+			t.Errorf("reason %q of %q is not listed in Reasons", ReasonOf(err), tt.in)
 		}
 	}
 }
@@ -174,7 +199,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"caller":"008613912345678","callee":"075512345678","start_time":1795935603123,"cause":17,"x":{"y":[1,"\u00e9",null]}}`))
 	f.Add([]byte(`{"caller":"1391234`))
 	f.Add([]byte(`{"a":"\ud83d\ude00"}`))
-	d := NewDecoder("86", time.Hour)
+	d := NewDecoder(chinaOptions(time.Hour))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c, err := d.Decode(in, now)
 		var obj map[string]json.RawMessage
@@ -183,7 +208,7 @@ func FuzzDecode(f *testing.F) {
 			if jsonErr != nil {
 				t.Fatalf("decoder accepted %q that encoding/json rejects: %v", in, jsonErr)
 			}
-			if c.Caller == "" || c.Callee == "" || c.StartTime.IsZero() || c.Key == "" {
+			if c.Caller == "" && !c.Withheld || c.Callee == "" || c.StartTime.IsZero() || c.Key == "" {
 				t.Fatalf("accepted record lacks required fields: %+v", c)
 			}
 			if c.Duration < 0 || c.RingDuration < 0 {
@@ -196,7 +221,7 @@ func FuzzDecode(f *testing.F) {
 func BenchmarkDecode(b *testing.B) {
 	in := []byte(`{"call_id":"c-000123456","caller":"+8613912345678","callee":"13800000001","start_time":"2026-11-29T07:00:03Z",` +
 		`"duration":42.5,"ring_duration":5,"disposition":"answered","cause":16,"switch_id":"sw-bj-01","trunk_id":"t9","cell_id":"46000-1234"}`)
-	d := NewDecoder("86", time.Hour)
+	d := NewDecoder(chinaOptions(time.Hour))
 	b.ReportAllocs()
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {

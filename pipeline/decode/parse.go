@@ -1,7 +1,6 @@
 package decode
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"time"
@@ -15,20 +14,21 @@ import (
 // accepts too, with the same result, so it changes speed, not behaviour.
 
 // seconds reads a non-negative number of seconds (a JSON number, or a
-// string holding one, which some mediation systems emit).
-func seconds(name string, v value) (float64, error) {
+// string holding one, which some mediation systems emit); a value that
+// is not one is rejected for reason.
+func seconds(name string, v value, reason string) (float64, error) {
 	if v.kind != kindNumber && v.kind != kindString {
-		return 0, fmt.Errorf("field %s: want a number, got a %s", name, v.kind)
+		return 0, rejectf(ReasonWrongType, "field %s: want a number, got a %s", name, v.kind)
 	}
 	n, err := parseFloat(v.raw)
 	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
-		return 0, fmt.Errorf("field %s: %q is not a number", name, v.raw)
+		return 0, rejectf(reason, "field %s: %q is not a number", name, v.raw)
 	}
 	if n < 0 {
-		return 0, fmt.Errorf("field %s: %v is negative", name, n)
+		return 0, rejectf(reason, "field %s: %v is negative", name, n)
 	}
 	if n > maxCallSeconds {
-		return 0, fmt.Errorf("field %s: %v seconds is more than two days", name, n)
+		return 0, rejectf(reason, "field %s: %v seconds is more than two days", name, n)
 	}
 	return n, nil
 }
@@ -83,30 +83,37 @@ func parseDecimal(b []byte) (n float64, ok bool) {
 // seconds is the year 5138, 1e11 milliseconds is 1973.
 const epochMillisFrom = 1e11
 
-// timeLayouts are the text forms of a time, most common first.
-var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05"}
+// timeLayouts are the text forms of a time, most common first. The last
+// two carry no offset: they are wall-clock times of the switch's zone.
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05", "2006-01-02T15:04:05"}
+
+// zonedLayouts is how many of timeLayouts carry an offset.
+const zonedLayouts = 2
 
 // parseTime reads RFC 3339 text or a Unix epoch number in seconds or
-// milliseconds.
-func parseTime(name string, v value) (time.Time, error) {
+// milliseconds. Text without an offset is a wall-clock time in zone z.
+func parseTime(name string, v value, z *zoneConv) (time.Time, error) {
 	switch v.kind {
 	case kindString:
-		if t, ok := parseRFC3339(v.raw); ok {
-			return t, nil
+		if wall, nsec, off, zoned, ok := parseClock(v.raw); ok {
+			return instant(wall, nsec, off, zoned, z), nil
 		}
 		// time.Parse keeps no reference to its input once it returns, so
 		// the bytes are read in place instead of copied.
 		s := unsafe.String(unsafe.SliceData(v.raw), len(v.raw))
-		for _, layout := range timeLayouts {
+		for i, layout := range timeLayouts {
 			if t, err := time.Parse(layout, s); err == nil {
+				if i >= zonedLayouts {
+					return instant(t.Unix(), t.Nanosecond(), 0, false, z), nil
+				}
 				return t.UTC(), nil
 			}
 		}
-		return time.Time{}, fmt.Errorf("field %s: %q is not an RFC 3339 time", name, v.raw)
+		return time.Time{}, rejectf(ReasonBadTime, "field %s: %q is not an RFC 3339 time", name, v.raw)
 	case kindNumber:
 		n, err := parseFloat(v.raw)
 		if err != nil || n < 0 || n > 1e14 {
-			return time.Time{}, fmt.Errorf("field %s: %s is not a Unix time", name, v.raw)
+			return time.Time{}, rejectf(ReasonBadTime, "field %s: %s is not a Unix time", name, v.raw)
 		}
 		if n >= epochMillisFrom {
 			return time.UnixMilli(int64(n)).UTC(), nil
@@ -114,23 +121,44 @@ func parseTime(name string, v value) (time.Time, error) {
 		sec, frac := math.Modf(n)
 		return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
 	}
-	return time.Time{}, fmt.Errorf("field %s: want a time, got a %s", name, v.kind)
+	return time.Time{}, rejectf(ReasonWrongType, "field %s: want a time, got a %s", name, v.kind)
 }
 
-// parseRFC3339 reads "2006-01-02T15:04:05[.999999999](Z|±hh:mm)", and the
-// same with a space for 'T', where the zone may also be left out (UTC).
-// It accepts only what time.Parse accepts with one of timeLayouts and
-// returns the same instant (in UTC), without the zone lookups time.Parse
-// does for an offset; ok is false for any other text. Checks follow the
-// standard library's own RFC 3339 parser: every field in range, the day
-// within its month, fractions of any length truncated to nanoseconds.
+// instant is the time a parsed clock reading names: its own offset when
+// it has one, otherwise zone z's.
+func instant(wall int64, nsec, off int, zoned bool, z *zoneConv) time.Time {
+	if zoned {
+		return time.Unix(wall-int64(off), int64(nsec)).UTC()
+	}
+	return time.Unix(z.unix(wall), int64(nsec)).UTC()
+}
+
+// parseRFC3339 reads a time as parseClock does and returns its instant,
+// taking a time without an offset as UTC.
 func parseRFC3339(b []byte) (t time.Time, ok bool) {
-	if len(b) < len("2006-01-02T15:04:05") || b[4] != '-' || b[7] != '-' || b[13] != ':' || b[16] != ':' {
+	wall, nsec, off, _, ok := parseClock(b)
+	if !ok {
 		return t, false
+	}
+	return time.Unix(wall-int64(off), int64(nsec)).UTC(), true
+}
+
+// parseClock reads "2006-01-02T15:04:05[.999999999][Z|±hh:mm]", or the
+// same with a space for 'T'. It returns the wall-clock reading as the
+// Unix seconds it would be in UTC, the nanoseconds, and the offset east
+// of UTC when the text carries one (zoned). It accepts only what
+// time.Parse accepts with one of timeLayouts, reading the same clock,
+// without the zone lookups time.Parse does for an offset; ok is false for
+// any other text. Checks follow the standard library's own RFC 3339
+// parser: every field in range, the day within its month, fractions of
+// any length truncated to nanoseconds.
+func parseClock(b []byte) (wall int64, nsec, off int, zoned, ok bool) {
+	if len(b) < len("2006-01-02T15:04:05") || b[4] != '-' || b[7] != '-' || b[13] != ':' || b[16] != ':' {
+		return 0, 0, 0, false, false
 	}
 	sep := b[10]
 	if sep != 'T' && sep != ' ' {
-		return t, false
+		return 0, 0, 0, false, false
 	}
 	hi, lo := digits2(b[0:2]), digits2(b[2:4])
 	year := hi*100 + lo
@@ -138,15 +166,17 @@ func parseRFC3339(b []byte) (t time.Time, ok bool) {
 	hour, minute, sec := digits2(b[11:13]), digits2(b[14:16]), digits2(b[17:19])
 	if hi < 0 || lo < 0 || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
 		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
-		return t, false
+		return 0, 0, 0, false, false
 	}
 	nsec, rest := fraction(b[19:])
-	offset, ok := zoneOffset(rest, sep == ' ')
-	if !ok {
-		return t, false
+	if len(rest) > 0 {
+		if off, ok = zoneOffset(rest); !ok {
+			return 0, 0, 0, false, false
+		}
+		zoned = true
 	}
-	unix := daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec-offset)
-	return time.Unix(unix, int64(nsec)).UTC(), true
+	wall = daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
+	return wall, nsec, off, zoned, true
 }
 
 // digits2 reads two decimal digits, or returns -1.
@@ -176,12 +206,9 @@ func fraction(b []byte) (nsec int, rest []byte) {
 	return nsec, b[n:]
 }
 
-// zoneOffset reads "Z" or "±hh:mm" as seconds east of UTC; nothing at all
-// is UTC only when allowed (the layout without a zone).
-func zoneOffset(b []byte, noneOK bool) (offset int, ok bool) {
+// zoneOffset reads "Z" or "±hh:mm" as seconds east of UTC.
+func zoneOffset(b []byte) (offset int, ok bool) {
 	switch {
-	case len(b) == 0:
-		return 0, noneOK
 	case len(b) == 1 && b[0] == 'Z':
 		return 0, true
 	case len(b) != len("+07:00") || (b[0] != '+' && b[0] != '-') || b[3] != ':':

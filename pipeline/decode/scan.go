@@ -66,6 +66,9 @@ func (s *scanner) object(data []byte, f *fields) error {
 	s.data, s.pos, s.buf = data, 0, s.buf[:0]
 	s.space()
 	if !s.consume('{') {
+		if s.validValue() {
+			return rejectf(ReasonNotObject, "a JSON value that is not an object")
+		}
 		return s.errorf("expected a JSON object")
 	}
 	s.space()
@@ -97,6 +100,16 @@ func (s *scanner) object(data []byte, f *fields) error {
 		}
 		return s.errorf("expected ',' or '}'")
 	}
+}
+
+// validValue reports whether the data from the current position is one
+// JSON value and nothing else, to tell JSON that is not an object from
+// text that is not JSON at all.
+func (s *scanner) validValue() bool {
+	if _, err := s.value(0); err != nil {
+		return false
+	}
+	return s.end() == nil
 }
 
 func (s *scanner) end() error {

@@ -24,6 +24,9 @@ type Record struct {
 	CDR       schemas.CDR
 	Partition int
 	Offset    int64
+	// Late says the record started too long before its partition's
+	// progress to be counted (eventtime decides); it is still stored.
+	Late bool
 
 	callerKey uint64
 	calleeKey uint64

@@ -337,46 +337,6 @@ func TestOverflowSketchKeepsCountingDistinct(t *testing.T) {
 	}
 }
 
-func TestWatermarkIgnoresFarFutureOutlier(t *testing.T) {
-	w := NewWatermark(5*time.Minute, time.Minute)
-	now := t0
-	for i := range 100 {
-		w.Observe(0, t0.Add(time.Duration(i)*time.Second), now)
-	}
-	w.Observe(0, t0.Add(30*24*time.Hour), now)
-	wm, ok := w.Advance(now)
-	if !ok {
-		t.Fatal("watermark unknown")
-	}
-	if want := t0.Add(93*time.Second - 5*time.Minute); !wm.Equal(want) {
-		t.Errorf("watermark %v, want %v", wm, want)
-	}
-}
-
-func TestWatermarkSlowestPartitionAndIdle(t *testing.T) {
-	w := NewWatermark(0, time.Minute)
-	for i := range 10 {
-		w.Observe(0, t0.Add(time.Hour+time.Duration(i)*time.Second), t0)
-		w.Observe(1, t0.Add(time.Duration(i)*time.Second), t0)
-	}
-	wm, _ := w.Advance(t0)
-	if !wm.Equal(t0.Add(2 * time.Second)) {
-		t.Errorf("watermark %v, want the slow partition's frontier", wm)
-	}
-	for i := range 10 {
-		w.Observe(0, t0.Add(2*time.Hour+time.Duration(i)*time.Second), t0.Add(2*time.Minute))
-	}
-	wm, _ = w.Advance(t0.Add(2 * time.Minute))
-	if !wm.Equal(t0.Add(2*time.Hour + 2*time.Second)) {
-		t.Errorf("idle partition still holds the watermark: %v", wm)
-	}
-	// It never moves backwards.
-	w.Observe(1, t0.Add(3*time.Second), t0.Add(2*time.Minute))
-	if wm2, _ := w.Advance(t0.Add(2 * time.Minute)); wm2.Before(wm) {
-		t.Errorf("watermark moved back from %v to %v", wm, wm2)
-	}
-}
-
 func BenchmarkShardProcess(b *testing.B) {
 	e := testEngine(b, 1)
 	const n = 4096

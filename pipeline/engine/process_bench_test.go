@@ -26,7 +26,7 @@ func mixRecords(b testing.TB, subscribers int) []*Record {
 		b.Fatal(err)
 	}
 	cfg := config.Default()
-	d := decode.NewDecoder(cfg.Numbering.CountryCode, time.Hour)
+	d := decode.NewDecoder(decode.OptionsFrom(cfg))
 	now := tc.End().Add(time.Hour)
 	var recs []*Record
 	for _, line := range lines {

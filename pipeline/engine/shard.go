@@ -131,9 +131,12 @@ func (s *shard) process(r *Record, now time.Time) {
 		return
 	}
 	s.out.CDRs = append(s.out.CDRs, r)
-	if sec < s.wmSec {
+	if r.Late || sec < s.wmSec {
 		s.out.Late++
 		return
+	}
+	if r.callerKey == 0 {
+		return // a withheld caller ID without a number: nobody to count it for
 	}
 	ev := event{callee: r.calleeKey, sec: uint32(sec), talk: seconds16(c.Duration),
 		ring: uint8(min(c.RingDuration, 255)), flags: r.flags}

@@ -23,7 +23,7 @@ func benchCDRs(tb testing.TB) []schemas.CDR {
 	if err != nil {
 		tb.Fatalf("generate traffic: %v", err)
 	}
-	d := decode.NewDecoder("86", 15*time.Minute)
+	d := decode.NewDecoder(decode.Options{Numbering: decode.Numbering{CountryCode: "86"}, MaxFuture: 15 * time.Minute})
 	var out []schemas.CDR
 	for _, line := range lines {
 		if c, err := d.Decode(line, now); err == nil {

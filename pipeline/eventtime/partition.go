@@ -1,0 +1,178 @@
+package eventtime
+
+import (
+	"slices"
+	"strings"
+)
+
+// frontierRank guards a partition's progress against records dated far
+// ahead (a broken switch clock): it never passes the rank-th largest
+// start time the partition delivered, so fewer than rank outliers cannot
+// drag it forward, and it is not known before rank records arrived.
+const frontierRank = 8
+
+// medianEvery is how many records a partition's median source may go
+// without being recomputed (a sort of its sources). It is counted in the
+// partition's own records, so the progress each record is judged against
+// depends on the partition's order alone.
+const medianEvery = 64
+
+// maxSources bounds the sources tracked per partition; records from
+// further switch ids share one source, so hostile input cannot grow the
+// state without bound.
+const maxSources = 256
+
+// otherSources names the shared source past maxSources.
+const otherSources = "(other switches)"
+
+// partition tracks one partition's event-time progress from its sources.
+type partition struct {
+	// top holds the partition's largest start times, ascending (Unix
+	// seconds), for the outlier guard.
+	top [frontierRank]int64
+	n   int
+
+	sources map[string]*source
+	other   *source
+	// frontier is the partition's progress (Unix seconds): records
+	// older than it minus the allowed lateness are late. It never moves
+	// back.
+	frontier int64
+	known    bool
+	// median is the upper median of the sources' latest start times at
+	// the last recompute: what each source's lead is measured against,
+	// and what "far behind" means. current counts the sources within
+	// maxLag of it then; since counts records since then.
+	median  int64
+	current int
+	since   int
+	// lo is the latest start of the slowest source within maxLag of the
+	// median (loSrc), what the frontier follows.
+	lo    int64
+	loSrc *source
+
+	// lastSeen is the wall clock of the latest record; done says the
+	// partition was read to its end (bounded runs).
+	lastSeenUnix int64
+	done         bool
+}
+
+func newPartition() *partition {
+	return &partition{sources: make(map[string]*source)}
+}
+
+// observeTop records sec among the largest start times.
+func (p *partition) observeTop(sec int64) {
+	if p.n < frontierRank {
+		i := p.n
+		for i > 0 && p.top[i-1] > sec {
+			p.top[i] = p.top[i-1]
+			i--
+		}
+		p.top[i] = sec
+		p.n++
+		return
+	}
+	if sec <= p.top[0] {
+		return
+	}
+	i := 0
+	for i+1 < frontierRank && p.top[i+1] < sec {
+		p.top[i] = p.top[i+1]
+		i++
+	}
+	p.top[i] = sec
+}
+
+// source returns the state of the source named name, creating it (and
+// reporting so) on its first record.
+func (p *partition) source(name string) (s *source, fresh bool) {
+	if s = p.sources[name]; s != nil {
+		return s, false
+	}
+	if len(p.sources) >= maxSources {
+		if p.other == nil {
+			p.other = &source{name: otherSources}
+			return p.other, true
+		}
+		return p.other, false
+	}
+	// The name may point into a decoder's arena chunk: keep a copy, not
+	// the chunk.
+	s = &source{name: strings.Clone(name)}
+	p.sources[s.name] = s
+	return s, true
+}
+
+// The partition's progress is the slowest source that is not far behind
+// the others, so a source whose clock runs fast moves nothing and one
+// that runs a little slow holds everyone back instead of having its
+// records made late. A source more than maxLag behind the median (a
+// clock far off, or a switch that stopped sending) no longer holds anyone
+// back. The progress never passes the outlier guard or the wall clock,
+// and never moves back.
+
+// recompute finds the median source and the slowest current one. scratch
+// is reused between calls.
+func (p *partition) recompute(maxLag int64, scratch []int64) []int64 {
+	p.since = 0
+	vals := scratch[:0]
+	for _, s := range p.sources {
+		if s.has {
+			vals = append(vals, s.latest)
+		}
+	}
+	if p.other != nil && p.other.has {
+		vals = append(vals, p.other.latest)
+	}
+	if len(vals) == 0 {
+		return vals
+	}
+	slices.Sort(vals)
+	p.median = vals[len(vals)/2]
+	p.current = 0
+	for _, v := range vals {
+		if v >= p.median-maxLag {
+			p.current++
+		}
+	}
+	p.rescan(maxLag)
+	return vals
+}
+
+// rescan finds the slowest source within maxLag of the median.
+func (p *partition) rescan(maxLag int64) {
+	p.loSrc = nil
+	take := func(s *source) {
+		if s.has && s.latest >= p.median-maxLag && (p.loSrc == nil || s.latest < p.lo) {
+			p.lo, p.loSrc = s.latest, s
+		}
+	}
+	for _, s := range p.sources {
+		take(s)
+	}
+	if p.other != nil {
+		take(p.other)
+	}
+}
+
+// moved updates the slowest current source after s's latest moved on.
+func (p *partition) moved(s *source, maxLag int64) {
+	switch {
+	case s == p.loSrc:
+		p.rescan(maxLag) // the slowest moved on: who is slowest now?
+	case s.latest >= p.median-maxLag && (p.loSrc == nil || s.latest < p.lo):
+		p.lo, p.loSrc = s.latest, s // a source came back within reach
+	}
+}
+
+// advance moves the frontier to what the sources allow, at most capSec.
+func (p *partition) advance(capSec int64) {
+	if p.n < frontierRank || p.loSrc == nil {
+		return
+	}
+	f := min(p.lo, p.top[0], capSec)
+	if !p.known || f > p.frontier {
+		p.frontier, p.known = f, true
+	}
+}

@@ -75,7 +75,9 @@ type params struct {
 	bombSpan   int64                  // seconds
 	// noCallback is the index of no_callback in detectors (-1: off); it is
 	// judged graceBuckets after its window closes, not at the close.
-	noCallback   int
+	noCallback int
+	// spoofed is the index of spoofed_origin in detectors (-1: off).
+	spoofed      int
 	graceBuckets int32
 
 	minutesPerBucket int
@@ -203,6 +205,7 @@ func newParams(cfg Config) (*params, error) {
 		bombing:      bombing,
 		bombSpan:     int64(d.CallBombing.Span / time.Second),
 		noCallback:   slices.IndexFunc(dets, func(d detectors.Detector) bool { return d.Name() == "no_callback" }),
+		spoofed:      slices.IndexFunc(dets, func(d detectors.Detector) bool { return d.Name() == "spoofed_origin" }),
 		graceBuckets: grace,
 
 		minutesPerBucket: int(max(1, slide/60)),

@@ -43,8 +43,7 @@ func BenchmarkStatePerCaller(b *testing.B) {
 				// of the last window or span, not per caller: measure
 				// them apart.
 				for _, s := range e.shards {
-					clear(s.dedup)
-					s.lastSet, s.spareSets = nil, nil
+					s.dedup.forget()
 					s.out = Output{}
 				}
 				e.outs = nil

@@ -1,0 +1,265 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/cdrpipe/cdrpipe/internal/mix"
+)
+
+// Heavy callers: full sliding-window state, counters per bucket and per
+// window, the callees of the ring, concurrency and calls per minute.
+
+// promote gives a caller full window state.
+func (s *shard) promote(cl *caller, number uint64, calls []event) *heavy {
+	h := &heavy{
+		number:  number,
+		top:     cl.last,
+		emitted: s.wmBucket - s.p.w,
+		judged:  s.wmBucket - s.p.w - s.p.graceBuckets,
+		counts:  make([]counts, s.p.ring),
+		wins:    make([]win, s.p.ring),
+		minutes: make([]uint16, int(s.p.ring)*s.p.minutesPerBucket),
+	}
+	for _, e := range calls {
+		h.top = min(h.top, s.p.bucket(int64(e.sec)))
+	}
+	if n := len(s.hfree); n > 0 {
+		cl.heavy = s.hfree[n-1] + 1
+		s.hfree = s.hfree[:n-1]
+		s.heavies[cl.heavy-1] = h
+	} else {
+		s.heavies = append(s.heavies, h)
+		cl.heavy = int32(len(s.heavies))
+	}
+	hi, _ := s.heavyOf.upsert(number)
+	*hi = cl.heavy - 1
+	s.out.Promoted++
+	return h
+}
+
+// add counts one call in a heavy caller's ring and checks the detectors on
+// every open window the call falls in.
+func (s *shard) add(h *heavy, numberText string, ev event, now time.Time) {
+	p := s.p
+	b := p.bucket(int64(ev.sec))
+	if b > h.top {
+		s.gone = h.expire(h.top, b, p.ring, s.gone)
+		h.top = b
+	}
+	if b <= h.top-p.ring {
+		s.out.TooOld++
+		return
+	}
+	slot := mod(b, p.ring)
+	cs := &h.counts[slot]
+	minutes := h.minutes[int(slot)*p.minutesPerBucket : int(slot+1)*p.minutesPerBucket]
+	if cs.bucket != b {
+		*cs = counts{bucket: b}
+		clear(minutes)
+	}
+	first, last := b-p.w+1, b
+	// Windows are started before the call is counted: a new one sums the
+	// buckets it covers, then every open one takes the call.
+	for k := first; k <= last; k++ {
+		s.window(h, k, numberText, now)
+	}
+	d := s.tally(h, minutes, ev, b)
+	cs.add(&d)
+	for k := first; k <= last; k++ {
+		if wn := h.open(k, p.ring); wn != nil {
+			wn.agg.add(&d)
+		}
+	}
+	s.concurrency(h, ev)
+	s.addCallee(h, ev.callee, b, first, last)
+	for k := first; k <= last; k++ {
+		s.check(h, k, numberText, now)
+	}
+}
+
+// tally returns the counts one call adds to its bucket and its windows,
+// moving the caller's per-minute and gap bookkeeping along.
+func (s *shard) tally(h *heavy, minutes []uint16, ev event, b int32) counts {
+	d := counts{calls: 1}
+	if ev.flags&flagAnswered != 0 {
+		talk := float64(ev.talk)
+		d.answered = 1
+		d.talk = talk
+		d.talkSq = talk * talk
+		if ev.flags&flagShort != 0 {
+			d.short = 1
+		}
+	}
+	if ev.flags&flagOneRing != 0 {
+		d.oneRing = 1
+	}
+	if ev.flags&flagInvalid != 0 {
+		d.invalid = 1
+	}
+	if ev.flags&flagSpoofed != 0 {
+		d.spoofed = 1
+	}
+	if ev.flags&flagMobile != 0 {
+		h.mobile = true
+	}
+	bucketStart := int64(b) * s.p.slide
+	if m := int(int64(ev.sec)-bucketStart) / 60; m >= 0 && m < len(minutes) {
+		if minutes[m] < 65535 {
+			minutes[m]++
+		}
+		d.peakMin = minutes[m]
+	}
+	// Gaps between starts, in arrival order; an out-of-order call adds none.
+	if h.lastStart != 0 && ev.sec >= h.lastStart {
+		g := float64(ev.sec - h.lastStart)
+		d.gaps = 1
+		d.gapSum = g
+		d.gapSq = g * g
+	}
+	h.lastStart = max(h.lastStart, ev.sec)
+	return d
+}
+
+// concurrency records how many of the caller's calls were in progress at
+// once, around this one. The peaks can only be at this call's start or at
+// the start of a recent call that begins while it is in progress; each
+// peak is counted in the bucket where it happens, so the result does not
+// depend on the order in which the calls arrived.
+func (s *shard) concurrency(h *heavy, ev event) {
+	self := span{start: ev.sec, end: ev.sec + uint32(ev.ring) + uint32(ev.talk)}
+	recent := h.recent[:min(h.nRecent, recentCalls)]
+	if self.end > self.start {
+		s.peak(h, recent, self, self.start)
+		for _, r := range recent {
+			if self.start < r.start && r.start < self.end {
+				s.peak(h, recent, self, r.start)
+			}
+		}
+	}
+	h.recent[h.nRecent%recentCalls] = self
+	h.nRecent++
+}
+
+// peak counts the calls in progress at second x and keeps the largest
+// count in x's bucket.
+func (s *shard) peak(h *heavy, recent []span, self span, x uint32) {
+	n := uint16(1) // self: x lies within it
+	for _, r := range recent {
+		if r.start <= x && x < r.end {
+			n++
+		}
+	}
+	b := s.p.bucket(int64(x))
+	if cs := &h.counts[mod(b, s.p.ring)]; cs.bucket == b {
+		cs.maxConc = max(cs.maxConc, n)
+	}
+	for k := b - s.p.w + 1; k <= b; k++ {
+		if wn := h.open(k, s.p.ring); wn != nil {
+			wn.agg.maxConc = max(wn.agg.maxConc, n)
+		}
+	}
+}
+
+// window returns the state of window k, starting it if needed; nil when
+// the window is older than what the ring still holds.
+func (s *shard) window(h *heavy, k int32, numberText string, now time.Time) *win {
+	wn := &h.wins[mod(k, s.p.ring)]
+	switch {
+	case wn.valid && wn.start == k:
+		return wn
+	case wn.valid && wn.start > k:
+		return nil
+	case k <= h.emitted:
+		return nil
+	}
+	if wn.valid && wn.start > h.emitted {
+		// The slot still holds an older window whose stats were never
+		// written: write what it has before reusing the slot.
+		s.stats(h, wn.start, numberText, now)
+	}
+	*wn = win{start: k, valid: true}
+	for b := k; b < k+s.p.w; b++ {
+		if cs := &h.counts[mod(b, s.p.ring)]; cs.bucket == b {
+			wn.agg.add(cs)
+		}
+	}
+	// Callees counted before the window existed were not checked for
+	// neighbours in it.
+	wn.neighbours = wn.agg.calls > 0
+	return wn
+}
+
+// addCallee records that callee was called in bucket b and updates the
+// distinct counts of windows [first, last].
+func (s *shard) addCallee(h *heavy, callee uint64, b, first, last int32) {
+	p := s.p
+	mp, fresh := h.callees.upsert(callee)
+	m := *mp
+	bit := bucketBit(b)
+	if m&bit != 0 {
+		return
+	}
+	if fresh && h.callees.len() > p.maxCallees {
+		h.callees.remove(callee)
+		s.addOverflow(h, callee, b)
+		return
+	}
+	*mp = m | bit
+	near, looked := uint64(0), false
+	for k := first; k <= last; k++ {
+		wn := &h.wins[mod(k, p.ring)]
+		if !wn.valid || wn.start != k || m&windowMask(k, p.w) != 0 {
+			continue
+		}
+		wn.distinct++
+		if wn.seqDirty {
+			continue
+		}
+		if !looked {
+			near, looked = s.neighbours(h, callee), true
+		}
+		if near&windowMask(k, p.w) != 0 {
+			wn.seqDirty, wn.neighbours = true, true
+		}
+	}
+}
+
+// neighbours returns the buckets in which a callee within the sequential
+// step of c was called; only in windows holding one of them can c extend
+// a run.
+func (s *shard) neighbours(h *heavy, c uint64) uint64 {
+	step := s.p.seqStep
+	if step > 16 {
+		return ^uint64(0)
+	}
+	var near uint64
+	for d := uint64(1); d <= step; d++ {
+		if m := h.callees.find(c + d); m != nil {
+			near |= *m
+		}
+		if c >= d {
+			if m := h.callees.find(c - d); m != nil {
+				near |= *m
+			}
+		}
+	}
+	return near
+}
+
+func (s *shard) addOverflow(h *heavy, callee uint64, b int32) {
+	if h.overflow == nil {
+		h.overflow = make([]*hll, s.p.ring)
+		h.overSlot = make([]int32, s.p.ring)
+	}
+	slot := mod(b, s.p.ring)
+	if h.overflow[slot] == nil || h.overSlot[slot] != b {
+		if h.overflow[slot] == nil {
+			h.overflow[slot] = new(hll)
+		} else {
+			*h.overflow[slot] = hll{}
+		}
+		h.overSlot[slot] = b
+	}
+	h.overflow[slot].add(mix.Mix64(callee))
+	s.out.Overflowed++
+}

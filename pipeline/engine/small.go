@@ -1,0 +1,158 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/cdrpipe/cdrpipe/detectors"
+)
+
+// Small callers: almost everyone makes a call or two an hour. Their calls
+// are kept inline, without window bookkeeping, until they could reach a
+// threshold; then they are promoted to full state (heavy.go).
+
+// count adds an on-time call to its caller's state.
+// known is the caller's index+1 when processAll found it, or 0.
+func (s *shard) count(number uint64, known int32, numberText string, ev event, now time.Time) {
+	i, fresh := known-1, false
+	if known == 0 {
+		var slot *int32
+		if slot, fresh = s.index.upsert(number); fresh {
+			*slot = s.newCaller(number)
+		}
+		i = *slot
+	}
+	cl := s.callers.at(i)
+	b := s.p.bucket(int64(ev.sec))
+	if fresh || b > cl.last {
+		cl.last = b
+		s.expireAt(b, i)
+	}
+	if cl.heavy != 0 {
+		s.add(s.heavies[cl.heavy-1], numberText, ev, now)
+		return
+	}
+	// Drop calls whose windows all closed or that fell out of the ring,
+	// then keep this one if there is room.
+	var buf [maxSmall + 1]event
+	keep := buf[:0]
+	closed := s.wmBucket - s.p.w
+	for _, e := range s.calls(cl, &buf) {
+		if eb := s.p.bucket(int64(e.sec)); eb > closed && eb > cl.last-s.p.ring {
+			keep = append(keep, e)
+		}
+	}
+	if len(keep) < s.p.smallCap && !s.promising(keep, ev) {
+		if ev.flags&flagSpoofed != 0 {
+			s.spoofedSmall(keep, ev, numberText, now)
+		}
+		s.setCalls(cl, append(keep, ev))
+		return
+	}
+	h := s.promote(cl, number, keep)
+	s.setCalls(cl, nil)
+	for _, e := range keep {
+		s.add(h, numberText, e, now)
+	}
+	s.add(h, numberText, ev, now)
+}
+
+// calls returns a small caller's calls, gathered into buf.
+func (s *shard) calls(cl *caller, buf *[maxSmall + 1]event) []event {
+	n := int(cl.n)
+	copy(buf[:], cl.events[:min(n, inlineCalls)])
+	if n > inlineCalls {
+		copy(buf[inlineCalls:], s.more[cl.more-1][:n-inlineCalls])
+	}
+	return buf[:n]
+}
+
+// setCalls stores es as a small caller's calls. Calls past the inline
+// ones go to a slot of s.more, taken when needed and given back when
+// the caller needs it no more, so callers hold no pointers and the
+// garbage collector never scans them.
+func (s *shard) setCalls(cl *caller, es []event) {
+	cl.n = uint8(len(es))
+	copy(cl.events[:], es)
+	if len(es) <= inlineCalls {
+		if cl.more != 0 {
+			s.moreFree = append(s.moreFree, cl.more-1)
+			cl.more = 0
+		}
+		return
+	}
+	if cl.more == 0 {
+		if n := len(s.moreFree); n > 0 {
+			cl.more = s.moreFree[n-1] + 1
+			s.moreFree = s.moreFree[:n-1]
+		} else {
+			s.more = append(s.more, [moreCalls]event{})
+			cl.more = int32(len(s.more))
+		}
+	}
+	copy(s.more[cl.more-1][:], es[inlineCalls:])
+}
+
+// promising reports whether ev could show a trait that needs few calls
+// and full window state: a call overlapping one of the caller's calls (a
+// handset holds one or two). Spoofed caller IDs, the other such trait,
+// are judged on the small state itself (spoofedSmall): random caller IDs
+// arrive by the hundred thousand, one call each, and must cost what an
+// ordinary caller costs.
+func (s *shard) promising(calls []event, ev event) bool {
+	end := ev.sec + uint32(ev.ring) + uint32(ev.talk)
+	for _, e := range calls {
+		if e.sec < end && ev.sec < e.sec+uint32(e.ring)+uint32(e.talk) {
+			return true
+		}
+	}
+	return false
+}
+
+// spoofedSmall flags spoofed_origin for a small caller whose call ev has
+// a spoofed caller ID, in every window where ev is the call that reaches
+// the threshold: the spoofed calls among prev (its earlier calls) and ev
+// that fall in the window go from below min_calls to min_calls. Counts
+// only grow, so each window crosses once and no per-window state is
+// needed. The flag is the one a heavy caller would get at the crossing.
+func (s *shard) spoofedSmall(prev []event, ev event, numberText string, now time.Time) {
+	p := s.p
+	if p.spoofed < 0 {
+		return
+	}
+	d := p.detectors[p.spoofed]
+	b := p.bucket(int64(ev.sec))
+	for k := b - p.w + 1; k <= b; k++ {
+		calls, spoofed := 1, 1
+		for _, e := range prev {
+			if eb := p.bucket(int64(e.sec)); eb >= k && eb < k+p.w {
+				calls++
+				if e.flags&flagSpoofed != 0 {
+					spoofed++
+				}
+			}
+		}
+		w := &s.view
+		*w = detectors.Window{Length: p.size, Calls: calls - 1, Spoofed: spoofed - 1}
+		if _, crossed := d.Check(w); crossed {
+			continue // crossed at an earlier call
+		}
+		*w = detectors.Window{Length: p.size, Calls: calls, Spoofed: spoofed}
+		if f, ok := d.Check(w); ok {
+			s.flag(numberText, d, k, f, now)
+		}
+	}
+}
+
+// newCaller gives number a state slot and returns its index; the caller
+// enters it in s.index.
+func (s *shard) newCaller(number uint64) int32 {
+	var i int32
+	if n := len(s.free); n > 0 {
+		i = s.free[n-1]
+		s.free = s.free[:n-1]
+	} else {
+		return s.callers.add(caller{number: number})
+	}
+	*s.callers.at(i) = caller{number: number}
+	return i
+}

@@ -39,6 +39,7 @@ const (
 func measure(sc scenario, shards int, progress io.Writer) (result, error) {
 	cfg := config.Default()
 	cfg.Engine.Shards = shards
+	cfg.Numbering.InternationalTrunks = []string{internationalTrunk}
 	if err := cfg.Validate(); err != nil {
 		return result{}, fmt.Errorf("default configuration with %d shards: %w", shards, err)
 	}
@@ -225,6 +226,9 @@ func appendText(b []byte, seq uint64, c call) []byte {
 	return strconv.AppendUint(append(b, '+'), c.callee, 10)
 }
 
+// internationalTrunk carries the spoofed scenario's calls.
+const internationalTrunk = "INTL-GW1"
+
 // fillCDR sets the exported fields a decoder would, from the call and its
 // text (key, caller, callee). Outcomes are drawn from the call's sequence
 // number: mostly answered calls of ten seconds to five minutes, some
@@ -240,6 +244,9 @@ func fillCDR(c *schemas.CDR, cl call, seq uint64, text string) {
 		Callee:    text[keyLen+numberLen:],
 		StartTime: start,
 		SwitchID:  "sw1",
+	}
+	if cl.spoofed {
+		c.TrunkID = internationalTrunk
 	}
 	switch p := h % 100; {
 	case p < 65:

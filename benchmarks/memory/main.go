@@ -7,7 +7,7 @@
 // watermark far past every window and reads them again, to show whether
 // memory falls back once windows close.
 //
-//	go run ./benchmarks/memory [--scenarios light-1M,light-5M,heavy-10k] [--shards N] [--out FILE]
+//	go run ./benchmarks/memory [--scenarios light-1M,light-5M,heavy-10k,spoofed-1M] [--shards N] [--out FILE]
 package main
 
 import (
@@ -42,8 +42,8 @@ func main() {
 
 func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("memory", flag.ContinueOnError)
-	list := fs.String("scenarios", "light-1M,light-5M,heavy-10k",
-		"comma-separated scenarios: light-N (N callers with one to three calls) or heavy-N (N callers of 2,000 distinct callees); N takes a k or M suffix")
+	list := fs.String("scenarios", "light-1M,light-5M,heavy-10k,spoofed-1M",
+		"comma-separated scenarios: light-N (N callers with one to three calls), heavy-N (N callers of 2,000 distinct callees) or spoofed-N (N spoofed caller IDs, one call each); N takes a k or M suffix")
 	shards := fs.Int("shards", runtime.GOMAXPROCS(0), "engine shards")
 	out := fs.String("out", "", "also write the results as markdown to this file")
 	child := fs.String(childFlag, "", "")

@@ -24,10 +24,13 @@ var lightShares = [3]int{6, 3, 1}
 const hourMs = int64(time.Hour / time.Millisecond)
 
 // scenario is one workload: how many callers, and whether they are light
-// (the bulk of subscribers) or heavy (call centres, diallers).
+// (the bulk of subscribers), heavy (call centres, diallers) or spoofed
+// (random caller IDs on an international trunk, one call each: what a
+// spoofing campaign looks like to the engine).
 type scenario struct {
 	name    string
 	heavy   bool
+	spoofed bool
 	callers int
 }
 
@@ -50,17 +53,17 @@ func parseScenarios(list string) ([]scenario, error) {
 	return scs, nil
 }
 
-// parseScenario parses "light-1M" or "heavy-10k".
+// parseScenario parses "light-1M", "heavy-10k" or "spoofed-1M".
 func parseScenario(name string) (scenario, error) {
 	kind, count, ok := strings.Cut(name, "-")
-	if !ok || kind != "light" && kind != "heavy" {
-		return scenario{}, fmt.Errorf("scenario %q: want light-N or heavy-N, such as light-1M or heavy-10k", name)
+	if !ok || kind != "light" && kind != "heavy" && kind != "spoofed" {
+		return scenario{}, fmt.Errorf("scenario %q: want light-N, heavy-N or spoofed-N, such as light-1M, heavy-10k or spoofed-1M", name)
 	}
 	n, err := parseCount(count)
 	if err != nil {
 		return scenario{}, fmt.Errorf("scenario %q: %w", name, err)
 	}
-	sc := scenario{name: name, heavy: kind == "heavy", callers: n}
+	sc := scenario{name: name, heavy: kind == "heavy", spoofed: kind == "spoofed", callers: n}
 	// Numbers are a bijection of the index onto eight digits; heavy
 	// callees need a distinct number per (caller, callee) pair.
 	if limit := sc.numberLimit(); n > limit {
@@ -94,8 +97,11 @@ func (sc scenario) numberLimit() int {
 
 // cdrs is how many records the scenario feeds.
 func (sc scenario) cdrs() int {
-	if sc.heavy {
+	switch {
+	case sc.heavy:
 		return sc.callers * heavyCallees
+	case sc.spoofed:
+		return sc.callers
 	}
 	total := 0
 	for k, cl := range lightClasses(sc.callers) {
@@ -108,14 +114,18 @@ func (sc scenario) cdrs() int {
 type call struct {
 	caller, callee uint64 // E.164 digits
 	at             int64  // start, Unix milliseconds
+	spoofed        bool   // arrives on the international trunk
 }
 
 // calls yields the scenario's calls in start-time order, as a live feed
 // would deliver them, from t0 to t0 plus an hour. Nothing is held but the
 // loop counters, so the generator adds no memory of its own.
 func (sc scenario) calls(t0 time.Time) iter.Seq[call] {
-	if sc.heavy {
+	switch {
+	case sc.heavy:
 		return heavyCalls(sc.callers, t0.UnixMilli())
+	case sc.spoofed:
+		return spoofedCalls(sc.callers, t0.UnixMilli())
 	}
 	return lightCalls(sc.callers, t0.UnixMilli())
 }
@@ -170,6 +180,20 @@ func lightCalls(n int, t0 int64) iter.Seq[call] {
 					}
 					pos++
 				}
+			}
+		}
+	}
+}
+
+// spoofedCalls yields n calls evenly over the hour, each from a caller ID
+// of its own, as random spoofed IDs come: a domestic mobile number on an
+// international trunk, which flags spoofed_origin at once.
+func spoofedCalls(n int, t0 int64) iter.Seq[call] {
+	return func(yield func(call) bool) {
+		for i := range n {
+			at := t0 + int64(i)*hourMs/int64(n)
+			if !yield(call{caller: lightCaller(i), callee: lightCallee(uint64(i)), at: at, spoofed: true}) {
+				return
 			}
 		}
 	}

@@ -1,8 +1,9 @@
 // Package sink writes cdrpipe's rows to ClickHouse over the native
 // protocol: columnar batches per table, retried with backoff while the
-// server is slow or down, and the schema migrations that create the
-// tables. Every table is keyed by input-derived columns, so a retried or
-// replayed insert duplicates nothing once merged.
+// server is slow or down, split around the rows it refuses for good,
+// which go to a quarantine table; and the schema migrations that create
+// the tables. Every table is keyed by input-derived columns, so a retried
+// or replayed insert duplicates nothing once merged.
 package sink
 
 import (
@@ -25,11 +26,25 @@ import (
 type Sink struct {
 	conn       driver.Conn
 	db         string
+	minBackoff time.Duration
 	maxBackoff time.Duration
 	log        *slog.Logger
+	// send makes one insert attempt of cols into t; it is s.insert, or a
+	// fake in tests of the split and the quarantine.
+	send func(ctx context.Context, t *table, cols []any) error
+	// now is the clock of Failing and of quarantined_at.
+	now           func() time.Time
+	health        health
+	quarantinedBy map[string]*atomic.Int64
 
 	// Retries counts failed insert attempts that were retried.
 	Retries atomic.Int64
+	// Splits counts inserts that ClickHouse refused for their content and
+	// that were inserted again in two halves.
+	Splits atomic.Int64
+	// Quarantined counts rows written to the quarantine table instead of
+	// their own, because ClickHouse refused them on their own.
+	Quarantined atomic.Int64
 }
 
 // Open connects to ClickHouse. It does not require the database to exist
@@ -46,7 +61,15 @@ func Open(ctx context.Context, cfg config.ClickHouse, sinkCfg config.Sink, log *
 	if err != nil {
 		return nil, fmt.Errorf("open clickhouse %s: %w", cfg.Addr, err)
 	}
-	return &Sink{conn: conn, db: cfg.Database, maxBackoff: sinkCfg.MaxBackoff, log: log}, nil
+	return newSink(conn, cfg.Database, sinkCfg.MaxBackoff, log), nil
+}
+
+// newSink builds a sink on conn, which tests of the split leave nil.
+func newSink(conn driver.Conn, db string, maxBackoff time.Duration, log *slog.Logger) *Sink {
+	s := &Sink{conn: conn, db: db, minBackoff: min(firstBackoff, maxBackoff), maxBackoff: maxBackoff, log: log,
+		now: time.Now, quarantinedBy: newQuarantineCounters()}
+	s.send = s.insert
+	return s
 }
 
 // compression maps the clickhouse.compression setting to the driver's.
@@ -68,7 +91,10 @@ func (s *Sink) Close() error { return s.conn.Close() }
 
 // Ping checks the server answers, retrying with backoff until ctx ends.
 func (s *Sink) Ping(ctx context.Context) error {
-	return s.retry(ctx, "ping clickhouse", func() error { return s.conn.Ping(ctx) })
+	if err := s.retry(ctx, "ping clickhouse", func() error { return s.conn.Ping(ctx) }, nil); err != nil {
+		return fmt.Errorf("ping clickhouse: %w", err)
+	}
+	return nil
 }
 
 // Migrate creates the database, applies schema versions not yet recorded
@@ -151,75 +177,35 @@ func (s *Sink) appliedVersions(ctx context.Context) (map[int]bool, error) {
 	return done, rows.Err()
 }
 
-// table names one insert of a batch.
-type table struct {
-	name    string
-	columns string
-	values  func(*Batch) []any
-	rows    func(*Batch) int
-}
-
-// tables are written in this order: flags first, because blocklist
-// exporters wait for them, and the large cdrs insert last.
-var tables = []table{
-	{"flagged_numbers", flagInsert, func(b *Batch) []any { return b.flags.columns() }, func(b *Batch) int { return len(b.flags.number) }},
-	{"caller_stats", statsInsert, func(b *Batch) []any { return b.stats.columns() }, func(b *Batch) int { return len(b.stats.caller) }},
-	{"cdr_rejects", rejectInsert, func(b *Batch) []any { return b.rejects.columns() }, func(b *Batch) int { return len(b.rejects.topic) }},
-	{"cdrs", cdrInsert, func(b *Batch) []any { return b.cdrs.columns() }, func(b *Batch) int { return len(b.cdrs.callKey) }},
-}
-
 // Write inserts every non-empty table of b, retrying each failed insert
-// with backoff until it succeeds or ctx ends. Tables already written are
-// not written again within one call.
+// with backoff until it succeeds or ctx ends. Rows ClickHouse refuses for
+// their content are split out and quarantined (see writeTable), so Write
+// waits only while the server or the schema is at fault. Tables already
+// written are not written again within one call.
 func (s *Sink) Write(ctx context.Context, b *Batch) error {
 	for _, t := range tables {
 		if t.rows(b) == 0 {
 			continue
 		}
-		err := s.retry(ctx, "insert "+t.name, func() error { return s.insert(ctx, t, b) })
-		if err != nil {
-			return err
+		if err := s.writeTable(ctx, t, t.values(b)); err != nil {
+			return fmt.Errorf("insert %s: %w", t.name, err)
 		}
 	}
 	return nil
 }
 
-func (s *Sink) insert(ctx context.Context, t table, b *Batch) error {
+// insert makes one insert attempt of cols, the columns of t. The driver
+// appends each typed slice whole.
+func (s *Sink) insert(ctx context.Context, t *table, cols []any) error {
 	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.db+"."+t.name+" "+t.columns)
 	if err != nil {
 		return err
 	}
 	defer batch.Abort()
-	for i, col := range t.values(b) {
+	for i, col := range cols {
 		if err := batch.Column(i).Append(col); err != nil {
-			return fmt.Errorf("column %d: %w", i, err)
+			return &appendError{column: t.names[i], err: err}
 		}
 	}
 	return batch.Send()
-}
-
-// retry runs f until it succeeds, backing off from 100 ms to maxBackoff.
-// It gives up only when ctx ends.
-func (s *Sink) retry(ctx context.Context, what string, f func() error) error {
-	wait := 100 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err := f()
-		if err == nil {
-			if attempt > 1 {
-				s.log.Info("clickhouse recovered", "op", what, "attempts", attempt)
-			}
-			return nil
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s: %w", what, errors.Join(ctx.Err(), err))
-		}
-		s.Retries.Add(1)
-		s.log.Warn("clickhouse write failed, retrying", "op", what, "attempt", attempt, "wait", wait, "err", err)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s: %w", what, errors.Join(ctx.Err(), err))
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, s.maxBackoff)
-	}
 }

@@ -35,7 +35,8 @@ type Config struct {
 
 // Metrics controls the Prometheus endpoint of `run`.
 type Metrics struct {
-	// Addr is host:port for /metrics and /healthz; empty turns it off.
+	// Addr is host:port for /metrics, /livez, /readyz and /debug/pprof/;
+	// empty turns it off.
 	Addr string `mapstructure:"addr"`
 }
 

@@ -59,6 +59,8 @@ type Source interface {
 	EndOffsets(ctx context.Context, parts []int) (map[int]int64, error)
 	// Committed says where reading starts.
 	Committed(ctx context.Context, parts []int) (map[int]int64, error)
+	// Probe asks the broker once whether it answers, for readiness.
+	Probe(ctx context.Context) error
 }
 
 // Summary is what a run did.
@@ -98,6 +100,7 @@ type Runner struct {
 	wmNow   time.Time // watermark after the last batch
 	wmKnown bool
 	m       Metrics
+	h       health
 	// skewed holds the sources reported as skewed, with the offset
 	// reported, so a log line is written when that changes.
 	skewed map[string]time.Duration
@@ -140,6 +143,9 @@ func New(cfg config.Config, opts Options, src Source, snk *sink.Sink, log *slog.
 		trk: newTracker()}
 	for range runtime.GOMAXPROCS(0) {
 		r.decoders = append(r.decoders, decode.NewDecoder(decode.OptionsFrom(cfg)))
+	}
+	if snk != nil {
+		r.m.Retries, r.m.Quarantined = &snk.Retries, &snk.Quarantined
 	}
 	return r, nil
 }
@@ -189,6 +195,9 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 
 	cur := <-free
 	lastFlush, lastLog := r.opts.Now(), r.opts.Now()
+	r.h.turn(lastFlush)
+	r.h.running.Store(true)
+	defer r.h.running.Store(false)
 	ticker := time.NewTicker(50 * time.Millisecond)
 	defer ticker.Stop()
 	var taken []kafka.Message // messages taken from the queue, from next on not yet processed
@@ -198,6 +207,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 
 loop:
 	for !done && ctx.Err() == nil {
+		r.h.turn(r.opts.Now())
 		if next == len(taken) {
 			taken, next = q.take(taken), 0
 		}
@@ -237,10 +247,14 @@ loop:
 			}
 			// Waiting for the other batch is the back-pressure; a stop
 			// must not wait for ClickHouse beyond the drain deadline.
+			r.h.waiting.Store(true)
 			select {
 			case cur = <-free:
 			case <-ctx.Done():
 				cur = nil
+			}
+			r.h.waiting.Store(false)
+			if cur == nil {
 				break loop
 			}
 			lastFlush = r.opts.Now()
@@ -338,6 +352,8 @@ func sourceName(s string) string {
 // still being written: that is the back-pressure that pauses fetching.
 func (r *Runner) send(ctx context.Context, jobs chan<- flushJob, b *sink.Batch) bool {
 	job := flushJob{batch: b, commit: r.trk.commitable()}
+	r.h.waiting.Store(true)
+	defer r.h.waiting.Store(false)
 	select {
 	case jobs <- job:
 		return true

@@ -178,7 +178,7 @@ func (a *app) run(cmd *cobra.Command, c config.Config, opts pipeline.Options, re
 		return err
 	}
 	if c.Metrics.Addr != "" {
-		stop, err := serveMetrics(c.Metrics.Addr, r.Metrics(), a.log)
+		stop, err := serveMetrics(c.Metrics.Addr, r, a.log)
 		if err != nil {
 			return err
 		}
@@ -190,9 +190,10 @@ func (a *app) run(cmd *cobra.Command, c config.Config, opts pipeline.Options, re
 	return err
 }
 
-// serveMetrics exposes m on addr at /metrics (Prometheus text), /healthz
-// and Go's profiles at /debug/pprof/, until the returned stop is called.
-func serveMetrics(addr string, m *pipeline.Metrics, log *slog.Logger) (stop func(), err error) {
+// serveMetrics exposes r's metrics on addr at /metrics (Prometheus text),
+// its liveness at /livez (and /healthz), its readiness at /readyz and Go's
+// profiles at /debug/pprof/, until the returned stop is called.
+func serveMetrics(addr string, r *pipeline.Runner, log *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics endpoint on %s (metrics.addr): %w", addr, err)
@@ -200,9 +201,16 @@ func serveMetrics(addr string, m *pipeline.Metrics, log *slog.Logger) (stop func
 	mux := http.NewServeMux()
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		_ = m.WriteText(w)
+		_ = r.Metrics().WriteText(w)
 	})
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	live := func(w http.ResponseWriter, _ *http.Request) { answer(w, r.Live(), "live") }
+	mux.HandleFunc("/livez", live)
+	mux.HandleFunc("/healthz", live)
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, req *http.Request) {
+		ctx, cancel := context.WithTimeout(req.Context(), 3*time.Second)
+		defer cancel()
+		answer(w, r.Ready(ctx), "ready")
+	})
 	// Profiles of a running service, for `go tool pprof http://ADDR/debug/pprof/profile`.
 	mux.HandleFunc("/debug/pprof/", httppprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
@@ -214,6 +222,18 @@ func serveMetrics(addr string, m *pipeline.Metrics, log *slog.Logger) (stop func
 	}()
 	log.Info("metrics endpoint", "addr", ln.Addr().String())
 	return func() { srv.Close() }, nil
+}
+
+// answer writes a health check's outcome: 200 and ok, or 503 and what is
+// wrong, a line each.
+func answer(w http.ResponseWriter, err error, ok string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, err)
+		return
+	}
+	fmt.Fprintln(w, ok)
 }
 
 func (a *app) diffCmd() *cobra.Command {

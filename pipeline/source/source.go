@@ -119,6 +119,33 @@ func (s *Source) Commit(ctx context.Context, next map[int]int64) error {
 // Close leaves the group and closes connections.
 func (s *Source) Close() error { return s.reader.Close() }
 
+// probeTimeout bounds a Probe whose context has no deadline.
+const probeTimeout = 2 * time.Second
+
+// Probe asks a broker once, without retrying, for the topic's metadata:
+// the broker answers and the topic exists with leaders. It is for a
+// readiness endpoint, which must answer quickly.
+func (s *Admin) Probe(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, probeTimeout)
+		defer cancel()
+	}
+	md, err := s.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{s.cfg.Topic}})
+	if err != nil {
+		return fmt.Errorf("probe kafka: %w", err)
+	}
+	for _, t := range md.Topics {
+		if t.Name == s.cfg.Topic {
+			if t.Error != nil {
+				return fmt.Errorf("probe kafka: topic %s: %w", s.cfg.Topic, t.Error)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("probe kafka: topic %s not found", s.cfg.Topic)
+}
+
 // Partitions lists the topic's partitions.
 func (s *Admin) Partitions(ctx context.Context) ([]int, error) {
 	ctx, cancel := context.WithTimeout(ctx, topicWait)

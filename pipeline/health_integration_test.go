@@ -1,0 +1,108 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cdrpipe/cdrpipe/internal/e2e"
+	"github.com/cdrpipe/cdrpipe/pipeline"
+	"github.com/cdrpipe/cdrpipe/pipeline/sink"
+	"github.com/cdrpipe/cdrpipe/pipeline/source"
+)
+
+// TestRefusedRowsDoNotWedge: ClickHouse refuses some rows for good (a
+// column added under the pipeline that throws for one caller). The run
+// keeps moving: every other row is stored, the refused ones are in the
+// quarantine with their reason, and the run ends (it retried the refused
+// insert for ever before, until its deadline).
+func TestRefusedRowsDoNotWedge(t *testing.T) {
+	const bad = "+8613900000666"
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	var lines []string
+	for i := range 3000 {
+		caller := fmt.Sprintf("+86139%08d", 1000+i%500)
+		if i%500 == 77 {
+			caller = bad
+		}
+		lines = append(lines, fmt.Sprintf(`{"call_id":"c%d","switch_id":"SW","caller":%q,"callee":"+86138%08d","start_time":%q,"duration":30,"disposition":"answered"}`,
+			i, caller, i, at.Add(time.Duration(i)*time.Second).Format(time.RFC3339)))
+	}
+	f := linesFixture(t, lines)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	f.migrate(t, ctx, f.cfg)
+	conn := f.stack.ClickHouse(t)
+	if err := conn.Exec(ctx, "ALTER TABLE "+f.cfg.ClickHouse.Database+".cdrs ADD COLUMN guard UInt8 MATERIALIZED throwIf(caller = '"+bad+"')"); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := f.runOnly(ctx, f.cfg, pipeline.Options{UntilCaughtUp: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("run: %s", sum)
+	f.check1(t, "SELECT count() FROM DB.cdrs FINAL", "2994")
+	f.check1(t, "SELECT count(), any(reason), any(table_name) FROM DB.quarantine FINAL", "6 clickhouse_395 cdrs")
+	if sum.Written < 3000 {
+		t.Errorf("%d rows written, want every CDR (2994 in cdrs, 6 in the quarantine)", sum.Written)
+	}
+}
+
+// TestReadiness: ready while Kafka and ClickHouse answer and writes
+// succeed; not ready (but live: it waits, a restart would not help) while
+// ClickHouse is unreachable; ready again after.
+func TestReadiness(t *testing.T) {
+	f := newFixture(t, 2000, 1, 21)
+	px := startProxy(t, f.stack.ClickHouseAddr)
+	cfg := f.cfg
+	cfg.ClickHouse.Addr = px.addr()
+	cfg.ClickHouse.DialTimeout = time.Second
+	cfg.Sink.MaxBackoff = 500 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.migrate(t, ctx, cfg)
+	s, err := sink.Open(ctx, cfg.ClickHouse, cfg.Sink, f.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	src := source.New(cfg.Kafka, f.log)
+	defer src.Close()
+	r, err := pipeline.New(cfg, pipeline.Options{}, src, s, f.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := func() error {
+		rctx, rcancel := context.WithTimeout(ctx, 3*time.Second)
+		defer rcancel()
+		return r.Ready(rctx)
+	}
+	if err := ready(); err == nil || !strings.Contains(err.Error(), "not consuming") {
+		t.Errorf("ready before running: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := r.Run(ctx); done <- err }()
+	waitFor(t, 60*time.Second, func() bool { return ready() == nil })
+	conn := f.stack.ClickHouse(t)
+	waitFor(t, 60*time.Second, func() bool {
+		return e2e.Count(t, conn, "SELECT count() FROM "+cfg.ClickHouse.Database+".cdrs") > 0
+	})
+
+	px.setDown(true)
+	waitFor(t, 60*time.Second, func() bool {
+		err := ready()
+		return err != nil && strings.Contains(err.Error(), "clickhouse")
+	})
+	if err := r.Live(); err != nil {
+		t.Errorf("not live while waiting for ClickHouse: %v", err)
+	}
+	t.Logf("while ClickHouse is cut: %v", ready())
+	px.setDown(false)
+	waitFor(t, 60*time.Second, func() bool { return ready() == nil })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

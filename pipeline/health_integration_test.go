@@ -106,3 +106,33 @@ func TestReadiness(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSilentPartitionsReleaseWindows: one caller's records all land in one
+// partition of four; the other three never deliver. In a live run they
+// hold the watermark back only for window.idle_partition, then the
+// caller's windows close and their caller_stats rows are written.
+func TestSilentPartitionsReleaseWindows(t *testing.T) {
+	start := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Minute)
+	var lines []string
+	for i := range 120 {
+		lines = append(lines, fmt.Sprintf(`{"call_id":"f%d","switch_id":"SW","caller":"+8613900000123","callee":"+86138%08d","start_time":%q,"duration":40,"disposition":"answered"}`,
+			i, i*1000, start.Add(time.Duration(i)*30*time.Second).Format(time.RFC3339)))
+	}
+	f := linesFixture(t, lines)
+	cfg := f.cfg
+	cfg.Window.IdlePartition = 2 * time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.migrate(t, ctx, cfg)
+	done := make(chan error, 1)
+	go func() { _, err := f.runOnly(ctx, cfg, pipeline.Options{}); done <- err }()
+	conn := f.stack.ClickHouse(t)
+	waitFor(t, 60*time.Second, func() bool {
+		return e2e.Count(t, conn, "SELECT count() FROM "+cfg.ClickHouse.Database+".caller_stats") > 0
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	f.check1(t, "SELECT count() > 0, max(distinct_callees) >= 50 FROM DB.caller_stats FINAL WHERE caller = '+8613900000123'", "1 1")
+}

@@ -56,7 +56,7 @@ demo: up build
 	$(BIN) gen --subscribers $(DEMO_SUBSCRIBERS) --out $(OUT)/demo.jsonl --truth $(OUT)/demo-truth.json
 	$(BIN) produce --topic cdrs-demo-$(DEMO_ID) $(OUT)/demo.jsonl
 	clickhouse-client --host 127.0.0.1 --port 9000 -q "DROP DATABASE IF EXISTS $(DEMO_DB)"
-	$(BIN) run --topic cdrs-demo-$(DEMO_ID) --group cdrpipe-demo-$(DEMO_ID) --database $(DEMO_DB) --until-caught-up
+	$(BIN) run --config deploy/local/traffic-model.yaml --topic cdrs-demo-$(DEMO_ID) --group cdrpipe-demo-$(DEMO_ID) --database $(DEMO_DB) --until-caught-up
 	$(BIN) report --database $(DEMO_DB) --truth $(OUT)/demo-truth.json --min-quality 0.99
 
 # Benchmarks: the hot steps one by one (Go benchmarks, -benchmem), then

@@ -48,6 +48,7 @@ func newFixture(t *testing.T, subscribers int, hours int, seed int64) *fixture {
 	f.cfg.ClickHouse.Addr = stack.ClickHouseAddr
 	f.cfg.ClickHouse.Database = e2e.Name("cdrpipe_test")
 	f.cfg.Sink.FlushInterval = 200 * time.Millisecond
+	traffic.Configure(&f.cfg)
 
 	tc := traffic.DefaultConfig()
 	tc.Start = time.Now().UTC().Truncate(time.Hour).Add(-6 * time.Hour)

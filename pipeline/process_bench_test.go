@@ -38,7 +38,9 @@ func BenchmarkDecodeDetect(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		b.StopTimer()
-		r, err := New(config.Default(), Options{}, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		cfg := config.Default()
+		traffic.Configure(&cfg)
+		r, err := New(cfg, Options{}, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -40,7 +40,9 @@ type Config struct {
 	MalformedRate float64
 	// OutOfOrderRate is the probability that a record is held back and
 	// emitted up to MaxOutOfOrder of event time after its place in order,
-	// which is within the pipeline's 5-minute allowed lateness.
+	// which is within the pipeline's 5-minute allowed lateness. Lateness
+	// is true time, which is also each switch's own: a switch whose clock
+	// is slow (Switch.Skew) writes times behind the other switches'.
 	OutOfOrderRate float64
 	// VeryLateCount is how many records of ordinary subscribers are emitted
 	// 30 to 40 minutes of event time after their place in order, beyond
@@ -50,6 +52,15 @@ type Config struct {
 	// FarFuture is how many valid records of ordinary subscribers are dated
 	// 3 hours after the end of the window and emitted mid-stream.
 	FarFuture int
+
+	// InternationalShare is how many calls come in from abroad, as a
+	// share of the ordinary subscribers' calls: each from its own foreign
+	// number, through the international gateway.
+	InternationalShare float64
+	// WithheldRate is the probability that an ordinary subscriber's call
+	// is made with the caller ID withheld. Whether the number still goes
+	// with it depends on the switch (Switch.Withheld).
+	WithheldRate float64
 
 	// CountryCode is the E.164 country code of every number (86: China).
 	CountryCode int
@@ -73,8 +84,9 @@ const (
 
 // DefaultConfig returns the standard traffic shape: a one-hour window that
 // started five hours ago (so the far-future record, 3 h past its end, is
-// still in the past and valid), 100k subscribers, 20 planted callers of each kind and
-// light noise. It is the only place that reads the wall clock.
+// still in the past and valid), 100k subscribers, 20 planted callers of each kind,
+// 1% of calls from abroad, 0.3% of subscribers' calls with the caller ID
+// withheld, and light noise. It is the only place that reads the wall clock.
 func DefaultConfig() Config {
 	return Config{
 		Start:                  time.Now().UTC().Truncate(time.Hour).Add(-5 * time.Hour),
@@ -90,6 +102,8 @@ func DefaultConfig() Config {
 		OutOfOrderRate:         0.05,
 		VeryLateCount:          20,
 		FarFuture:              1,
+		InternationalShare:     0.01,
+		WithheldRate:           0.003,
 		CountryCode:            86,
 	}
 }
@@ -119,7 +133,8 @@ func (c Config) validate() error {
 	for _, r := range []struct {
 		name string
 		v    float64
-	}{{"DuplicateRate", c.DuplicateRate}, {"MalformedRate", c.MalformedRate}, {"OutOfOrderRate", c.OutOfOrderRate}} {
+	}{{"DuplicateRate", c.DuplicateRate}, {"MalformedRate", c.MalformedRate}, {"OutOfOrderRate", c.OutOfOrderRate},
+		{"InternationalShare", c.InternationalShare}, {"WithheldRate", c.WithheldRate}} {
 		if r.v < 0 || r.v >= 0.5 {
 			add("%s %v must be in [0, 0.5)", r.name, r.v)
 		}

@@ -24,7 +24,10 @@ type emitter struct {
 	w     *bufio.Writer
 	err   error // first write error; bufio keeps failing after it
 	subs  []uint64
-	idMix uint64 // seeds call ids so different seeds give different ids
+	idMix uint64 // seeds malformed lines' ids and the subscribers' IMSIs
+	enc   *Encoder
+	// perSwitch counts the distinct records each switch wrote.
+	perSwitch [NumSwitches]int64
 
 	buf        []byte
 	maxSeen    int64 // latest start_time written, far-future excluded
@@ -42,13 +45,14 @@ type dupLine struct {
 	line  []byte
 }
 
-func newEmitter(cfg Config, r *rand.Rand, w *bufio.Writer, subs []uint64) *emitter {
+func newEmitter(cfg Config, r *rand.Rand, w *bufio.Writer, subs []uint64, perSwitch [NumSwitches]int64) *emitter {
 	return &emitter{
 		cfg:   cfg,
 		r:     r,
 		w:     w,
 		subs:  subs,
 		idMix: splitmix64(uint64(cfg.Seed)),
+		enc:   NewEncoder(cfg.CountryCode, cfg.Seed, perSwitch),
 		buf:   make([]byte, 0, 1024),
 	}
 }
@@ -141,9 +145,17 @@ func (e *emitter) emit(c *call, canDup bool) {
 	for e.dups.len() > 0 && e.dups.peek() <= e.truth.Lines {
 		e.writeDup(e.dups.pop())
 	}
-	e.buf = e.appendRecord(e.buf[:0], c)
+	sw := switchOf(e.cfg.CountryCode, c)
+	e.buf = e.appendRecord(e.buf[:0], sw, c)
 	e.write(e.buf)
 	e.account(c)
+	e.perSwitch[sw]++
+	if c.flags&flagWithheld != 0 {
+		e.truth.Withheld++
+		if fleet[sw].Withheld.noNumber() {
+			e.truth.WithheldNoNumber++
+		}
+	}
 	if canDup && e.r.Float64() < e.cfg.DuplicateRate {
 		line := append([]byte(nil), e.buf...)
 		e.dups.push(e.truth.Lines+e.dupDelay(), dupLine{start: c.start, line: line})
@@ -196,90 +208,64 @@ func (e *emitter) write(line []byte) {
 	}
 }
 
-// appendRecord encodes c as one JSON line. Most records carry disposition
-// and duration; some carry only answer/end times, from which the pipeline
-// must derive both; some carry both.
-func (e *emitter) appendRecord(b []byte, c *call) []byte {
-	r, cc := e.r, e.cfg.CountryCode
-	b = append(b, '{')
-	if r.IntN(50) != 0 {
-		b = e.appendCallID(b, uint64(c.id))
+// appendRecord encodes c as one JSON line, as its switch writes it, with
+// the network fields of the caller's line after the switch's own.
+func (e *emitter) appendRecord(b []byte, sw int, c *call) []byte {
+	rec := Record{
+		Seq: uint64(c.id), Start: c.start, Ring: int64(c.ring), Talk: int64(c.talk), Disp: c.disp, Cause: c.cause,
+		Caller: Number(c.caller), Callee: nationalNumber(e.cfg.CountryCode, c.callee), Withheld: c.flags&flagWithheld != 0,
 	}
-	b = numberField(b, "caller", cc, c.caller, randomForm(r))
-	b = numberField(b, "callee", cc, c.callee, randomForm(r))
-	style := r.IntN(100)
-	withDisposition, withTimes := style < 85, style >= 70
-	tf := randomTimeForm(r)
-	if !withDisposition {
-		tf = randomExactTimeForm(r)
+	if c.flags&flagForeign == 0 {
+		rec.Caller = nationalNumber(e.cfg.CountryCode, c.caller)
 	}
-	b = timeField(b, "start_time", c.start, tf)
-	if withTimes {
-		b = appendCallTimes(b, c, tf)
-	}
-	if withDisposition {
-		b = secondsField(b, "duration", int64(c.talk))
-	}
-	if withDisposition || r.IntN(3) == 0 {
-		b = secondsField(b, "ring_duration", int64(c.ring))
-	}
-	if withDisposition {
-		b = stringField(b, "disposition", dispositionNames[c.disp])
-	}
-	if r.IntN(5) < 4 {
-		b = intField(b, "cause", int64(c.cause))
-	}
-	b = e.appendNetwork(b, c.caller)
+	b = e.enc.AppendCDR(append(b, '{'), sw, &rec, e.r)
+	b = e.appendNetwork(b, sw, c)
 	return append(b, '}', '\n')
 }
 
-// appendCallTimes writes answer_time (answered calls only) and end_time.
-func appendCallTimes(b []byte, c *call, tf timeForm) []byte {
-	answer := c.start + int64(c.ring)
-	if c.answered() {
-		b = timeField(b, "answer_time", answer, tf)
-	}
-	return timeField(b, "end_time", answer+int64(c.talk), tf)
-}
-
-var switchIDs = [...]string{"BJ-MSC-01", "BJ-MSC-02", "SH-MSC-01", "GZ-MSC-03", "SZ-MSC-01", "CD-MSC-02", "WH-IMS-01", "HZ-IMS-02"}
-
 var attestations = [...]string{"A", "B", "C"}
 
-// appendNetwork writes the optional network fields. IMSI and IMEI derive
+// appendNetwork writes the optional network fields a switch of its kind
+// knows: trunk group everywhere, the subscriber's IMSI, IMEI and cell in
+// the mobile core, STIR/SHAKEN attestation on SIP. IMSI and IMEI derive
 // from the caller so they are stable per subscriber, as on a real network.
-func (e *emitter) appendNetwork(b []byte, caller uint64) []byte {
-	r := e.r
-	if r.IntN(10) != 0 {
-		b = stringField(b, "switch_id", switchIDs[r.IntN(len(switchIDs))])
+func (e *emitter) appendNetwork(b []byte, sw int, c *call) []byte {
+	r, kind := e.r, fleet[sw].Kind
+	if kind == KindGateway {
+		return appendDigitsField(b, "trunk_id", "IGW-", uint64(1+r.IntN(8)), 2)
 	}
 	if r.IntN(2) == 0 {
 		b = appendDigitsField(b, "trunk_id", "TG", uint64(r.IntN(1000)), 3)
 	}
-	h := splitmix64(caller ^ e.idMix)
-	if r.IntN(5) < 3 {
-		b = appendDigitsField(b, "imsi", "46000", h%10_000_000_000, 10)
+	if kind == KindMSC || kind == KindIMS {
+		h := splitmix64(c.caller ^ e.idMix)
+		if r.IntN(5) < 3 {
+			b = appendDigitsField(b, "imsi", "46000", h%10_000_000_000, 10)
+		}
+		if r.IntN(5) < 2 {
+			b = appendDigitsField(b, "imei", "35", (h>>7)%10_000_000_000_000, 13)
+		}
+		if r.IntN(2) == 0 {
+			b = appendDigitsField(b, "cell_id", "460-00-", uint64(r.IntN(65536)), 5)
+			b = append(b[:len(b)-1], '-')
+			b = appendPadded(b, uint64(r.IntN(268435456)), 9)
+			b = append(b, '"')
+		}
 	}
-	if r.IntN(5) < 2 {
-		b = appendDigitsField(b, "imei", "35", (h>>7)%10_000_000_000_000, 13)
-	}
-	if r.IntN(2) == 0 {
-		b = appendDigitsField(b, "cell_id", "460-00-", uint64(r.IntN(65536)), 5)
-		b = append(b[:len(b)-1], '-')
-		b = appendPadded(b, uint64(r.IntN(268435456)), 9)
-		b = append(b, '"')
-	}
-	if r.IntN(10) < 3 {
+	if (kind == KindIMS || kind == KindSBC) && r.IntN(10) < 3 {
 		b = stringField(b, "attestation", attestations[r.IntN(len(attestations))])
 	}
 	return b
 }
 
-// appendCallID writes the call_id of the record with index id. Ids are
-// unique because splitmix64 is a bijection.
-func (e *emitter) appendCallID(b []byte, id uint64) []byte {
+// malformedIDTag puts malformed lines' call ids in a domain of their own:
+// no valid record's hashed id (Encoder.hashID) has a switch this high.
+const malformedIDTag = 0xff << 40
+
+// appendMalformedID writes the call_id of the n-th malformed line.
+func (e *emitter) appendMalformedID(b []byte, n uint64) []byte {
 	b = append(key(b, "call_id"), '"')
-	b = appendHex16(b, splitmix64(e.idMix+id))
+	b = appendHex16(b, splitmix64(e.idMix+malformedIDTag+n))
 	return append(b, '"')
 }
 

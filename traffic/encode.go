@@ -9,66 +9,49 @@ import (
 // encoding/json would cost a reflection walk and several allocations per
 // record, and Generate must write a million records in a few seconds.
 
-// timeForm is how one time field is written on the wire.
-type timeForm uint8
-
-const (
-	timeRFCZ        timeForm = iota // 2026-11-29T07:00:03Z
-	timeRFCZMilli                   // 2026-11-29T07:00:03.123Z
-	timeRFCCST                      // 2026-11-29T15:00:03+08:00
-	timeRFCCSTMilli                 // 2026-11-29T15:00:03.123+08:00
-	timeEpochSec                    // 1795950003
-	timeEpochMilli                  // 1795950003123
-)
-
 // cstOffsetSec is China Standard Time, the offset switches there log in.
 const cstOffsetSec = 8 * 3600
 
-// randomTimeForm picks any wire form of a time.
-func randomTimeForm(r *rand.Rand) timeForm {
+// randomTimeForm picks any wire form of a time that carries its own
+// offset or is an epoch (malformed lines use it).
+func randomTimeForm(r *rand.Rand) TimeForm {
 	switch p := r.IntN(100); {
 	case p < 25:
-		return timeRFCZ
+		return TimeRFC3339Z
 	case p < 40:
-		return timeRFCZMilli
+		return TimeRFC3339ZMilli
 	case p < 50:
-		return timeRFCCST
+		return TimeRFC3339CST
 	case p < 60:
-		return timeRFCCSTMilli
+		return TimeRFC3339CSTMilli
 	case p < 80:
-		return timeEpochSec
+		return TimeEpochSec
 	default:
-		return timeEpochMilli
+		return TimeEpochMilli
 	}
 }
 
-// randomExactTimeForm picks a millisecond-precise form. Records that carry
-// only answer_time/end_time use it so the talk time the pipeline derives
-// from them is exact, not off by a truncated second.
-func randomExactTimeForm(r *rand.Rand) timeForm {
-	switch r.IntN(3) {
-	case 0:
-		return timeRFCZMilli
-	case 1:
-		return timeRFCCSTMilli
-	default:
-		return timeEpochMilli
-	}
-}
-
-// appendTime appends the Unix-millisecond time ms in form f.
-func appendTime(b []byte, ms int64, f timeForm) []byte {
+// appendTime appends the Unix-millisecond time ms in form f. Local forms
+// need a zone and are written by Encoder.timeField; here they come out as
+// UTC wall-clock time.
+func appendTime(b []byte, ms int64, f TimeForm) []byte {
 	switch f {
-	case timeRFCZ:
+	case TimeRFC3339Z:
 		return appendRFC3339(b, ms, 0, false)
-	case timeRFCZMilli:
+	case TimeRFC3339ZMilli:
 		return appendRFC3339(b, ms, 0, true)
-	case timeRFCCST:
+	case TimeRFC3339CST:
 		return appendRFC3339(b, ms, cstOffsetSec, false)
-	case timeRFCCSTMilli:
+	case TimeRFC3339CSTMilli:
 		return appendRFC3339(b, ms, cstOffsetSec, true)
-	case timeEpochSec:
+	case TimeEpochSec:
 		return strconv.AppendInt(b, floorDiv(ms, 1000), 10)
+	case TimeEpochFrac:
+		secs := floorDiv(ms, 1000)
+		b = append(strconv.AppendInt(b, secs, 10), '.')
+		return appendPadded(b, uint64(ms-secs*1000), 3)
+	case TimeLocal, TimeLocalMilli:
+		return appendLocal(b, ms, f == TimeLocalMilli)
 	default:
 		return strconv.AppendInt(b, ms, 10)
 	}
@@ -78,18 +61,35 @@ func appendTime(b []byte, ms int64, f timeForm) []byte {
 // offset (0 or +08:00), truncated to seconds unless milli is set. It avoids
 // time.Time so the hot path neither allocates nor looks up zones.
 func appendRFC3339(b []byte, ms int64, offsetSec int, milli bool) []byte {
-	local := ms + int64(offsetSec)*1000
-	secs := floorDiv(local, 1000)
+	b = appendClock(append(b, '"'), ms+int64(offsetSec)*1000, 'T', milli)
+	if offsetSec == 0 {
+		return append(b, 'Z', '"')
+	}
+	b = append(b, '+')
+	b = appendPadded(b, uint64(offsetSec/3600), 2)
+	return append(b, ':', '0', '0', '"')
+}
+
+// appendLocal appends the wall-clock time wall (Unix milliseconds as if
+// the zone were UTC) quoted and without an offset, as switches that log
+// local time write it: "2026-11-29 15:00:03", or with ".250".
+func appendLocal(b []byte, wall int64, milli bool) []byte {
+	return append(appendClock(append(b, '"'), wall, ' ', milli), '"')
+}
+
+// appendClock appends the date and time of wall (Unix milliseconds of the
+// wall clock): date, sep, time, and milliseconds if milli is set.
+func appendClock(b []byte, wall int64, sep byte, milli bool) []byte {
+	secs := floorDiv(wall, 1000)
 	days := floorDiv(secs, 86400)
 	sod := secs - days*86400
 	y, mo, d := civilFromDays(days)
-	b = append(b, '"')
 	b = appendPadded(b, uint64(y), 4)
 	b = append(b, '-')
 	b = appendPadded(b, uint64(mo), 2)
 	b = append(b, '-')
 	b = appendPadded(b, uint64(d), 2)
-	b = append(b, 'T')
+	b = append(b, sep)
 	b = appendPadded(b, uint64(sod/3600), 2)
 	b = append(b, ':')
 	b = appendPadded(b, uint64(sod/60%60), 2)
@@ -97,14 +97,9 @@ func appendRFC3339(b []byte, ms int64, offsetSec int, milli bool) []byte {
 	b = appendPadded(b, uint64(sod%60), 2)
 	if milli {
 		b = append(b, '.')
-		b = appendPadded(b, uint64(local-secs*1000), 3)
+		b = appendPadded(b, uint64(wall-secs*1000), 3)
 	}
-	if offsetSec == 0 {
-		return append(b, 'Z', '"')
-	}
-	b = append(b, '+')
-	b = appendPadded(b, uint64(offsetSec/3600), 2)
-	return append(b, ':', '0', '0', '"')
+	return b
 }
 
 // civilFromDays converts days since 1970-01-01 to a proleptic Gregorian
@@ -205,7 +200,7 @@ func numberField(b []byte, name string, cc int, nsn uint64, f numberForm) []byte
 }
 
 // timeField appends `"name":<time in form f>`.
-func timeField(b []byte, name string, ms int64, f timeForm) []byte {
+func timeField(b []byte, name string, ms int64, f TimeForm) []byte {
 	return appendTime(key(b, name), ms, f)
 }
 

@@ -57,7 +57,7 @@ func Generate(ctx context.Context, cfg Config, out io.Writer) (Truth, error) {
 		return Truth{}, fmt.Errorf("plan traffic: %w", err)
 	}
 	w := bufio.NewWriterSize(out, writeBufferSize)
-	e := newEmitter(cfg, r, w, m.subs)
+	e := newEmitter(cfg, r, w, m.subs, m.perSwitch)
 	if err := e.run(ctx, m.calls, m.future); err != nil {
 		return Truth{}, fmt.Errorf("write traffic: %w", err)
 	}
@@ -73,5 +73,32 @@ func Generate(ctx context.Context, cfg Config, out io.Writer) (Truth, error) {
 	if want := int64(len(m.calls) + len(m.future)); t.UniqueValid != want {
 		panic(fmt.Sprintf("BUG: wrote %d unique valid records, planned %d", t.UniqueValid, want))
 	}
+	if e.perSwitch != m.perSwitch {
+		panic(fmt.Sprintf("BUG: switches wrote %v records, planned %v", e.perSwitch, m.perSwitch))
+	}
+	t.fleetCounts(e.perSwitch, e.enc.CallIDRepeats())
 	return t, nil
+}
+
+// fleetCounts fills the counts that follow from how many records each
+// switch wrote.
+func (t *Truth) fleetCounts(perSwitch [NumSwitches]int64, repeats int64) {
+	t.CallIDRepeats = repeats
+	t.Switches = make(map[string]int64, NumSwitches)
+	for i, sw := range fleet {
+		n := perSwitch[i]
+		t.Switches[sw.ID] = n
+		if sw.CallIDs == IDNone {
+			t.NoCallID += n
+		}
+		if sw.Times.Local() {
+			t.LocalTimes += n
+		}
+		if sw.Skew != 0 {
+			t.Skewed += n
+		}
+		if sw.Kind == KindGateway {
+			t.FromAbroad += n
+		}
+	}
 }

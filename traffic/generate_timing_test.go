@@ -25,3 +25,21 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 	b.ReportMetric(float64(lines)/b.Elapsed().Seconds(), "records/s")
 }
+
+// BenchmarkGenerateDemo writes the demo's traffic (`make demo`: 500k
+// subscribers, one hour, the default mix) and reports records per second.
+func BenchmarkGenerateDemo(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.Start = time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	cfg.Subscribers = 500000
+	b.ReportAllocs()
+	var lines int64
+	for b.Loop() {
+		truth, err := Generate(context.Background(), cfg, io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lines += truth.Lines
+	}
+	b.ReportMetric(float64(lines)/b.Elapsed().Seconds(), "records/s")
+}

@@ -18,18 +18,13 @@ const (
 	malformedKinds
 )
 
-// malformedIDBase puts malformed call ids in their own index range, so
-// they never equal a valid record's id and every malformed line differs
-// from every other line.
-const malformedIDBase = 1 << 40
-
 var (
 	year1900Ms = time.Date(1900, 1, 1, 3, 4, 5, 0, time.UTC).UnixMilli()
 	year2300Ms = time.Date(2300, 6, 7, 8, 9, 10, 0, time.UTC).UnixMilli()
 )
 
 // appendMalformed encodes one malformed line. Each carries a unique call_id
-// first, so truncation never removes it and no two malformed lines are
+// first (appendMalformedID), so truncation never removes it and no two malformed lines are
 // byte-identical: each must be one reject. The rest looks like a normal
 // call of a real subscriber at the stream's current time.
 func (e *emitter) appendMalformed(b []byte) []byte {
@@ -42,7 +37,7 @@ func (e *emitter) appendMalformed(b []byte) []byte {
 	setAnswered(&c, uniformMs(r, 2, 20), uniformMs(r, 10, 300))
 	kind := malformedKind(r.IntN(int(malformedKinds)))
 
-	b = e.appendCallID(append(b, '{'), malformedIDBase+e.malformedN)
+	b = e.appendMalformedID(append(b, '{'), e.malformedN)
 	idEnd := len(b)
 	switch kind {
 	case badNoCaller:
@@ -91,12 +86,12 @@ func (e *emitter) appendMalformed(b []byte) []byte {
 func (e *emitter) appendAbsurdStart(b []byte) []byte {
 	switch e.r.IntN(4) {
 	case 0:
-		return timeField(b, "start_time", year1900Ms, timeRFCZ)
+		return timeField(b, "start_time", year1900Ms, TimeRFC3339Z)
 	case 1:
-		return timeField(b, "start_time", year2300Ms, timeRFCCSTMilli)
+		return timeField(b, "start_time", year2300Ms, TimeRFC3339CSTMilli)
 	case 2:
-		return timeField(b, "start_time", year2300Ms, timeEpochSec)
+		return timeField(b, "start_time", year2300Ms, TimeEpochSec)
 	default:
-		return timeField(b, "start_time", year2300Ms, timeEpochMilli)
+		return timeField(b, "start_time", year2300Ms, TimeEpochMilli)
 	}
 }

@@ -22,20 +22,6 @@ const (
 	veryLateSpreadMs = 10 * minuteMs
 )
 
-// disposition is how a call ended; the values index dispositionNames.
-type disposition uint8
-
-const (
-	dispAnswered disposition = iota
-	dispNoAnswer
-	dispBusy
-	dispFailed
-	dispRejected
-	dispCancelled
-)
-
-var dispositionNames = [...]string{"answered", "no_answer", "busy", "failed", "rejected", "cancelled"}
-
 // Q.850 release causes used by the model.
 const (
 	causeUnallocated    = 1
@@ -64,24 +50,30 @@ type callFlags uint8
 const (
 	flagVeryLate callFlags = 1 << iota
 	flagFarFuture
+	// flagForeign: the caller is a number abroad (caller holds its full
+	// E.164 digits, not a national number) and the call comes in through
+	// the international gateway.
+	flagForeign
+	// flagWithheld: the caller withheld its caller ID.
+	flagWithheld
 )
 
 // call is one planned call, kept compact (40 bytes) because a large run
 // holds millions of them before sorting by start time.
 type call struct {
 	start  int64  // start_time, Unix milliseconds
-	caller uint64 // NSN
+	caller uint64 // NSN, or E.164 digits when flagForeign
 	callee uint64 // NSN
 	talk   int32  // talk time in ms, 0 when not answered
 	ring   int32  // ms from attempt to answer or release
-	id     uint32 // index that the call_id is derived from
-	disp   disposition
+	id     uint32 // the call's place in its switch's sequence (Record.Seq)
+	disp   Disposition
 	cause  uint8
 	kind   kindID
 	flags  callFlags
 }
 
-func (c *call) answered() bool { return c.disp == dispAnswered }
+func (c *call) answered() bool { return c.disp == DispAnswered }
 
 // model is the planned traffic: who exists, who calls whom and when.
 type model struct {
@@ -98,6 +90,8 @@ type model struct {
 	calls   []call // in start order once built
 	future  []call // far-future calls, emitted mid-stream
 	planted []Planted
+	// perSwitch counts the calls each switch writes.
+	perSwitch [NumSwitches]int64
 }
 
 func newModel(cfg Config, r *rand.Rand) *model {
@@ -118,14 +112,34 @@ func (m *model) build(ctx context.Context) error {
 	if err := m.ordinaryCalls(ctx); err != nil {
 		return err
 	}
+	m.callsFromAbroad()
 	m.plantAll()
 	slices.SortFunc(m.calls, compareCalls)
-	for i := range m.calls {
-		m.calls[i].id = uint32(i)
-	}
 	m.markVeryLate()
 	m.farFutureCalls()
+	m.numberBySwitch()
 	return nil
+}
+
+// switchOf returns the switch that writes c: the gateway for a call from
+// abroad, else the caller's home switch.
+func switchOf(cc int, c *call) int {
+	if c.flags&flagForeign != 0 {
+		return gatewayIndex
+	}
+	return HomeSwitch(nationalNumber(cc, c.caller))
+}
+
+// numberBySwitch gives every call its place in its switch's sequence, in
+// start order (the far-future ones last), as each switch's counter would.
+func (m *model) numberBySwitch() {
+	for _, cs := range [2][]call{m.calls, m.future} {
+		for i := range cs {
+			sw := switchOf(m.cfg.CountryCode, &cs[i])
+			cs[i].id = uint32(m.perSwitch[sw])
+			m.perSwitch[sw]++
+		}
+	}
 }
 
 // compareCalls orders by start time; caller and callee break ties so the
@@ -208,6 +222,9 @@ func (m *model) ordinaryCalls(ctx context.Context) error {
 		for _, t := range capPerHour(times, MaxOrdinaryCallsPerHour) {
 			c := call{start: t, caller: m.subs[i], callee: m.pickContact(i)}
 			m.ordinaryOutcome(&c)
+			if m.r.Float64() < m.cfg.WithheldRate {
+				c.flags |= flagWithheld
+			}
 			// A person with one handset does not start a call while the
 			// last one is still ringing or talking.
 			if t < busyUntil {
@@ -218,6 +235,60 @@ func (m *model) ordinaryCalls(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// abroad are the countries calls from abroad come from: country code,
+// the leading digits of a mobile national number and its length.
+var abroad = [...]struct {
+	cc, lead uint64
+	digits   int
+}{
+	{852, 9, 8},  // Hong Kong
+	{1, 0, 10},   // United States and Canada (NANP, drawn apart)
+	{81, 90, 10}, // Japan
+	{82, 10, 10}, // South Korea
+	{886, 9, 9},  // Taiwan
+	{65, 8, 8},   // Singapore
+	{44, 7, 10},  // United Kingdom
+	{61, 4, 9},   // Australia
+	{49, 15, 11}, // Germany
+	{7, 9, 10},   // Russia
+}
+
+// foreignNumber returns a random mobile number abroad as E.164 digits.
+func foreignNumber(r *rand.Rand) uint64 {
+	a := abroad[r.IntN(len(abroad))]
+	var nsn uint64
+	if a.cc == 1 {
+		// NANP: area code and exchange both start with 2-9.
+		nsn = (200+r.Uint64N(800))*10_000_000 + (200+r.Uint64N(800))*10_000 + r.Uint64N(10_000)
+	} else {
+		rest := a.digits - ndigits(a.lead)
+		nsn = a.lead*pow10[rest] + r.Uint64N(pow10[rest])
+	}
+	return a.cc*pow10[a.digits] + nsn
+}
+
+// callsFromAbroad plans the calls that come in from abroad, a share of
+// the ordinary calls: each from its own foreign number to a subscriber,
+// written by the international gateway.
+func (m *model) callsFromAbroad() {
+	n := int(math.Round(m.cfg.InternationalShare * float64(len(m.calls))))
+	if n == 0 || len(m.subs) == 0 {
+		return
+	}
+	seen := make(map[uint64]struct{}, n)
+	span := m.endMs - endMarginMs - m.startMs
+	for range n {
+		caller := foreignNumber(m.r)
+		for _, dup := seen[caller]; dup; _, dup = seen[caller] {
+			caller = foreignNumber(m.r)
+		}
+		seen[caller] = struct{}{}
+		c := call{start: m.startMs + m.r.Int64N(span), caller: caller, callee: m.subs[m.r.IntN(len(m.subs))], flags: flagForeign}
+		m.ordinaryOutcome(&c)
+		m.calls = append(m.calls, c)
+	}
 }
 
 // ordinaryOutcome sets a realistic ending: ~75% answered with log-normal
@@ -231,27 +302,27 @@ func (m *model) ordinaryOutcome(c *call) {
 		talk = min(max(talk, 1), 7200)
 		setAnswered(c, uniformMs(r, 2, 20), int64(talk*1000))
 	case p < 87:
-		setUnanswered(c, dispNoAnswer, causeNoAnswer, uniformMs(r, 20, 60))
+		setUnanswered(c, DispNoAnswer, causeNoAnswer, uniformMs(r, 20, 60))
 	case p < 93:
-		setUnanswered(c, dispBusy, causeBusy, uniformMs(r, 0, 2))
+		setUnanswered(c, DispBusy, causeBusy, uniformMs(r, 0, 2))
 	case p < 97:
-		setUnanswered(c, dispCancelled, causeNormalUnspec, uniformMs(r, 3, 25))
+		setUnanswered(c, DispCancelled, causeNormalUnspec, uniformMs(r, 3, 25))
 	case p < 99:
-		setUnanswered(c, dispRejected, causeRejected, uniformMs(r, 0, 5))
+		setUnanswered(c, DispRejected, causeRejected, uniformMs(r, 0, 5))
 	default:
 		cause := uint8(causeTempFailure)
 		if r.IntN(2) == 0 {
 			cause = causeNoCircuitAvail
 		}
-		setUnanswered(c, dispFailed, cause, uniformMs(r, 0, 1))
+		setUnanswered(c, DispFailed, cause, uniformMs(r, 0, 1))
 	}
 }
 
 func setAnswered(c *call, ringMs, talkMs int64) {
-	c.disp, c.cause, c.ring, c.talk = dispAnswered, causeNormal, int32(ringMs), int32(talkMs)
+	c.disp, c.cause, c.ring, c.talk = DispAnswered, causeNormal, int32(ringMs), int32(talkMs)
 }
 
-func setUnanswered(c *call, d disposition, cause uint8, ringMs int64) {
+func setUnanswered(c *call, d Disposition, cause uint8, ringMs int64) {
 	c.disp, c.cause, c.ring, c.talk = d, cause, int32(ringMs), 0
 }
 
@@ -332,7 +403,6 @@ func (m *model) farFutureCalls() {
 			start:  base + int64(i)*2*secondMs + m.r.Int64N(secondMs),
 			caller: m.subs[sub],
 			callee: m.pickContact(sub),
-			id:     uint32(len(m.calls) + i),
 			flags:  flagFarFuture,
 		}
 		m.ordinaryOutcome(&c)

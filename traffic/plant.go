@@ -18,6 +18,12 @@ import (
 //
 // Callees of fan_out and short_calls are at least minCalleeGap apart, so
 // they never form the runs sequential_dialing counts.
+//
+// Planted callers are homed like everyone else, by their number's hash
+// (HomeSwitch), but their numbers are drawn so that they go round the
+// fleet's switches in turn: every switch but the two tiny ones and the
+// gateway carries some, skewed clocks and local times included, whatever
+// the seed.
 
 // plantAll plants the configured number of callers of each kind.
 func (m *model) plantAll() {
@@ -35,7 +41,15 @@ func (m *model) plantAll() {
 // plant gives a fresh number to one planted caller, appends its calls and
 // records it for the Truth.
 func (m *model) plant(kind string, makeCalls func(caller uint64) []call) {
-	caller := uniqueMobile(m.r, m.used)
+	home := plantSwitches[len(m.planted)%len(plantSwitches)]
+	var caller uint64
+	for {
+		caller = randomMobile(m.r)
+		if _, dup := m.used[caller]; !dup && HomeSwitch(nationalNumber(m.cfg.CountryCode, caller)) == home {
+			break
+		}
+	}
+	m.used[caller] = struct{}{}
 	calls := makeCalls(caller)
 	distinct := make(map[uint64]struct{}, len(calls))
 	for _, c := range calls {
@@ -49,8 +63,21 @@ func (m *model) plant(kind string, makeCalls func(caller uint64) []call) {
 		DistinctCallees: len(distinct),
 		FirstCall:       time.UnixMilli(calls[0].start).UTC(),
 		LastCall:        time.UnixMilli(calls[len(calls)-1].start).UTC(),
+		Switch:          fleet[home].ID,
 	})
 }
+
+// plantSwitches are the switches planted callers are homed on in turn:
+// all with at least 1% of the callers.
+var plantSwitches = func() []int {
+	var out []int
+	for i, sw := range fleet {
+		if sw.Weight >= 10 {
+			out = append(out, i)
+		}
+	}
+	return out
+}()
 
 // fanOutCalls: many distinct random callees, about half answered with long
 // talk so the caller is not also short_calls.
@@ -66,7 +93,7 @@ func (m *model) fanOutCalls(caller uint64) []call {
 		if r.IntN(2) == 0 {
 			setAnswered(c, uniformMs(r, 3, 20), uniformMs(r, 30, 300))
 		} else {
-			setUnanswered(c, dispNoAnswer, causeNoAnswer, uniformMs(r, 20, 60))
+			setUnanswered(c, DispNoAnswer, causeNoAnswer, uniformMs(r, 20, 60))
 		}
 	}
 	return calls
@@ -111,11 +138,11 @@ func (m *model) shortCalls(caller uint64) []call {
 func (m *model) shortUnanswered(c *call) {
 	switch m.r.IntN(3) {
 	case 0:
-		setUnanswered(c, dispNoAnswer, causeNoAnswer, uniformMs(m.r, 20, 40))
+		setUnanswered(c, DispNoAnswer, causeNoAnswer, uniformMs(m.r, 20, 40))
 	case 1:
-		setUnanswered(c, dispBusy, causeBusy, uniformMs(m.r, 0, 2))
+		setUnanswered(c, DispBusy, causeBusy, uniformMs(m.r, 0, 2))
 	default:
-		setUnanswered(c, dispCancelled, causeNormalUnspec, uniformMs(m.r, 3, 15))
+		setUnanswered(c, DispCancelled, causeNormalUnspec, uniformMs(m.r, 3, 15))
 	}
 }
 
@@ -145,9 +172,9 @@ func (m *model) sequentialCalls(caller uint64) []call {
 		case rank < answered:
 			setAnswered(c, uniformMs(r, 3, 15), uniformMs(r, 2, 40))
 		case r.IntN(5) < 3:
-			setUnanswered(c, dispFailed, causeUnallocated, uniformMs(r, 0, 1))
+			setUnanswered(c, DispFailed, causeUnallocated, uniformMs(r, 0, 1))
 		default:
-			setUnanswered(c, dispNoAnswer, causeNoAnswer, uniformMs(r, 15, 40))
+			setUnanswered(c, DispNoAnswer, causeNoAnswer, uniformMs(r, 15, 40))
 		}
 	}
 	return calls

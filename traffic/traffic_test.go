@@ -76,23 +76,34 @@ func TestGenerateCancelled(t *testing.T) {
 type record struct {
 	line     string
 	callID   string
-	caller   string // E.164 with '+'
+	switchID string // "" when the switch writes none
+	caller   string // E.164 with '+'; "" when withheld without a number
 	callee   string
+	withheld bool
 	start    time.Time
 	answered bool
 	talk     float64 // seconds
+	ring     float64 // seconds
+	disp     string
+	// fromAnswerEnd: answer_time and end_time as written (zero if absent).
+	answerTime, endTime time.Time
 }
 
 // parseRecord checks a line against the wire contract and returns why it
-// must be rejected, or "" and the record.
+// must be rejected, or "" and the record. It reads every dialect of the
+// fleet: local times in the zone SwitchZones gives the record's switch,
+// natures of address, withheld callers.
 func parseRecord(line []byte) (record, string) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(line, &m); err != nil {
 		return record{}, "json"
 	}
 	rec := record{line: string(line)}
+	if raw, ok := m["switch_id"]; ok && json.Unmarshal(raw, &rec.switchID) != nil {
+		return rec, "switch_id type"
+	}
 	var reason string
-	if rec.caller, reason = numberValue(m, "caller"); reason != "" {
+	if rec.caller, rec.withheld, reason = callerValue(m); reason != "" {
 		return rec, reason
 	}
 	if rec.callee, reason = numberValue(m, "callee"); reason != "" {
@@ -101,28 +112,85 @@ func parseRecord(line []byte) (record, string) {
 	if _, ok := m["start_time"]; !ok {
 		return rec, "start_time missing"
 	}
-	if rec.start, reason = timeValue(m["start_time"]); reason != "" {
+	zone := zoneOf(rec.switchID)
+	if rec.start, reason = timeValue(m["start_time"], zone); reason != "" {
 		return rec, "start_time " + reason
 	}
 	if raw, ok := m["call_id"]; ok && json.Unmarshal(raw, &rec.callID) != nil {
 		return rec, "call_id type"
 	}
-	return outcome(m, rec)
+	return outcome(m, rec, zone)
 }
 
-// outcome fills answered and talk time from disposition and duration, or
-// from answer_time and end_time.
-func outcome(m map[string]json.RawMessage, rec record) (record, string) {
+// zoneOf is the zone of a switch's local times, from SwitchZones (UTC for
+// the others, as the pipeline's input.zone defaults to).
+func zoneOf(switchID string) *time.Location {
+	for _, e := range SwitchZones() {
+		if sw, zone, _ := strings.Cut(e, "="); sw == switchID {
+			loc, err := time.LoadLocation(zone)
+			if err != nil {
+				panic(err)
+			}
+			return loc
+		}
+	}
+	return time.UTC
+}
+
+// withheldWords are what switches write for a withheld caller.
+var withheldWords = []string{"anonymous", "restricted", "unavailable"}
+
+// callerValue reads the caller, its nature of address and presentation.
+func callerValue(m map[string]json.RawMessage) (caller string, withheld bool, reason string) {
+	var pres string
+	if raw, ok := m["caller_presentation"]; ok {
+		if json.Unmarshal(raw, &pres) != nil || pres != "restricted" {
+			return "", false, "caller_presentation"
+		}
+		withheld = true
+	}
+	if raw, ok := m["caller"]; ok {
+		var s string
+		if json.Unmarshal(raw, &s) == nil && slices.Contains(withheldWords, s) {
+			return "", true, ""
+		}
+	}
+	caller, reason = numberValue(m, "caller")
+	return caller, withheld, reason
+}
+
+// outcome fills answered, talk and ring time and the disposition from
+// disposition and duration, or from answer_time and end_time, as the
+// contract derives them.
+func outcome(m map[string]json.RawMessage, rec record, zone *time.Location) (record, string) {
 	times := map[string]time.Time{}
 	for _, f := range []string{"answer_time", "end_time"} {
 		if raw, ok := m[f]; ok {
-			v, reason := timeValue(raw)
+			v, reason := timeValue(raw, zone)
 			if reason != "" {
 				return rec, f + " " + reason
 			}
 			times[f] = v
 		}
 	}
+	// Times of different precision: up to a second before the time they
+	// follow counts as equal to it.
+	floor := rec.start
+	for _, f := range []string{"answer_time", "end_time"} {
+		v, ok := times[f]
+		if !ok {
+			continue
+		}
+		if v.Before(floor) {
+			if floor.Sub(v) >= time.Second {
+				return rec, f + " before start"
+			}
+			v = floor
+			times[f] = v
+		}
+		floor = v
+	}
+	rec.answerTime, rec.endTime = times["answer_time"], times["end_time"]
 	var duration *float64
 	if raw, ok := m["duration"]; ok {
 		var d float64
@@ -134,27 +202,53 @@ func outcome(m map[string]json.RawMessage, rec record) (record, string) {
 		}
 		duration = &d
 	}
-	if raw, ok := m["disposition"]; ok {
-		var d string
-		if json.Unmarshal(raw, &d) != nil || !slices.Contains(dispositionNames[:], d) {
-			return rec, "disposition"
+	if raw, ok := m["ring_duration"]; ok {
+		if json.Unmarshal(raw, &rec.ring) != nil {
+			return rec, "ring_duration type"
 		}
-		rec.answered = d == "answered"
-		if duration != nil {
-			rec.talk = *duration
-			return rec, ""
-		}
-	} else {
-		_, rec.answered = times["answer_time"]
+	} else if a, ok := times["answer_time"]; ok {
+		rec.ring = a.Sub(rec.start).Seconds()
+	} else if e, ok := times["end_time"]; ok {
+		rec.ring = e.Sub(rec.start).Seconds()
 	}
+	_, hasAnswer := times["answer_time"]
 	end, hasEnd := times["end_time"]
-	if !hasEnd {
-		return rec, "no outcome"
-	}
-	if rec.answered {
+	switch {
+	case duration != nil:
+		rec.talk = *duration
+	case hasAnswer && hasEnd:
 		rec.talk = end.Sub(times["answer_time"]).Seconds()
 	}
+	if raw, ok := m["disposition"]; ok {
+		if json.Unmarshal(raw, &rec.disp) != nil || !slices.Contains(dispositionNames[:], rec.disp) {
+			return rec, "disposition"
+		}
+	} else {
+		if duration == nil && !hasEnd {
+			return rec, "no outcome"
+		}
+		var cause *int
+		if raw, ok := m["cause"]; ok {
+			var c int
+			if json.Unmarshal(raw, &c) != nil {
+				return rec, "cause type"
+			}
+			cause = &c
+		}
+		rec.disp = deriveDisposition(rec.talk > 0 || hasAnswer, cause != nil, uint8(deref(cause))).String()
+	}
+	rec.answered = rec.disp == "answered"
+	if !rec.answered {
+		rec.talk = 0
+	}
 	return rec, ""
+}
+
+func deref(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 func numberValue(m map[string]json.RawMessage, field string) (string, string) {
@@ -166,7 +260,11 @@ func numberValue(m map[string]json.RawMessage, field string) (string, string) {
 	if json.Unmarshal(raw, &s) != nil {
 		return "", field + " type"
 	}
-	n, ok := normalise(s)
+	var noa string
+	if raw, ok := m[field+"_noa"]; ok && json.Unmarshal(raw, &noa) != nil {
+		return "", field + "_noa type"
+	}
+	n, ok := normaliseNOA(s, noa)
 	if !ok {
 		return "", field + " not a number"
 	}
@@ -175,43 +273,66 @@ func numberValue(m map[string]json.RawMessage, field string) (string, string) {
 
 // normalise turns the contract's number forms into E.164 with '+', for
 // country code 86.
-func normalise(s string) (string, bool) {
+func normalise(s string) (string, bool) { return normaliseNOA(s, "") }
+
+// normaliseNOA is normalise for a number with a nature of address.
+func normaliseNOA(s, noa string) (string, bool) {
 	plus := strings.HasPrefix(s, "+")
 	s = strings.TrimPrefix(s, "+")
-	if len(s) < 7 || strings.Trim(s, "0123456789") != "" {
+	if len(s) < 3 || strings.Trim(s, "0123456789") != "" {
 		return "", false
 	}
 	switch {
 	case plus:
 		return "+" + s, true
+	case noa == "international":
+		return "+" + strings.TrimPrefix(s, "00"), true
+	case noa == "national" || noa == "subscriber":
+		return "+86" + strings.TrimPrefix(s, "0"), true
+	case noa != "" && noa != "unknown":
+		return "", false
 	case strings.HasPrefix(s, "00"):
 		return "+" + s[2:], true
 	case strings.HasPrefix(s, "0"):
 		return "+86" + s[1:], true
-	case strings.HasPrefix(s, "86") && len(s) >= 12:
+	case strings.HasPrefix(s, "86") && len(s) >= 10:
 		return "+" + s, true
 	default:
 		return "+86" + s, true
 	}
 }
 
-func timeValue(raw json.RawMessage) (time.Time, string) {
+// localLayout is how switches write local time, with optional fraction.
+const localLayout = "2006-01-02 15:04:05.999"
+
+func timeValue(raw json.RawMessage, zone *time.Location) (time.Time, string) {
 	var t time.Time
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		v, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
-			return t, "unparsable"
+			// Wall-clock time without an offset, in the switch's zone.
+			if v, err = time.ParseInLocation(localLayout, s, zone); err != nil {
+				return t, "unparsable"
+			}
 		}
 		t = v
 	} else {
-		n, err := strconv.ParseInt(string(raw), 10, 64)
+		secs, frac, hasFrac := strings.Cut(string(raw), ".")
+		n, err := strconv.ParseInt(secs, 10, 64)
 		if err != nil {
 			return t, "type"
 		}
-		if n > 100_000_000_000 {
+		switch {
+		case hasFrac:
+			ms, err := strconv.Atoi((frac + "000")[:3])
+			if err != nil {
+				return t, "type"
+			}
+			t = time.UnixMilli(n*1000 + int64(ms))
+		case n > 100_000_000_000:
 			t = time.UnixMilli(n)
-		} else {
+		default:
 			t = time.Unix(n, 0)
 		}
 	}
@@ -229,6 +350,7 @@ type stream struct {
 	malformed map[string]bool
 	dups      int64
 	unique    []record
+	resent    []record // the re-sent copies, parsed
 	seen      map[string]bool
 }
 
@@ -250,6 +372,7 @@ func readStream(t *testing.T, data []byte) *stream {
 			s.malformed[line] = true
 		case s.seen[line]:
 			s.dups++
+			s.resent = append(s.resent, rec)
 		default:
 			s.seen[line] = true
 			s.unique = append(s.unique, rec)
@@ -262,10 +385,10 @@ func readStream(t *testing.T, data []byte) *stream {
 }
 
 func TestTruthCountsMatchLines(t *testing.T) {
-	for _, tc := range testConfigs {
+	for i, tc := range testConfigs {
 		t.Run(tc.name, func(t *testing.T) {
-			data, truth := generate(t, tc.cfg)
-			s := readStream(t, data)
+			g := testTraffic(t, i)
+			s, truth := g.s, g.truth
 			rejects := int64(0)
 			for _, n := range s.rejects {
 				rejects += int64(n)
@@ -290,7 +413,8 @@ func TestTruthCountsMatchLines(t *testing.T) {
 				t.Errorf("lines %d != malformed+duplicates+unique_valid", truth.Lines)
 			}
 			checkRates(t, tc.cfg, truth)
-			checkCallIDs(t, s.unique)
+			checkCallIDs(t, s.unique, truth)
+			checkFleetCounts(t, s.unique, truth)
 			t.Logf("truth: lines=%d malformed=%d dups=%d (late %d) unique=%d rejects=%v",
 				truth.Lines, truth.Malformed, truth.Duplicates, truth.LateDuplicates, truth.UniqueValid, s.rejects)
 		})
@@ -310,24 +434,29 @@ func checkRates(t *testing.T, cfg Config, truth Truth) {
 	near("duplicates", truth.Duplicates, cfg.DuplicateRate)
 }
 
-// checkCallIDs checks a call_id is never shared by two different records,
-// and that about 2% of records omit it.
-func checkCallIDs(t *testing.T, recs []record) {
+// checkCallIDs checks a call_id is never shared by two different records
+// of one switch (records without switch_id count as one source), and that
+// the records without one are the Truth's NoCallID.
+func checkCallIDs(t *testing.T, recs []record, truth Truth) {
 	t.Helper()
-	ids := map[string]bool{}
+	ids := map[[2]string]bool{}
 	missing := 0
 	for _, r := range recs {
 		if r.callID == "" {
 			missing++
 			continue
 		}
-		if ids[r.callID] {
-			t.Errorf("call_id %s on two different records", r.callID)
+		k := [2]string{r.switchID, r.callID}
+		if ids[k] {
+			t.Errorf("call_id %s on two different records of switch %q", r.callID, r.switchID)
 		}
-		ids[r.callID] = true
+		ids[k] = true
 	}
-	if p := float64(missing) / float64(len(recs)); p < 0.01 || p > 0.03 {
-		t.Errorf("%.3f of records lack call_id, want about 0.02", p)
+	if int64(missing) != truth.NoCallID {
+		t.Errorf("%d records lack call_id, truth says %d", missing, truth.NoCallID)
+	}
+	if p := float64(missing) / float64(len(recs)); p < 0.05 || p > 0.15 {
+		t.Errorf("%.3f of records lack call_id, want about 0.09 (two switches write none)", p)
 	}
 }
 
@@ -335,14 +464,17 @@ func checkCallIDs(t *testing.T, recs []record) {
 // out-of-order ones within 4 minutes, exactly VeryLate ones 30+ minutes,
 // the far-future one in the middle.
 func TestArrivalOrder(t *testing.T) {
-	for _, tc := range testConfigs {
+	for i, tc := range testConfigs {
 		t.Run(tc.name, func(t *testing.T) {
-			data, truth := generate(t, tc.cfg)
-			s := readStream(t, data)
+			g := testTraffic(t, i)
+			s, truth := g.s, g.truth
 			futureAt := truth.End.Add(FarFutureOffset)
 			var maxSeen time.Time
 			var veryLate, outOfOrder int
 			for i, r := range s.unique {
+				// The switch's clock may be off: lateness is a matter of
+				// true time (the pipeline follows each switch's own).
+				r.start = r.start.Add(-skewOf(r.switchID))
 				if !r.start.Before(futureAt) {
 					if i < len(s.unique)/3 || i > 2*len(s.unique)/3 {
 						t.Errorf("far-future record at %d of %d, want mid-stream", i, len(s.unique))
@@ -455,9 +587,14 @@ func windowsFired(calls []record) map[string]bool {
 	return fired
 }
 
+// byCaller groups records by caller; a withheld caller without a number
+// is nobody's.
 func byCaller(recs []record) map[string][]record {
 	out := map[string][]record{}
 	for _, r := range recs {
+		if r.caller == "" {
+			continue
+		}
 		out[r.caller] = append(out[r.caller], r)
 	}
 	for _, calls := range out {
@@ -467,10 +604,10 @@ func byCaller(recs []record) map[string][]record {
 }
 
 func TestPlantedCrossOnlyTheirThreshold(t *testing.T) {
-	for _, tc := range testConfigs {
+	for i, tc := range testConfigs {
 		t.Run(tc.name, func(t *testing.T) {
-			data, truth := generate(t, tc.cfg)
-			calls := byCaller(readStream(t, data).unique)
+			g := testTraffic(t, i)
+			truth, calls := g.truth, byCaller(g.s.unique)
 			want := map[string]int{KindFanOut: tc.cfg.FanOut, KindShortCalls: tc.cfg.ShortCalls, KindSequential: tc.cfg.Sequential}
 			got := map[string]int{}
 			for _, p := range truth.Planted {
@@ -511,16 +648,20 @@ func checkPlanted(t *testing.T, p Planted, calls []record) {
 // calls in any hour, which keeps it far from every threshold, and that
 // none trips a detector.
 func TestOrdinaryStayQuiet(t *testing.T) {
-	for _, tc := range testConfigs {
+	for i, tc := range testConfigs {
 		t.Run(tc.name, func(t *testing.T) {
-			data, truth := generate(t, tc.cfg)
-			callers := byCaller(readStream(t, data).unique)
-			ordinary := 0
+			g := testTraffic(t, i)
+			truth, callers := g.truth, byCaller(g.s.unique)
+			ordinary, abroad := 0, 0
 			for number, calls := range callers {
 				if truth.Kind(number) != "" {
 					continue
 				}
-				ordinary++
+				if strings.HasPrefix(number, "+86") {
+					ordinary++
+				} else {
+					abroad++
+				}
 				if n := maxPerHour(calls); n > ordinaryHourLimit {
 					t.Errorf("ordinary %s makes %d calls in an hour", number, n)
 				}
@@ -534,6 +675,9 @@ func TestOrdinaryStayQuiet(t *testing.T) {
 			}
 			if ordinary > truth.Subscribers || ordinary < truth.Subscribers/2 {
 				t.Errorf("%d ordinary callers, %d subscribers", ordinary, truth.Subscribers)
+			}
+			if int64(abroad) != truth.FromAbroad {
+				t.Errorf("%d callers from abroad, truth says %d calls from abroad (one each)", abroad, truth.FromAbroad)
 			}
 		})
 	}
@@ -586,7 +730,9 @@ func TestTruthJSONRoundTrip(t *testing.T) {
 	if err := truth.WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{`"planted"`, `"distinct_callees"`, `"unique_valid"`, `"very_late"`, `"far_future"`, `"subscribers"`} {
+	for _, f := range []string{`"planted"`, `"distinct_callees"`, `"unique_valid"`, `"very_late"`, `"far_future"`, `"subscribers"`,
+		`"switch"`, `"withheld"`, `"withheld_no_number"`, `"call_id_repeats"`, `"no_call_id"`, `"local_times"`, `"skewed"`,
+		`"from_abroad"`, `"switches"`} {
 		if !strings.Contains(buf.String(), f) {
 			t.Errorf("truth JSON lacks %s", f)
 		}
@@ -638,17 +784,23 @@ func TestAppendRFC3339(t *testing.T) {
 		t.Helper()
 		tm := time.UnixMilli(ms)
 		cases := []struct {
-			form timeForm
+			form TimeForm
 			want string
 		}{
-			{timeRFCZ, tm.UTC().Format("2006-01-02T15:04:05Z07:00")},
-			{timeRFCZMilli, tm.UTC().Format("2006-01-02T15:04:05.000Z07:00")},
-			{timeRFCCST, tm.In(cst).Format("2006-01-02T15:04:05Z07:00")},
-			{timeRFCCSTMilli, tm.In(cst).Format("2006-01-02T15:04:05.000Z07:00")},
-			{timeEpochSec, strconv.FormatInt(tm.Unix(), 10)},
-			{timeEpochMilli, strconv.FormatInt(ms, 10)},
+			{TimeRFC3339Z, tm.UTC().Format("2006-01-02T15:04:05Z07:00")},
+			{TimeRFC3339ZMilli, tm.UTC().Format("2006-01-02T15:04:05.000Z07:00")},
+			{TimeRFC3339CST, tm.In(cst).Format("2006-01-02T15:04:05Z07:00")},
+			{TimeRFC3339CSTMilli, tm.In(cst).Format("2006-01-02T15:04:05.000Z07:00")},
+			{TimeEpochSec, strconv.FormatInt(tm.Unix(), 10)},
+			{TimeEpochMilli, strconv.FormatInt(ms, 10)},
+			{TimeEpochFrac, strconv.FormatInt(tm.Unix(), 10) + tm.UTC().Format(".000")},
+			{TimeLocal, tm.UTC().Format("2006-01-02 15:04:05")},
+			{TimeLocalMilli, tm.UTC().Format("2006-01-02 15:04:05.000")},
 		}
 		for _, c := range cases {
+			if c.form == TimeEpochFrac && ms < 0 {
+				continue // "-1.001" would read as -1.001 s: no switch writes times before 1970
+			}
 			got := strings.Trim(string(appendTime(nil, ms, c.form)), `"`)
 			if got != c.want {
 				t.Errorf("appendTime(%d, %d) = %s, want %s", ms, c.form, got, c.want)

@@ -24,9 +24,12 @@ type Planted struct {
 	Calls int `json:"calls"`
 	// DistinctCallees counts the distinct numbers it called.
 	DistinctCallees int `json:"distinct_callees"`
-	// FirstCall and LastCall bound its burst by start_time.
+	// FirstCall and LastCall bound its burst by start_time (true time:
+	// its switch's clock may be off, see Switch).
 	FirstCall time.Time `json:"first_call"`
 	LastCall  time.Time `json:"last_call"`
+	// Switch is the id of its home switch, which writes all its calls.
+	Switch string `json:"switch"`
 }
 
 // Truth is what Generate wrote, for checking what the pipeline flagged and
@@ -64,6 +67,31 @@ type Truth struct {
 	// event time behind the stream: a pipeline may count these as late
 	// drops rather than as duplicates.
 	LateDuplicates int64 `json:"late_duplicates"`
+
+	// The fleet's habits, counted over the UniqueValid records.
+
+	// Withheld counts records whose caller withheld its caller ID, with
+	// or without the number; WithheldNoNumber those of them written with
+	// a word (anonymous, restricted, unavailable) instead of the number,
+	// which no detector can count for any caller.
+	Withheld         int64 `json:"withheld"`
+	WithheldNoNumber int64 `json:"withheld_no_number"`
+	// CallIDRepeats counts records whose call_id also occurs on another
+	// switch, for another call: each must be stored once, none of them
+	// taken for a re-send of another.
+	CallIDRepeats int64 `json:"call_id_repeats"`
+	// NoCallID counts records without a call_id (de-duplicated on their
+	// content).
+	NoCallID int64 `json:"no_call_id"`
+	// LocalTimes counts records whose times are local wall-clock times
+	// without an offset (input.switch_zones must name their zones).
+	LocalTimes int64 `json:"local_times"`
+	// Skewed counts records from switches whose clock is off.
+	Skewed int64 `json:"skewed"`
+	// FromAbroad counts calls from abroad, written by the gateway.
+	FromAbroad int64 `json:"from_abroad"`
+	// Switches counts records per switch id.
+	Switches map[string]int64 `json:"switches"`
 }
 
 // Kind returns the planted kind of number (E.164 with '+'), or "" for an

@@ -16,8 +16,12 @@ var Checkable = []string{"fan_out", "short_calls", "sequential_dialing", "one_ri
 	"concurrent_calls", "invalid_callees", "robotic_timing", "no_callback", "call_bombing", "spoofed_origin"}
 
 // Crossed returns, per caller number index, the checkable traits its
-// records cross under the thresholds of det. Very late records are left
-// out: the pipeline stores them but never counts them.
+// records cross under the thresholds of det. calls must be as the pipeline
+// reads them (Traffic.Seen): the times a skewed switch writes, the talk
+// time a switch's times give. Very late records are left out: the pipeline
+// stores them but never counts them. So are calls whose caller withheld
+// its ID without a number (Hidden): no detector can count them for anyone,
+// neither as the caller's call nor as a callee calling back.
 func Crossed(calls []Call, nums []string, det config.Detectors) map[uint32]map[string]bool {
 	out := map[uint32]map[string]bool{}
 	mark := func(caller uint32, trait string) {
@@ -30,7 +34,7 @@ func Crossed(calls []Call, nums []string, det config.Detectors) map[uint32]map[s
 	byCallee := map[uint32][]Call{}
 	back := map[uint64][]int64{} // callee<<32|caller → starts of calls from callee to caller
 	for _, c := range calls {
-		if c.Late {
+		if c.Late || c.Hidden {
 			continue
 		}
 		byCaller[c.Caller] = append(byCaller[c.Caller], c)

@@ -4,9 +4,9 @@ import (
 	"container/heap"
 	"math/rand/v2"
 	"strconv"
-	"time"
 
 	"github.com/cdrpipe/cdrpipe/config"
+	"github.com/cdrpipe/cdrpipe/traffic"
 )
 
 // Traffic is a generated run: the calls, the truth about their callers,
@@ -29,11 +29,20 @@ type Traffic struct {
 	Duplicates int // byte-identical re-sent lines
 	OutOfOrder int // lines sent after a later-starting line, up to 4 min
 	VeryLate   int // lines sent 30–40 min after their start
+	// What the fleet's switches made of the unique valid records (see
+	// traffic.Truth for each).
+	Withheld, WithheldNoNumber int
+	CallIDRepeats              int
+	LocalTimes, Skewed         int
+
+	nums []traffic.Number // Numbers parsed
+	enc  *traffic.Encoder // writes the calls as their switches do
 }
 
-// expect fills Expected from the brute-force checks.
+// expect fills Expected from the brute-force checks on the calls as the
+// pipeline reads them.
 func (t *Traffic) expect() {
-	crossed := Crossed(t.Calls, t.Numbers, config.Default().Detectors)
+	crossed := Crossed(t.Seen(), t.Numbers, config.Default().Detectors)
 	t.Expected = map[string]map[string]bool{}
 	for num := range t.Class {
 		t.Expected[num] = map[string]bool{}
@@ -150,78 +159,12 @@ func (e *emitter) write(i int, canDup bool) {
 	e.t.Sent++
 }
 
-var switches = []string{"SW-BJ1", "SW-SH1", "SW-GZ1", "SW-SZ1"}
-
-// record appends call i as one JSON object in one of four wire forms,
-// all carrying enough to see when the call ended.
+// record appends call i as one JSON object, as its switch writes it.
 func (e *emitter) record(b []byte, i int) []byte {
 	c := &e.t.Calls[i]
-	r := e.r
-	b = append(b, `{"call_id":"`...)
-	b = append(b, switches[c.Caller%4][3:]...)
-	b = append(b, '-')
-	b = strconv.AppendUint(b, splitmix(uint64(e.cfg.Seed)<<32^uint64(i)), 36)
-	b = append(b, `","caller":`...)
-	b = e.number(b, c.Caller)
-	b = append(b, `,"callee":`...)
-	b = e.number(b, c.Callee)
-	form := r.IntN(10)
-	b = append(b, `,"start_time":`...)
-	switch {
-	case form < 4:
-		b = appendRFC3339(b, c.Start, 0)
-	case form < 7:
-		b = strconv.AppendInt(b, c.Start, 10)
-	case form < 9:
-		b = appendRFC3339(b, c.Start, 8)
-	default:
-		b = strconv.AppendFloat(b, float64(c.Start)/1000, 'f', 3, 64)
-	}
-	if form >= 4 && form < 7 {
-		// Times only: the pipeline derives talk, ring and disposition.
-		if c.Disp == DispAnswered {
-			b = append(b, `,"answer_time":`...)
-			b = strconv.AppendInt(b, c.Start+int64(c.Ring), 10)
-		}
-		b = append(b, `,"end_time":`...)
-		b = strconv.AppendInt(b, c.End(), 10)
-	} else {
-		b = append(b, `,"duration":`...)
-		b = strconv.AppendFloat(b, float64(c.Talk)/1000, 'f', -1, 64)
-		b = append(b, `,"ring_duration":`...)
-		b = strconv.AppendFloat(b, float64(c.Ring)/1000, 'f', -1, 64)
-		b = append(b, `,"disposition":"`...)
-		b = append(b, dispNames[c.Disp]...)
-		b = append(b, '"')
-	}
-	b = append(b, `,"cause":`...)
-	b = strconv.AppendInt(b, int64(c.Cause), 10)
-	b = append(b, `,"trunk_id":"`...)
-	b = append(b, trunks[c.Trunk]...)
-	b = append(b, `","switch_id":"`...)
-	b = append(b, switches[c.Caller%4]...)
-	return append(b, `"}`...)
-}
-
-// number appends a quoted number, mostly E.164, sometimes in the
-// national or 00 form a switch writes (only for numbers the plan allows,
-// which normalise back to the same E.164).
-func (e *emitter) number(b []byte, idx uint32) []byte {
-	s := e.t.Numbers[idx]
-	b = append(b, '"')
-	if homeValid(s) {
-		switch p := e.r.IntN(10); {
-		case p == 0:
-			return append(append(append(b, "00"...), s[1:]...), '"')
-		case p == 1:
-			nat := s[3:]
-			if nat[0] != '1' && nat[0] != '4' && nat[0] != '9' {
-				b = append(b, '0') // landline: trunk prefix and area code
-			}
-			return append(append(b, nat...), '"')
-		}
-	}
-	return append(append(b, s...), '"')
+	rec := e.t.record(c)
+	b = e.t.enc.AppendCDR(append(b, '{'), int(c.Switch), &rec, e.r)
+	return append(b, '}')
 }
 
 // malformed appends a broken line derived from call i.
@@ -248,23 +191,4 @@ func (e *emitter) malformed(i int) {
 	}
 	e.line(bad)
 	e.t.Malformed++
-}
-
-func splitmix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
-
-// appendRFC3339 appends ms as a quoted RFC 3339 time with milliseconds
-// at a whole-hour offset.
-func appendRFC3339(b []byte, ms int64, offsetHours int) []byte {
-	loc := time.UTC
-	if offsetHours != 0 {
-		loc = time.FixedZone("", offsetHours*3600)
-	}
-	b = append(b, '"')
-	b = time.UnixMilli(ms).In(loc).AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
-	return append(b, '"')
 }

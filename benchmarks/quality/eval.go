@@ -12,6 +12,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/cdrpipe/cdrpipe/pipeline"
+	"github.com/cdrpipe/cdrpipe/traffic"
 )
 
 // Score is precision, recall and F1 of one predicted set against one
@@ -269,8 +270,11 @@ func writeMarkdown(w io.Writer, ri runInfo, res *Result) {
 	fmt.Fprintf(w, "| CDR lines sent | unique valid | duplicates | out of order | very late | malformed | stored (`cdrs FINAL`) | rejected (`cdr_rejects`) | pipeline: duplicates dropped, late |\n|---|---|---|---|---|---|---|---|---|\n")
 	fmt.Fprintf(w, "| %d | %d | %d | %d | %d | %d | %d | %d | %d, %d |\n\n", t.Sent, len(t.Calls), t.Duplicates, t.OutOfOrder, t.VeryLate, t.Malformed,
 		res.Stored, res.Rejects, ri.Summary.Duplicates, ri.Summary.Late)
+	fmt.Fprintf(w, "Written by the %d switches of `traffic.Fleet` in their own dialects: %d records in local time without an offset, %d from switches whose clock is off, "+
+		"%d with the caller ID withheld (%d of them without a number), %d sharing their call_id with another switch's call.\n\n",
+		traffic.NumSwitches, t.LocalTimes, t.Skewed, t.Withheld, t.WithheldNoNumber, t.CallIDRepeats)
 
-	fmt.Fprintf(w, "### Per trait\n\nPredicted: distinct numbers in `flagged_numbers FINAL` with the detector. Expected: numbers whose own records cross the trait's threshold at the configured defaults, checked by brute force on the generated records (1 h windows on the 5-minute grid, very late records left out).\n\n")
+	fmt.Fprintf(w, "### Per trait\n\nPredicted: distinct numbers in `flagged_numbers FINAL` with the detector. Expected: numbers whose own records cross the trait's threshold at the configured defaults, checked by brute force on the generated records as the pipeline reads them (times on each switch's clock; 1 h windows on the 5-minute grid; very late records and withheld callers without a number left out).\n\n")
 	fmt.Fprintf(w, "| trait | expected | flagged | correct | precision | recall | F1 | false positives by class | missed by class |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range res.Traits {
 		p, okp := s.precision()

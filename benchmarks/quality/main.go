@@ -76,6 +76,9 @@ func run(args []string, stdout io.Writer) error {
 	pc.ClickHouse.Database = "cdrpipe_quality_" + id
 	pc.Sink.FlushInterval = 200 * time.Millisecond
 	pc.Numbering.InternationalTrunks = InternationalTrunks
+	// The fleet's local-time switches write wall-clock times in their
+	// zones, without an offset.
+	pc.Input.SwitchZones = traffic.SwitchZones()
 	if err := pc.Validate(); err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/cdrpipe/cdrpipe/traffic"
 )
 
 // Class is what kind of caller a number is. Every calling number of the
@@ -121,6 +123,9 @@ type Config struct {
 	OutOfOrderRate float64
 	VeryLateRate   float64
 	MalformedRate  float64
+	// WithheldRate is the share of ordinary subscribers' calls made with
+	// the caller ID withheld.
+	WithheldRate float64
 }
 
 // DefaultConfig is a 3 h, 50k-subscriber run starting six hours before
@@ -135,6 +140,7 @@ func DefaultConfig() Config {
 		OutOfOrderRate: 0.05,
 		VeryLateRate:   0.0003,
 		MalformedRate:  0.002,
+		WithheldRate:   0.003,
 	}
 }
 
@@ -159,17 +165,15 @@ func (c Config) count(cl Class) int {
 	return Spec(cl).Default
 }
 
-// Disposition codes, as the CDR contract spells them.
+// Disposition codes, as the CDR contract spells them (traffic.Disposition).
 const (
-	DispAnswered uint8 = iota
-	DispNoAnswer
-	DispBusy
-	DispFailed
-	DispRejected
-	DispCancelled
+	DispAnswered  = uint8(traffic.DispAnswered)
+	DispNoAnswer  = uint8(traffic.DispNoAnswer)
+	DispBusy      = uint8(traffic.DispBusy)
+	DispFailed    = uint8(traffic.DispFailed)
+	DispRejected  = uint8(traffic.DispRejected)
+	DispCancelled = uint8(traffic.DispCancelled)
 )
-
-var dispNames = [...]string{"answered", "no_answer", "busy", "failed", "rejected", "cancelled"}
 
 // Call is one generated call. Numbers are indexes into Traffic.Numbers.
 type Call struct {
@@ -178,10 +182,17 @@ type Call struct {
 	Talk   int32 // ms, 0 unless answered
 	Caller uint32
 	Callee uint32
+	Seq    uint32 // its place among its switch's calls (traffic.Record.Seq)
 	Disp   uint8
 	Cause  uint8
 	Trunk  uint8 // index into trunks
+	Switch uint8 // index into traffic.Fleet(): the switch that writes it
 	Late   bool  // sent 30+ minutes after its time: stored, never counted
+	// Withheld: the caller withheld its caller ID. Hidden (set only in
+	// Traffic.Seen): and its switch wrote no number, so nobody can count
+	// the call for a caller.
+	Withheld bool
+	Hidden   bool
 }
 
 // End is when the call was released, Unix ms.
@@ -249,13 +260,91 @@ func Generate(cfg Config) *Traffic {
 			g.calls[i].Late = true
 		}
 	}
+	for i := range g.calls {
+		if c := &g.calls[i]; g.class[c.Caller] == Ordinary && g.r.Float64() < cfg.WithheldRate {
+			c.Withheld = true
+		}
+	}
 	t := &Traffic{Calls: g.calls, Numbers: g.nums.list, Class: map[string]Class{}}
 	for idx, cl := range g.class {
 		t.Class[g.nums.list[idx]] = cl
 	}
+	t.route(cfg.Seed)
 	t.expect()
 	t.emit(cfg, g.r)
 	return t
+}
+
+// route gives every call the switch that writes it, as on a real network:
+// a call from abroad (on an international trunk) comes in through the
+// international gateway, any other goes through its caller's home switch.
+// Each switch numbers its calls in start order.
+func (t *Traffic) route(seed int64) {
+	t.nums = make([]traffic.Number, len(t.Numbers))
+	for i, s := range t.Numbers {
+		n, err := traffic.ParseNumber(s)
+		if err != nil {
+			panic("BUG: " + err.Error())
+		}
+		t.nums[i] = n
+	}
+	var perSwitch [traffic.NumSwitches]int64
+	for i := range t.Calls {
+		c := &t.Calls[i]
+		sw := traffic.HomeSwitch(t.nums[c.Caller])
+		if slices.Contains(InternationalTrunks, trunks[c.Trunk]) {
+			sw = traffic.Gateway()
+		}
+		c.Switch, c.Seq = uint8(sw), uint32(perSwitch[sw])
+		perSwitch[sw]++
+	}
+	t.enc = traffic.NewEncoder(86, seed, perSwitch)
+	fleet := traffic.Fleet()
+	for i, n := range perSwitch {
+		sw := fleet[i]
+		if sw.Times.Local() {
+			t.LocalTimes += int(n)
+		}
+		if sw.Skew != 0 {
+			t.Skewed += int(n)
+		}
+	}
+	for _, c := range t.Calls {
+		if c.Withheld {
+			t.Withheld++
+			if fleet[c.Switch].Withheld != traffic.WithheldPresentation {
+				t.WithheldNoNumber++
+			}
+		}
+	}
+	t.CallIDRepeats = int(t.enc.CallIDRepeats())
+}
+
+// record is call c as it happened, for its switch to write.
+func (t *Traffic) record(c *Call) traffic.Record {
+	return traffic.Record{
+		Seq: uint64(c.Seq), Start: c.Start, Ring: int64(c.Ring), Talk: int64(c.Talk),
+		Disp: traffic.Disposition(c.Disp), Cause: c.Cause,
+		Caller: t.nums[c.Caller], Callee: t.nums[c.Callee], Withheld: c.Withheld, Trunk: trunks[c.Trunk],
+	}
+}
+
+// Seen returns the calls as the pipeline reads them from what their
+// switches wrote (traffic.Encoder.Observe): start times on the switch's
+// clock (a skewed one moves all its callers' times) and at its precision,
+// ring and talk times as written or derived from its times, dispositions
+// derived where it writes none; Hidden set where the caller ID was
+// withheld without a number. The truth is computed on these.
+func (t *Traffic) Seen() []Call {
+	out := make([]Call, len(t.Calls))
+	for i, c := range t.Calls {
+		rec := t.record(&c)
+		o := t.enc.Observe(int(c.Switch), &rec)
+		c.Start, c.Ring, c.Talk, c.Disp = o.Start, int32(o.Ring), int32(o.Talk), uint8(o.Disp)
+		c.Hidden = o.Caller == 0
+		out[i] = c
+	}
+	return out
 }
 
 func cmpInt64(a, b int64) int {

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cdrpipe/cdrpipe/config"
+	"github.com/cdrpipe/cdrpipe/traffic"
 )
 
 // testConfig is a small, fixed run: the start is pinned so the daily
@@ -159,13 +163,15 @@ func TestTruthCounts(t *testing.T) {
 }
 
 // TestLines checks the wire format: valid lines parse, carry the required
-// fields and an end, call ids are unique except byte-identical
-// duplicates, and lines are never more than 4 minutes behind the newest
-// start sent unless they are the very late ones.
+// fields and an end; a call id is unique on its switch except for
+// byte-identical re-sends (the switches that write no switch_id write
+// unique ids or none), and about 1% of the calls share theirs with another
+// switch's call.
 func TestLines(t *testing.T) {
 	tr := generated(t, 1)
-	ids := map[string]string{}
-	bad := 0
+	ids := map[[2]string]string{}
+	bySwitch := map[string]map[string]bool{} // call id → switches
+	noID, bad := map[string]bool{}, 0
 	for _, line := range bytes.Split(bytes.TrimSpace(tr.Lines), []byte{'\n'}) {
 		var m map[string]any
 		if json.Unmarshal(line, &m) != nil {
@@ -173,22 +179,49 @@ func TestLines(t *testing.T) {
 			continue
 		}
 		id, _ := m["call_id"].(string)
+		sw, _ := m["switch_id"].(string)
 		_, okCaller := m["caller"].(string)
 		_, okCallee := m["callee"].(string)
-		if id == "" || !okCaller || !okCallee || m["start_time"] == nil {
+		_, numDuration := m["duration"].(float64)
+		if !okCaller || !okCallee || m["start_time"] == nil || m["duration"] != nil && !numDuration {
 			bad++
 			continue
 		}
 		if m["end_time"] == nil && m["duration"] == nil {
-			t.Fatalf("no end: %s", line)
+			bad++ // a malformed line; a valid one without an end would miss from the count below
+			continue
 		}
-		if prev, ok := ids[id]; ok && prev != string(line) {
-			t.Fatalf("call id %s reused by a different record:\n%s\n%s", id, prev, line)
+		if id == "" {
+			noID[string(line)] = true
+			continue
 		}
-		ids[id] = string(line)
+		k := [2]string{sw, id}
+		if prev, ok := ids[k]; ok {
+			if prev != string(line) {
+				t.Fatalf("call id %s reused on switch %q by a different record:\n%s\n%s", id, sw, prev, line)
+			}
+			continue // a re-send: same switch, same id, same bytes
+		}
+		ids[k] = string(line)
+		if bySwitch[id] == nil {
+			bySwitch[id] = map[string]bool{}
+		}
+		bySwitch[id][sw] = true
 	}
-	if len(ids) != len(tr.Calls) {
-		t.Errorf("%d distinct call ids, want %d", len(ids), len(tr.Calls))
+	if len(ids)+len(noID) != len(tr.Calls) {
+		t.Errorf("%d distinct (switch, call id) and %d distinct lines without one, want %d calls", len(ids), len(noID), len(tr.Calls))
+	}
+	repeats := 0
+	for _, sws := range bySwitch {
+		if len(sws) > 1 {
+			repeats += len(sws)
+		}
+	}
+	if repeats != tr.CallIDRepeats {
+		t.Errorf("%d records share their call id with another switch's, traffic says %d", repeats, tr.CallIDRepeats)
+	}
+	if s := float64(repeats) / float64(len(tr.Calls)); s < 0.006 || s > 0.015 {
+		t.Errorf("%.4f of calls share their call id with another switch's call, want about 0.01", s)
 	}
 	if bad == 0 || bad > tr.Malformed {
 		t.Errorf("%d lines fail the basic checks, %d malformed sent", bad, tr.Malformed)
@@ -200,5 +233,120 @@ func TestLines(t *testing.T) {
 	}
 	if !strings.Contains(string(tr.Lines), `"disposition":"cancelled"`) {
 		t.Error("no cancelled calls")
+	}
+}
+
+// TestRouting checks every call goes through its caller's home switch,
+// except calls on international trunks, which come in through the
+// gateway; and that every switch carries some of the traffic.
+func TestRouting(t *testing.T) {
+	tr := generated(t, 1)
+	var used [traffic.NumSwitches]int
+	for _, c := range tr.Calls {
+		want := traffic.HomeSwitch(tr.nums[c.Caller])
+		if slices.Contains(InternationalTrunks, trunks[c.Trunk]) {
+			want = traffic.Gateway()
+		} else if !strings.HasPrefix(tr.Numbers[c.Caller], "+86") {
+			t.Errorf("foreign caller %s on a domestic trunk", tr.Numbers[c.Caller])
+		}
+		if int(c.Switch) != want {
+			t.Fatalf("call of %s on switch %d, want %d", tr.Numbers[c.Caller], c.Switch, want)
+		}
+		used[c.Switch]++
+	}
+	for i, sw := range traffic.Fleet() {
+		if used[i] == 0 {
+			t.Errorf("switch %s carries no calls", sw.ID)
+		}
+	}
+}
+
+// TestFromAbroad checks the gateway's numbers read back to the E.164 the
+// truth uses: callers in international format with caller_noa
+// international (foreign wangiri numbers and spoofed home ones alike).
+func TestFromAbroad(t *testing.T) {
+	tr := generated(t, 1)
+	gw := traffic.Fleet()[traffic.Gateway()].ID
+	seen := map[Class]int{}
+	for _, line := range bytes.Split(tr.Lines, []byte{'\n'}) {
+		var m map[string]any
+		if !bytes.Contains(line, []byte(gw)) || json.Unmarshal(line, &m) != nil || m["switch_id"] != gw {
+			continue
+		}
+		caller, _ := m["caller"].(string)
+		if m["caller_noa"] != "international" || strings.HasPrefix(caller, "+") || strings.HasPrefix(caller, "0") {
+			t.Fatalf("gateway caller not in international digits: %s", line)
+		}
+		cl, ok := tr.Class["+"+caller]
+		if !ok {
+			t.Fatalf("gateway caller %s reads back as +%s, not a number of the traffic: %s", caller, caller, line)
+		}
+		seen[cl]++
+	}
+	if seen[Wangiri] == 0 || seen[Spoofer] == 0 {
+		t.Errorf("gateway callers by class %v: want wangiri and spoofer", seen)
+	}
+}
+
+// TestSeen checks the calls the truth is computed on are what the
+// switches wrote: a skewed switch's calls start off by its skew, whole-
+// second switches' starts are cut to the second, withheld callers without
+// a number are hidden, and nothing else changes.
+func TestSeen(t *testing.T) {
+	tr := generated(t, 1)
+	fleet := traffic.Fleet()
+	seen := tr.Seen()
+	hidden, skewed, ordinary := 0, 0, 0
+	for i, c := range tr.Calls {
+		if tr.Class[tr.Numbers[c.Caller]] == Ordinary {
+			ordinary++
+		}
+		s, sw := seen[i], fleet[c.Switch]
+		at := c.Start + sw.Skew.Milliseconds()
+		if d := at - s.Start; d < 0 || d >= 1000 || (sw.Times.Milli() && d != 0) {
+			t.Fatalf("%s: seen start %d, true %d with skew %v", sw.ID, s.Start, c.Start, sw.Skew)
+		}
+		if sw.Skew != 0 {
+			skewed++
+		}
+		if s.Hidden {
+			hidden++
+			if !c.Withheld || sw.Withheld == traffic.WithheldPresentation {
+				t.Fatalf("call on %s hidden though its number was written", sw.ID)
+			}
+		}
+		if s.Caller != c.Caller || s.Callee != c.Callee || s.Disp != c.Disp || s.Late != c.Late {
+			t.Fatalf("seen call differs beyond times: %+v, was %+v", s, c)
+		}
+	}
+	if hidden != tr.WithheldNoNumber || skewed != tr.Skewed || hidden == 0 || skewed == 0 {
+		t.Errorf("hidden %d (traffic says %d), skewed %d (%d)", hidden, tr.WithheldNoNumber, skewed, tr.Skewed)
+	}
+	if s := float64(tr.Withheld) / float64(ordinary); s < 0.0015 || s > 0.005 {
+		t.Errorf("%.4f of ordinary subscribers' calls withheld, want about 0.003", s)
+	}
+}
+
+// TestCrossedHidden checks a withheld caller without a number counts for
+// nobody: not for the caller, not as a callback.
+func TestCrossedHidden(t *testing.T) {
+	det := config.Default().Detectors
+	nums := []string{"+8613900000000", "+8613800000000"}
+	var calls []Call
+	for i := range 60 {
+		// 60 callees, but 20 of the calls carry no number.
+		nums = append(nums, "+86137"+strconv.Itoa(10000000+i*1000))
+		c := Call{Start: int64(i) * 30 * msPerSec, Caller: 0, Callee: uint32(len(nums) - 1), Disp: DispNoAnswer, Cause: 19, Ring: 20000}
+		c.Hidden = i%3 == 0
+		calls = append(calls, c)
+	}
+	if got := Crossed(calls, nums, det)[0]; got["fan_out"] {
+		t.Errorf("fan_out crossed with %d callees of which a third withheld without a number", 60)
+	}
+	for i := range calls {
+		calls[i].Hidden = false
+	}
+	if got := Crossed(calls, nums, det)[0]; !got["fan_out"] {
+		t.Errorf("fan_out not crossed with 60 visible callees: %v", got)
 	}
 }

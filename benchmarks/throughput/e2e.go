@@ -192,7 +192,9 @@ func (b *bench) runPipeline(ctx context.Context, topic string, expect int64) (pi
 		return pipelineRun{}, err
 	}
 	progress("cdrpipe run --until-caught-up: reading %s into %s", topic, e2eDatabase)
-	c, err := startChild(ctx, "cdrpipe run", filepath.Join(b.dir, "cdrpipe.log"), nil, b.bin, "run",
+	// The generated traffic's local-time switches need their zones.
+	zones := []string{"CDRPIPE_INPUT_SWITCH_ZONES=" + strings.Join(traffic.SwitchZones(), ",")}
+	c, err := startChild(ctx, "cdrpipe run", filepath.Join(b.dir, "cdrpipe.log"), zones, b.bin, "run",
 		"--brokers", strings.Join(b.brokers, ","), "--clickhouse-addr", b.flags.clickhouse,
 		"--topic", topic, "--group", "bench-e2e-cdrpipe-"+b.stamp, "--database", e2eDatabase, "--until-caught-up")
 	if err != nil {

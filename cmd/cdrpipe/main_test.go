@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cdrpipe/cdrpipe/config"
+	"github.com/cdrpipe/cdrpipe/traffic"
 )
 
 // These tests drive execute, which writes to os.Stdout and os.Stderr and
@@ -421,5 +422,20 @@ func TestEnvReadAtRun(t *testing.T) {
 		if got := parseConfig(t, stdout)["clickhouse.database"]; got != db {
 			t.Errorf("clickhouse.database = %q, want %q", got, db)
 		}
+	}
+}
+
+// TestTrafficModelConfig: the settings the demo runs the generated
+// traffic with (deploy/local/traffic-model.yaml) name the zones of every
+// switch of the fleet that writes local times, and nothing else.
+func TestTrafficModelConfig(t *testing.T) {
+	cleanEnv(t, nil)
+	stdout, stderr, code := runCLI(t, "--config", filepath.Join("..", "..", "deploy", "local", "traffic-model.yaml"), "config")
+	if code != 0 {
+		t.Fatalf("cdrpipe config: exit %d, stderr %q", code, stderr)
+	}
+	got := parseConfig(t, stdout)["input.switch_zones"]
+	if want := strings.Join(traffic.SwitchZones(), ","); got != want {
+		t.Errorf("deploy/local/traffic-model.yaml has input.switch_zones %q, the fleet needs %q", got, want)
 	}
 }

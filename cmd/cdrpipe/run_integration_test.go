@@ -68,6 +68,7 @@ func TestBinarySIGTERMDrainsAndResumes(t *testing.T) {
 		"CDRPIPE_KAFKA_GROUP="+group,
 		"CDRPIPE_CLICKHOUSE_DATABASE="+db,
 		"CDRPIPE_SINK_BATCH_SIZE=2000",
+		"CDRPIPE_INPUT_SWITCH_ZONES="+strings.Join(traffic.SwitchZones(), ","),
 	)
 	cmd := func(ctx context.Context, args ...string) *exec.Cmd {
 		c := exec.CommandContext(ctx, bin, args...)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/schemas"
 	"github.com/cdrpipe/cdrpipe/traffic"
 )
@@ -21,6 +22,13 @@ func mixLines(tb testing.TB) (lines [][]byte, now time.Time) {
 		tb.Fatalf("generate traffic: %v", err)
 	}
 	return lines, now
+}
+
+// mixOptions are the options the pipeline decodes the generated feed with.
+func mixOptions() Options {
+	c := config.Default()
+	traffic.Configure(&c)
+	return OptionsFrom(c)
 }
 
 // maxAllocsPerRecord is the allocation budget of the steady path: only
@@ -59,7 +67,7 @@ func TestDecodeMixAllocs(t *testing.T) {
 		t.Skip("generates traffic")
 	}
 	all, now := mixLines(t)
-	d := NewDecoder(chinaOptions(15 * time.Minute))
+	d := NewDecoder(mixOptions())
 	var valid [][]byte
 	for _, l := range all {
 		if _, err := d.Decode(l, now); err == nil {

@@ -2,7 +2,6 @@ package decode
 
 import (
 	"testing"
-	"time"
 )
 
 // BenchmarkDecodeMix decodes a generated feed of about 25k lines, one line
@@ -10,7 +9,7 @@ import (
 // included, as on the wire). Run it with -cpu 1 for the one-core rate.
 func BenchmarkDecodeMix(b *testing.B) {
 	lines, now := mixLines(b)
-	d := NewDecoder(chinaOptions(15 * time.Minute))
+	d := NewDecoder(mixOptions())
 	var size int
 	for _, l := range lines {
 		size += len(l)

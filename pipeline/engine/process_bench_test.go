@@ -26,6 +26,7 @@ func mixRecords(b testing.TB, subscribers int) []*Record {
 		b.Fatal(err)
 	}
 	cfg := config.Default()
+	traffic.Configure(&cfg)
 	d := decode.NewDecoder(decode.OptionsFrom(cfg))
 	now := tc.End().Add(time.Hour)
 	var recs []*Record

@@ -4,11 +4,11 @@ import (
 	"context"
 	"runtime"
 	"testing"
-	"time"
 
 	"github.com/ClickHouse/ch-go/compress"
 	chproto "github.com/ClickHouse/ch-go/proto"
 
+	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/pipeline/decode"
 	"github.com/cdrpipe/cdrpipe/schemas"
 	"github.com/cdrpipe/cdrpipe/traffic"
@@ -23,7 +23,9 @@ func benchCDRs(tb testing.TB) []schemas.CDR {
 	if err != nil {
 		tb.Fatalf("generate traffic: %v", err)
 	}
-	d := decode.NewDecoder(decode.Options{Numbering: decode.Numbering{CountryCode: "86"}, MaxFuture: 15 * time.Minute})
+	cfg := config.Default()
+	traffic.Configure(&cfg)
+	d := decode.NewDecoder(decode.OptionsFrom(cfg))
 	var out []schemas.CDR
 	for _, line := range lines {
 		if c, err := d.Decode(line, now); err == nil {

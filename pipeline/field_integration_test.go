@@ -8,12 +8,14 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/internal/e2e"
 	"github.com/cdrpipe/cdrpipe/pipeline"
+	"github.com/cdrpipe/cdrpipe/pipeline/sink"
 	"github.com/cdrpipe/cdrpipe/pipeline/source"
 	"github.com/cdrpipe/cdrpipe/traffic"
 )
@@ -202,4 +204,66 @@ func deref(p any) any {
 		v = v.Elem()
 	}
 	return v.Interface()
+}
+
+// TestSkewedSwitchesCountEveryCall runs the traffic model's fleet (one
+// switch 3 min fast, one 90 s slow, records out of order by up to 4 min):
+// only the records sent half an hour late are late, every planted caller
+// is flagged, and both skewed switches are reported with their offsets, in
+// the log and in the metrics.
+func TestSkewedSwitchesCountEveryCall(t *testing.T) {
+	f := newFixture(t, 20000, 1, 31)
+	var logs strings.Builder
+	f.log = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	f.migrate(t, ctx, f.cfg)
+	s, err := sink.Open(ctx, f.cfg.ClickHouse, f.cfg.Sink, f.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	src := source.New(f.cfg.Kafka, f.log)
+	defer src.Close()
+	r, err := pipeline.New(f.cfg, pipeline.Options{UntilCaughtUp: true}, src, s, f.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := r.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("run: %s; truth: %d very late, %d skewed, %d local times", sum, f.truth.VeryLate, f.truth.Skewed, f.truth.LocalTimes)
+	if sum.Late > f.truth.VeryLate+f.truth.LateDuplicates {
+		t.Errorf("%d late records; only the %d sent half an hour late (and %d late copies) should be", sum.Late, f.truth.VeryLate, f.truth.LateDuplicates)
+	}
+	f.check(t)
+	skews := map[string]time.Duration{}
+	for _, sk := range r.Metrics().Skews() {
+		skews[sk.Source] = sk.Offset
+	}
+	for sw, want := range map[string]time.Duration{"SH-MSC-01": 3 * time.Minute, "WH-MSC-02": -90 * time.Second} {
+		if got, ok := skews[sw]; !ok || (got-want).Abs() > 45*time.Second {
+			t.Errorf("switch %s reported %v (found %v), want about %v; all: %v", sw, got, ok, want, skews)
+		}
+		if !strings.Contains(logs.String(), "switch="+sw) {
+			t.Errorf("no log line names %s:\n%s", sw, logs.String())
+		}
+	}
+	if len(skews) != 2 {
+		t.Errorf("reported %v, want only the two skewed switches", skews)
+	}
+}
+
+// syncWriter lets a log handler write to a builder from several
+// goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

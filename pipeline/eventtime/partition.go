@@ -46,6 +46,9 @@ type partition struct {
 	median  int64
 	current int
 	since   int
+	// base follows the median lead of the partition's records (seconds),
+	// what a source's lead is compared with; see lead.
+	base int64
 	// lo is the latest start of the slowest source within maxLag of the
 	// median (loSrc), what the frontier follows.
 	lo    int64
@@ -102,6 +105,30 @@ func (p *partition) source(name string) (s *source, fresh bool) {
 	s = &source{name: strings.Clone(name)}
 	p.sources[s.name] = s
 	return s, true
+}
+
+// leadStep is how far base moves towards each record's lead.
+const leadStep = 2
+
+// lead returns how far a record starting at sec is ahead of the
+// partition's other records at the moment it arrives, in seconds, and
+// moves base along. A record's raw lead is its start less the partition's
+// 8th-largest start, which every source pushes; base follows the median
+// raw lead of the partition's records, stepping leadStep seconds towards
+// each, so it reflects the records around this one: the raw lead of a
+// switch on time is about -3 min while a switch 3 min fast sets the
+// largest starts, and about 0 when traffic is sparse, and subtracting base
+// keeps samples taken at different times comparable.
+func (p *partition) lead(sec int64) int64 {
+	raw := sec - p.top[0]
+	d := raw - p.base
+	switch {
+	case d > 0:
+		p.base += min(d, leadStep)
+	case d < 0:
+		p.base += max(d, -leadStep)
+	}
+	return d
 }
 
 // The partition's progress is the slowest source that is not far behind

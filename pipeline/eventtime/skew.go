@@ -17,21 +17,33 @@ type Skew struct {
 	Partitions int
 }
 
-// Skews returns the sources whose clock offset is at least the
-// report threshold either way, largest offset first. A source is judged
-// in partitions where at least three sources are current, so there is a
-// majority to compare with, and against the median source there: every
-// record starts a little behind its source's latest (it is sent when the
-// call ends), which says nothing about clocks.
+// Skews returns the sources whose clock offset is at least the report
+// threshold either way, largest offset first. A source is judged in each
+// partition where at least three sources are current, so there is a
+// majority to compare with: its offset there is the median lead of its
+// latest records over the partition's others (partition.lead), less the
+// median source's. It counts as skewed in a partition only when the
+// middle half of its records is off the same way, by at least half the
+// threshold: a few records of a quiet switch, far apart, make a noisy
+// median but not a shifted quartile. Its offset is the median over its
+// partitions (0 where it was not skewed).
 func (w *Watermark) Skews() []Skew {
 	per := map[string][]int64{}
-	var names []string
-	var offs []int64
+	limit := seconds(w.set.ReportSkew)
+	type judged struct {
+		name       string
+		q1, q2, q3 int64
+	}
+	var srcs []judged
+	var mids []int64
+	var buf [skewSamples]int32
 	for _, p := range w.parts {
-		names, offs = names[:0], offs[:0]
+		srcs, mids = srcs[:0], mids[:0]
 		each := func(s *source) {
-			if off, ok := s.offset(); ok {
-				names, offs = append(names, s.name), append(offs, off)
+			if v := s.leads(&buf); v != nil {
+				n := len(v)
+				srcs = append(srcs, judged{s.name, int64(v[n/4]), int64(v[n/2]), int64(v[3*n/4])})
+				mids = append(mids, int64(v[n/2]))
 			}
 		}
 		for _, s := range p.sources {
@@ -40,21 +52,23 @@ func (w *Watermark) Skews() []Skew {
 		if p.other != nil {
 			each(p.other)
 		}
-		if len(offs) < 3 {
+		if len(srcs) < 3 {
 			continue
 		}
-		sorted := slices.Sorted(slices.Values(offs))
-		mid := sorted[len(sorted)/2]
-		for i, name := range names {
-			per[name] = append(per[name], offs[i]-mid)
+		slices.Sort(mids)
+		mid := mids[len(mids)/2]
+		for _, j := range srcs {
+			off := j.q2 - mid
+			if !(off >= limit && j.q1-mid >= limit/2 || -off >= limit && mid-j.q3 >= limit/2) {
+				off = 0
+			}
+			per[j.name] = append(per[j.name], off)
 		}
 	}
-	limit := seconds(w.set.ReportSkew)
 	var out []Skew
 	for name, offs := range per {
 		slices.Sort(offs)
-		off := offs[len(offs)/2]
-		if off >= limit || -off >= limit {
+		if off := offs[len(offs)/2]; off != 0 {
 			out = append(out, Skew{Source: name, Offset: time.Duration(off) * time.Second, Partitions: len(offs)})
 		}
 	}

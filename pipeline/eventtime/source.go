@@ -5,12 +5,12 @@ import (
 )
 
 // skewSamples is how many of a source's latest records its clock offset
-// is judged on: the median of their lead over the other sources, so a
-// few records held back by mediation or long calls do not count.
-const skewSamples = 16
+// is judged on: the median of their lead over the partition, so a few
+// records held back by mediation or long calls do not count.
+const skewSamples = 32
 
 // minSkewSamples is how many samples a source needs before it is judged.
-const minSkewSamples = 8
+const minSkewSamples = 16
 
 // source is one switch's event-time progress within one partition.
 type source struct {
@@ -20,7 +20,7 @@ type source struct {
 	latest int64
 	has    bool
 	// offsets holds, for its latest records, how far each record's start
-	// was ahead of the partition's median source (seconds), as a ring.
+	// was ahead of the partition's progress guard (seconds), as a ring.
 	offsets [skewSamples]int32
 	nOff    int
 }
@@ -37,23 +37,22 @@ func (s *source) observe(sec int64) bool {
 	return true
 }
 
-// sample records how far a record was ahead of the median source.
+// sample records how far a record was ahead of the partition.
 func (s *source) sample(lead int64) {
 	lead = max(min(lead, 1<<30), -1<<30)
 	s.offsets[s.nOff%skewSamples] = int32(lead)
 	s.nOff++
 }
 
-// offset returns the median lead of the source's latest records, in
-// seconds; ok is false until there are enough of them.
-func (s *source) offset() (sec int64, ok bool) {
+// leads returns the leads of the source's latest records, sorted, in
+// seconds, or nil until there are enough of them. buf is scratch space.
+func (s *source) leads(buf *[skewSamples]int32) []int32 {
 	n := min(s.nOff, skewSamples)
 	if n < minSkewSamples {
-		return 0, false
+		return nil
 	}
-	var buf [skewSamples]int32
 	v := buf[:n]
 	copy(v, s.offsets[:n])
 	slices.Sort(v)
-	return int64(v[n/2]), true
+	return v
 }

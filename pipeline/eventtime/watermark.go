@@ -79,7 +79,7 @@ func (w *Watermark) Observe(partition int, src string, t time.Time, now time.Tim
 	s, fresh := pc.source(src)
 	moved := s.observe(sec)
 	if pc.known && pc.current >= 3 {
-		s.sample(sec - pc.median)
+		s.sample(pc.lead(sec))
 	}
 	pc.lastSeenUnix = now.UnixNano()
 	switch pc.since++; {

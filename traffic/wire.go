@@ -129,6 +129,10 @@ type Observed struct {
 	// and end up to a second before the start count as equal to it).
 	Ring, Talk int64
 	Disp       Disposition
+	// Cause is the Q.850 cause as written: 0 on a switch that writes none
+	// (Asterisk's cdr_csv has no cause), which then cannot show a call to
+	// an unallocated number.
+	Cause uint8
 	// Caller is 0 when the caller ID was withheld and no number written.
 	Caller   Number
 	Withheld bool
@@ -329,6 +333,9 @@ func (e *Encoder) Observe(sw int, rec *Record) Observed {
 	}
 	if o.Disp != DispAnswered {
 		o.Talk = 0
+	}
+	if s.Fields&FieldCause != 0 {
+		o.Cause = rec.Cause
 	}
 	return o
 }

@@ -95,8 +95,9 @@ var Specs = []ClassSpec{
 	{Class: SpooferBadID, Abuser: true, Default: 5, Always: []string{"no_callback", "spoofed_origin"},
 		Note: "caller IDs outside the plan (+86 mobile prefix, 7–9 or 12 digits), 25–40 calls/h"},
 	{Class: InvalidDialer, Abuser: true, Default: 8,
-		Always: []string{"no_callback", "fan_out", "invalid_callees", "low_answer_rate"},
-		Note:   "random numbers, 60–150 attempts/h, ~50% cause 1 and 5% cause 28, ~6% answered"},
+		Always: []string{"no_callback", "fan_out", "low_answer_rate"}, Maybe: []string{"invalid_callees"},
+		Note: "random numbers, 60–150 attempts/h, ~50% cause 1 and 5% cause 28, ~6% answered; " +
+			"behind a switch that writes no cause (Asterisk) the unallocated numbers do not show"},
 }
 
 // Spec returns the spec of c.
@@ -340,7 +341,7 @@ func (t *Traffic) Seen() []Call {
 	for i, c := range t.Calls {
 		rec := t.record(&c)
 		o := t.enc.Observe(int(c.Switch), &rec)
-		c.Start, c.Ring, c.Talk, c.Disp = o.Start, int32(o.Ring), int32(o.Talk), uint8(o.Disp)
+		c.Start, c.Ring, c.Talk, c.Disp, c.Cause = o.Start, int32(o.Ring), int32(o.Talk), uint8(o.Disp), o.Cause
 		c.Hidden = o.Caller == 0
 		out[i] = c
 	}

@@ -108,6 +108,7 @@ type Runner struct {
 	decoders []*decode.Decoder
 	records  []engine.Record
 	rejected []error
+	srcKeys  []uint64 // eventtime.SourceKey of each record's switch
 }
 
 // Metrics exposes the run's counters and gauges while it runs.
@@ -448,7 +449,7 @@ func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 		// Lateness is decided here, record by record in each partition's
 		// order, against that partition's own progress: the same input
 		// gives the same late records however partitions interleave.
-		rec.Late = r.wm.Observe(m.Partition, rec.CDR.SwitchID, rec.CDR.StartTime, now)
+		rec.Late = r.wm.Observe(m.Partition, r.srcKeys[i], rec.CDR.SwitchID, rec.CDR.StartTime, now)
 		if rec.CDR.Withheld {
 			r.m.Withheld.Add(1)
 		}
@@ -513,8 +514,9 @@ func (r *Runner) decode(msgs []kafka.Message, now time.Time) {
 	if cap(r.records) < n {
 		r.records = make([]engine.Record, n)
 		r.rejected = make([]error, n)
+		r.srcKeys = make([]uint64, n)
 	}
-	r.records, r.rejected = r.records[:n], r.rejected[:n]
+	r.records, r.rejected, r.srcKeys = r.records[:n], r.rejected[:n], r.srcKeys[:n]
 	workers := min(len(r.decoders), (n+255)/256)
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -528,6 +530,7 @@ func (r *Runner) decode(msgs []kafka.Message, now time.Time) {
 				r.records[i] = engine.Record{CDR: c, Partition: m.Partition, Offset: m.Offset}
 				if err == nil {
 					r.eng.Prepare(&r.records[i])
+					r.srcKeys[i] = eventtime.SourceKey(c.SwitchID)
 				}
 			}
 		})

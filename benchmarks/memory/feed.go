@@ -173,7 +173,7 @@ func (f *feeder) flush() {
 		r := &f.recs[i]
 		*r = engine.Record{Partition: 0, Offset: int64(f.seq)}
 		fillCDR(&r.CDR, c, uint64(f.seq), text[i*textLen:(i+1)*textLen])
-		r.Late = f.wm.Observe(0, r.CDR.SwitchID, r.CDR.StartTime, f.now)
+		r.Late = f.wm.Observe(0, eventtime.SourceKey(r.CDR.SwitchID), r.CDR.SwitchID, r.CDR.StartTime, f.now)
 	}
 	start := time.Now()
 	for _, r := range f.ptrs[:n] {

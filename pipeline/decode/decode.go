@@ -298,7 +298,7 @@ func (d *Decoder) times(f *fields, c *schemas.CDR, now time.Time) (err error) {
 	if f.start.kind == 0 {
 		return rejectf(ReasonMissingField, "missing start_time")
 	}
-	z := d.zones.of(f.switchID.raw)
+	z := local{&d.zones, f.switchID.raw}
 	if c.StartTime, err = parseTime("start_time", f.start, z); err != nil {
 		return err
 	}

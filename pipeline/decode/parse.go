@@ -92,7 +92,7 @@ const zonedLayouts = 2
 
 // parseTime reads RFC 3339 text or a Unix epoch number in seconds or
 // milliseconds. Text without an offset is a wall-clock time in zone z.
-func parseTime(name string, v value, z *zoneConv) (time.Time, error) {
+func parseTime(name string, v value, z local) (time.Time, error) {
 	switch v.kind {
 	case kindString:
 		if wall, nsec, off, zoned, ok := parseClock(v.raw); ok {
@@ -126,7 +126,7 @@ func parseTime(name string, v value, z *zoneConv) (time.Time, error) {
 
 // instant is the time a parsed clock reading names: its own offset when
 // it has one, otherwise zone z's.
-func instant(wall int64, nsec, off int, zoned bool, z *zoneConv) time.Time {
+func instant(wall int64, nsec, off int, zoned bool, z local) time.Time {
 	if zoned {
 		return time.Unix(wall-int64(off), int64(nsec)).UTC()
 	}

@@ -117,6 +117,16 @@ func newZones(def *time.Location, perSwitch map[string]*time.Location) zones {
 	return z
 }
 
+// local is the zone of one record's local times: its switch, looked up
+// only when the record has a time without an offset.
+type local struct {
+	z  *zones
+	sw []byte
+}
+
+// unix returns the instant of wall in the record's zone (see zoneConv).
+func (l local) unix(wall int64) int64 { return l.z.of(l.sw).unix(wall) }
+
 // of returns the converter for records of switch sw (empty: unknown).
 func (z *zones) of(sw []byte) *zoneConv {
 	if len(z.bySwitch) == 0 || len(sw) == 0 {

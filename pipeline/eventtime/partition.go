@@ -15,7 +15,7 @@ const frontierRank = 8
 // without being recomputed (a sort of its sources). It is counted in the
 // partition's own records, so the progress each record is judged against
 // depends on the partition's order alone.
-const medianEvery = 64
+const medianEvery = 256
 
 // maxSources bounds the sources tracked per partition; records from
 // further switch ids share one source, so hostile input cannot grow the
@@ -32,8 +32,11 @@ type partition struct {
 	top [frontierRank]int64
 	n   int
 
-	sources map[string]*source
+	sources map[uint64]*source // by SourceKey
 	other   *source
+	// list holds the sources (other last, once it exists), for the scans
+	// of recompute and rescan: iterating a slice, not the map.
+	list []*source
 	// frontier is the partition's progress (Unix seconds): records
 	// older than it minus the allowed lateness are late. It never moves
 	// back.
@@ -61,7 +64,7 @@ type partition struct {
 }
 
 func newPartition() *partition {
-	return &partition{sources: make(map[string]*source)}
+	return &partition{sources: make(map[uint64]*source)}
 }
 
 // observeTop records sec among the largest start times.
@@ -87,15 +90,17 @@ func (p *partition) observeTop(sec int64) {
 	p.top[i] = sec
 }
 
-// source returns the state of the source named name, creating it (and
-// reporting so) on its first record.
-func (p *partition) source(name string) (s *source, fresh bool) {
-	if s = p.sources[name]; s != nil {
+// source returns the state of the source named name (key is its
+// SourceKey), creating it (and reporting so) on its first record. Two
+// names with one key (a 64-bit collision) would share the first's state.
+func (p *partition) source(key uint64, name string) (s *source, fresh bool) {
+	if s = p.sources[key]; s != nil {
 		return s, false
 	}
 	if len(p.sources) >= maxSources {
 		if p.other == nil {
 			p.other = &source{name: otherSources}
+			p.list = append(p.list, p.other)
 			return p.other, true
 		}
 		return p.other, false
@@ -103,7 +108,8 @@ func (p *partition) source(name string) (s *source, fresh bool) {
 	// The name may point into a decoder's arena chunk: keep a copy, not
 	// the chunk.
 	s = &source{name: strings.Clone(name)}
-	p.sources[s.name] = s
+	p.sources[key] = s
+	p.list = append(p.list, s)
 	return s, true
 }
 
@@ -144,13 +150,10 @@ func (p *partition) lead(sec int64) int64 {
 func (p *partition) recompute(maxLag int64, scratch []int64) []int64 {
 	p.since = 0
 	vals := scratch[:0]
-	for _, s := range p.sources {
+	for _, s := range p.list {
 		if s.has {
 			vals = append(vals, s.latest)
 		}
-	}
-	if p.other != nil && p.other.has {
-		vals = append(vals, p.other.latest)
 	}
 	if len(vals) == 0 {
 		return vals
@@ -170,16 +173,10 @@ func (p *partition) recompute(maxLag int64, scratch []int64) []int64 {
 // rescan finds the slowest source within maxLag of the median.
 func (p *partition) rescan(maxLag int64) {
 	p.loSrc = nil
-	take := func(s *source) {
+	for _, s := range p.list {
 		if s.has && s.latest >= p.median-maxLag && (p.loSrc == nil || s.latest < p.lo) {
 			p.lo, p.loSrc = s.latest, s
 		}
-	}
-	for _, s := range p.sources {
-		take(s)
-	}
-	if p.other != nil {
-		take(p.other)
 	}
 }
 

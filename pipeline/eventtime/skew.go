@@ -38,6 +38,9 @@ func (w *Watermark) Skews() []Skew {
 	var mids []int64
 	var buf [skewSamples]int32
 	for _, p := range w.parts {
+		if p == nil {
+			continue
+		}
 		srcs, mids = srcs[:0], mids[:0]
 		each := func(s *source) {
 			if v := s.leads(&buf); v != nil {
@@ -46,11 +49,8 @@ func (w *Watermark) Skews() []Skew {
 				mids = append(mids, int64(v[n/2]))
 			}
 		}
-		for _, s := range p.sources {
+		for _, s := range p.list {
 			each(s)
-		}
-		if p.other != nil {
-			each(p.other)
 		}
 		if len(srcs) < 3 {
 			continue

@@ -43,40 +43,65 @@ type Watermark struct {
 	set      Settings
 	lateness int64 // seconds
 	maxLag   int64
-	parts    map[int]*partition
-	current  int64 // Unix seconds
+	parts    []*partition // by partition id; nil for ids not seen
+	current  int64        // Unix seconds
 	known    bool
 	scratch  []int64
 }
 
 // New returns a watermark with the given settings.
 func New(s Settings) *Watermark {
-	return &Watermark{set: s, lateness: seconds(s.Lateness), maxLag: seconds(s.MaxSourceLag),
-		parts: make(map[int]*partition)}
+	return &Watermark{set: s, lateness: seconds(s.Lateness), maxLag: seconds(s.MaxSourceLag)}
 }
 
 func seconds(d time.Duration) int64 { return int64(d / time.Second) }
 
+// part returns partition p's state, creating it. Partition ids are small
+// and dense (0 to N-1), so they index a slice.
 func (w *Watermark) part(p int) *partition {
-	pc := w.parts[p]
-	if pc == nil {
-		pc = newPartition()
-		w.parts[p] = pc
+	if p < len(w.parts) {
+		if pc := w.parts[p]; pc != nil {
+			return pc
+		}
 	}
+	for len(w.parts) <= p {
+		w.parts = append(w.parts, nil)
+	}
+	pc := newPartition()
+	w.parts[p] = pc
 	return pc
 }
 
-// Observe takes one record of partition from source (its switch id; ""
-// when it has none) starting at t, received at wall-clock time now.
-// Records of one partition must be observed in the partition's order.
-// It reports whether the record is late: older than the partition's
-// progress before it, minus the allowed lateness.
-func (w *Watermark) Observe(partition int, src string, t time.Time, now time.Time) (late bool) {
+// get returns partition p's state, or nil.
+func (w *Watermark) get(p int) *partition {
+	if p >= 0 && p < len(w.parts) {
+		return w.parts[p]
+	}
+	return nil
+}
+
+// SourceKey is the key Observe finds a source by: a hash of its switch
+// id, computed where records are decoded (in parallel), so the run loop,
+// which observes every record in turn, does not hash strings.
+func SourceKey(switchID string) uint64 {
+	h := uint64(14695981039346656037) // FNV-1a
+	for i := 0; i < len(switchID); i++ {
+		h = (h ^ uint64(switchID[i])) * 1099511628211
+	}
+	return h
+}
+
+// Observe takes one record of partition from source src (its switch id,
+// "" when it has none; key is SourceKey(src)) starting at t, received at
+// wall-clock time now. Records of one partition must be observed in the
+// partition's order. It reports whether the record is late: older than
+// the partition's progress before it, minus the allowed lateness.
+func (w *Watermark) Observe(partition int, key uint64, src string, t time.Time, now time.Time) (late bool) {
 	pc := w.part(partition)
 	sec := t.Unix()
 	late = pc.known && sec < pc.frontier-w.lateness
 	pc.observeTop(sec)
-	s, fresh := pc.source(src)
+	s, fresh := pc.source(key, src)
 	moved := s.observe(sec)
 	if pc.known && pc.current >= 3 {
 		s.sample(pc.lead(sec))
@@ -99,10 +124,8 @@ func (w *Watermark) Observe(partition int, src string, t time.Time, now time.Tim
 // before they were read.
 func (w *Watermark) Expect(partitions []int, now time.Time) {
 	for _, p := range partitions {
-		if w.parts[p] == nil {
-			pc := newPartition()
-			pc.lastSeenUnix = now.UnixNano()
-			w.parts[p] = pc
+		if w.get(p) == nil {
+			w.part(p).lastSeenUnix = now.UnixNano()
 		}
 	}
 }
@@ -110,7 +133,7 @@ func (w *Watermark) Expect(partitions []int, now time.Time) {
 // Frontier returns partition's progress (Unix seconds), which outliers
 // dated in the future cannot move; ok is false until it is known.
 func (w *Watermark) Frontier(partition int) (sec int64, ok bool) {
-	if p := w.parts[partition]; p != nil && p.known {
+	if p := w.get(partition); p != nil && p.known {
 		return p.frontier, true
 	}
 	return 0, false
@@ -119,7 +142,7 @@ func (w *Watermark) Frontier(partition int) (sec int64, ok bool) {
 // Done marks a partition as finished (caught up), so it no longer holds
 // the watermark back.
 func (w *Watermark) Done(partition int) {
-	if p := w.parts[partition]; p != nil {
+	if p := w.get(partition); p != nil {
 		p.done = true
 	}
 }
@@ -131,6 +154,9 @@ func (w *Watermark) Advance(now time.Time) (time.Time, bool) {
 	var low, fallback int64
 	found, haveFallback := false, false
 	for _, p := range w.parts {
+		if p == nil {
+			continue
+		}
 		active := !p.done && now.UnixNano()-p.lastSeenUnix <= int64(w.set.Idle)
 		if !p.known {
 			if active {

@@ -59,7 +59,7 @@ func fleet(n, perMinute int, skew map[int]time.Duration, parts int, held bool, s
 func lateCount(w *Watermark, recs []rec, src func(rec) string) map[string]int {
 	late := map[string]int{}
 	for _, r := range recs {
-		if w.Observe(r.part, src(r), r.at, t0.Add(2*time.Hour)) {
+		if w.Observe(r.part, SourceKey(src(r)), src(r), r.at, t0.Add(2*time.Hour)) {
 			late[r.src]++
 		}
 	}
@@ -117,7 +117,8 @@ func TestStoppedSwitchReleases(t *testing.T) {
 			if sw == 2 && i > 100 { // switch 2 stops after 10 minutes
 				continue
 			}
-			w.Observe(0, fmt.Sprintf("SW%d", sw), at, t0.Add(2*time.Hour))
+			name := fmt.Sprintf("SW%d", sw)
+			w.Observe(0, SourceKey(name), name, at, t0.Add(2*time.Hour))
 		}
 	}
 	f, _ := w.Frontier(0)
@@ -133,7 +134,7 @@ func TestLatenessIndependentOfInterleaving(t *testing.T) {
 		w.Expect([]int{0, 1, 2, 3}, t0)
 		late := map[int]bool{}
 		for _, i := range order {
-			late[i] = w.Observe(recs[i].part, recs[i].src, recs[i].at, t0)
+			late[i] = w.Observe(recs[i].part, SourceKey(recs[i].src), recs[i].src, recs[i].at, t0)
 		}
 		return late
 	}
@@ -169,7 +170,7 @@ func TestSkewsReported(t *testing.T) {
 	recs := fleet(20, 20, map[int]time.Duration{7: 3 * time.Minute, 12: -90 * time.Second}, 4, false, 5)
 	w := New(settings())
 	for _, r := range recs {
-		w.Observe(r.part, r.src, r.at, t0.Add(2*time.Hour))
+		w.Observe(r.part, SourceKey(r.src), r.src, r.at, t0.Add(2*time.Hour))
 	}
 	skews := w.Skews()
 	if len(skews) != 2 {
@@ -186,13 +187,13 @@ func TestSkewsReported(t *testing.T) {
 func TestFarFutureOutlierIgnored(t *testing.T) {
 	w := New(settings())
 	for i := range 100 {
-		w.Observe(0, "", t0.Add(time.Duration(i)*time.Second), t0.Add(time.Hour))
+		w.Observe(0, SourceKey(""), "", t0.Add(time.Duration(i)*time.Second), t0.Add(time.Hour))
 	}
 	for i := range 7 {
-		w.Observe(0, "", t0.Add(30*24*time.Hour+time.Duration(i)), t0.Add(time.Hour))
+		w.Observe(0, SourceKey(""), "", t0.Add(30*24*time.Hour+time.Duration(i)), t0.Add(time.Hour))
 	}
 	for i := range 100 {
-		w.Observe(0, "", t0.Add(time.Duration(100+i)*time.Second), t0.Add(time.Hour))
+		w.Observe(0, SourceKey(""), "", t0.Add(time.Duration(100+i)*time.Second), t0.Add(time.Hour))
 	}
 	wm, ok := w.Advance(t0.Add(time.Hour))
 	if !ok {
@@ -206,7 +207,7 @@ func TestFarFutureOutlierIgnored(t *testing.T) {
 func TestWallClockCaps(t *testing.T) {
 	w := New(settings())
 	for i := range 100 {
-		w.Observe(0, "", t0.Add(time.Duration(i)*time.Second), t0.Add(30*time.Second))
+		w.Observe(0, SourceKey(""), "", t0.Add(time.Duration(i)*time.Second), t0.Add(30*time.Second))
 	}
 	if f, _ := w.Frontier(0); f > t0.Add(30*time.Second).Unix() {
 		t.Errorf("frontier %v is past the wall clock %v", time.Unix(f, 0).UTC(), t0.Add(30*time.Second))
@@ -217,22 +218,22 @@ func TestSlowestPartitionAndIdle(t *testing.T) {
 	w := New(Settings{Idle: time.Minute, MaxSourceLag: 10 * time.Minute, ReportSkew: time.Minute})
 	later := t0.Add(3 * time.Hour)
 	for i := range 10 {
-		w.Observe(0, "", t0.Add(time.Hour+time.Duration(i)*time.Second), later)
-		w.Observe(1, "", t0.Add(time.Duration(i)*time.Second), later)
+		w.Observe(0, SourceKey(""), "", t0.Add(time.Hour+time.Duration(i)*time.Second), later)
+		w.Observe(1, SourceKey(""), "", t0.Add(time.Duration(i)*time.Second), later)
 	}
 	wm, _ := w.Advance(later)
 	if !wm.Equal(t0.Add(2 * time.Second)) {
 		t.Errorf("watermark %v, want the slow partition's frontier", wm)
 	}
 	for i := range 10 {
-		w.Observe(0, "", t0.Add(2*time.Hour+time.Duration(i)*time.Second), later.Add(2*time.Minute))
+		w.Observe(0, SourceKey(""), "", t0.Add(2*time.Hour+time.Duration(i)*time.Second), later.Add(2*time.Minute))
 	}
 	wm, _ = w.Advance(later.Add(2 * time.Minute))
 	if !wm.Equal(t0.Add(2*time.Hour + 2*time.Second)) {
 		t.Errorf("idle partition still holds the watermark: %v", wm)
 	}
 	// It never moves backwards.
-	w.Observe(1, "", t0.Add(3*time.Second), later.Add(2*time.Minute))
+	w.Observe(1, SourceKey(""), "", t0.Add(3*time.Second), later.Add(2*time.Minute))
 	if wm2, _ := w.Advance(later.Add(2 * time.Minute)); wm2.Before(wm) {
 		t.Errorf("watermark moved back from %v to %v", wm, wm2)
 	}
@@ -241,7 +242,8 @@ func TestSlowestPartitionAndIdle(t *testing.T) {
 func TestSourcesBounded(t *testing.T) {
 	w := New(settings())
 	for i := range 10 * maxSources {
-		w.Observe(0, fmt.Sprintf("random-%d", i), t0.Add(time.Duration(i)*time.Second), t0.Add(time.Hour))
+		name := fmt.Sprintf("random-%d", i)
+		w.Observe(0, SourceKey(name), name, t0.Add(time.Duration(i)*time.Second), t0.Add(time.Hour))
 	}
 	if p := w.parts[0]; len(p.sources) != maxSources || p.other == nil {
 		t.Errorf("%d sources tracked (other: %v), want %d and the rest shared", len(p.sources), p.other != nil, maxSources)

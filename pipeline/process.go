@@ -1,0 +1,189 @@
+package pipeline
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cdrpipe/cdrpipe/pipeline/decode"
+	"github.com/cdrpipe/cdrpipe/pipeline/engine"
+	"github.com/cdrpipe/cdrpipe/pipeline/eventtime"
+	"github.com/cdrpipe/cdrpipe/pipeline/sink"
+	"github.com/cdrpipe/cdrpipe/schemas"
+)
+
+// One micro-batch: decode in parallel, decide lateness per record in
+// partition order, run the engine, buffer the outputs, track what may be
+// committed.
+
+// process decodes, counts and buffers one micro-batch.
+func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
+	now := r.opts.Now()
+	r.decode(msgs, now)
+	r.m.Records.Add(int64(len(msgs)))
+
+	recs := make([]*engine.Record, 0, len(msgs))
+	// A record far ahead of its partition (a broken clock) must not hold
+	// commits back until the stream catches up with it: past this limit
+	// it is not protected by replay, and only its own windows suffer.
+	maxJump := int64(r.cfg.Window.MaxJump / time.Second)
+	for i := range msgs {
+		m := &msgs[i]
+		if err := r.rejected[i]; err != nil {
+			r.reject(m, err, now, b)
+			continue
+		}
+		rec := &r.records[i]
+		// Lateness is decided here, record by record in each partition's
+		// order, against that partition's own progress: the same input
+		// gives the same late records however partitions interleave.
+		rec.Late = r.wm.Observe(m.Partition, r.srcKeys[i], rec.CDR.SwitchID, rec.CDR.StartTime, now)
+		if rec.CDR.Withheld {
+			r.m.Withheld.Add(1)
+		}
+		sec := rec.CDR.StartTime.Unix()
+		if f, ok := r.wm.Frontier(m.Partition); ok {
+			sec = min(sec, f+maxJump)
+		}
+		r.trk.add(m.Partition, m.Offset, sec)
+		recs = append(recs, rec)
+	}
+	r.m.Valid.Add(int64(len(recs)))
+	// Windows close on the watermark from before this batch, which never
+	// passes a partition's progress, so records on time for their
+	// partition never fall in a closed window (unless their partition
+	// was idle and released meanwhile: those are late too).
+	r.collect(r.eng.Process(recs, r.wmNow, r.wmKnown), b)
+	r.wmNow, r.wmKnown = r.wm.Advance(now)
+	if r.wmKnown {
+		r.trk.release(r.openFrom(r.wmNow))
+	}
+}
+
+// reject stores a message that could not be decoded, with its reason.
+// Its time is the Kafka message's, so a replay stores it once.
+func (r *Runner) reject(m *kafka.Message, err error, now time.Time, b *sink.Batch) {
+	reason := decode.ReasonOf(err)
+	r.m.reject(reason)
+	at := m.Time
+	if at.IsZero() {
+		at = now
+	}
+	b.AddReject(&schemas.Reject{
+		Origin: schemas.Origin{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Received: at},
+		Raw:    string(m.Value), Reason: reason, Error: err.Error(),
+	})
+	r.trk.add(m.Partition, m.Offset, noTime)
+}
+
+// advanceIdle lets the watermark move when no messages arrive, so idle
+// partitions stop holding windows open.
+func (r *Runner) advanceIdle(b *sink.Batch) {
+	r.wmNow, r.wmKnown = r.wm.Advance(r.opts.Now())
+	if !r.wmKnown {
+		return
+	}
+	r.collect(r.eng.Process(nil, r.wmNow, true), b)
+	r.trk.release(r.openFrom(r.wmNow))
+}
+
+// openFrom is the start (Unix seconds) of the oldest window still open at
+// watermark wm.
+func (r *Runner) openFrom(wm time.Time) int64 {
+	slide := int64(r.cfg.Window.Slide / time.Second)
+	w := int64(r.cfg.Window.Size / r.cfg.Window.Slide)
+	b := wm.Unix() / slide
+	return (b - w + 1) * slide
+}
+
+// decode parses msgs in parallel into r.records and r.rejected.
+func (r *Runner) decode(msgs []kafka.Message, now time.Time) {
+	n := len(msgs)
+	if cap(r.records) < n {
+		r.records = make([]engine.Record, n)
+		r.rejected = make([]error, n)
+		r.srcKeys = make([]uint64, n)
+	}
+	r.records, r.rejected, r.srcKeys = r.records[:n], r.rejected[:n], r.srcKeys[:n]
+	workers := min(len(r.decoders), (n+255)/256)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*n/workers, (w+1)*n/workers
+		d := r.decoders[w]
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				m := &msgs[i]
+				c, err := d.Decode(m.Value, now)
+				r.rejected[i] = err
+				r.records[i] = engine.Record{CDR: c, Partition: m.Partition, Offset: m.Offset}
+				if err == nil {
+					r.eng.Prepare(&r.records[i])
+					r.srcKeys[i] = eventtime.SourceKey(c.SwitchID)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// collect moves engine outputs into the batch.
+func (r *Runner) collect(outs []engine.Output, b *sink.Batch) {
+	for i := range outs {
+		o := &outs[i]
+		for _, rec := range o.CDRs {
+			b.AddCDR(&rec.CDR, rec.Partition, rec.Offset)
+		}
+		for j := range o.Flags {
+			b.AddFlag(&o.Flags[j])
+		}
+		for j := range o.Stats {
+			b.AddStats(&o.Stats[j])
+		}
+		r.m.Duplicates.Add(int64(o.Duplicates))
+		r.m.Late.Add(int64(o.Late))
+		r.m.Flags.Add(int64(len(o.Flags)))
+		r.m.Stats.Add(int64(len(o.Stats)))
+	}
+}
+
+// final adds provisional stats for windows still open at the end of a
+// bounded run.
+func (r *Runner) final(b *sink.Batch) {
+	r.collect(r.eng.Flush(), b)
+}
+
+// endOffsets reads the end offsets at start and marks partitions with
+// nothing left to read (committed at or past the end) as done.
+func (r *Runner) endOffsets(ctx context.Context, parts []int) (map[int]int64, error) {
+	ends, err := r.src.EndOffsets(ctx, parts)
+	if err != nil {
+		return nil, err
+	}
+	committed, err := r.src.Committed(ctx, parts)
+	if err != nil {
+		return nil, err
+	}
+	for p, end := range ends {
+		if c, ok := committed[p]; ok && c >= end || end == 0 {
+			delete(ends, p)
+			r.wm.Done(p)
+		}
+	}
+	return ends, nil
+}
+
+// caughtUp reports whether every partition was read to its end offset;
+// finished partitions stop holding the watermark back.
+func (r *Runner) caughtUp(ends map[int]int64) bool {
+	all := true
+	for p, end := range ends {
+		if r.trk.processed(p) >= end {
+			r.wm.Done(p)
+			continue
+		}
+		all = false
+	}
+	return all
+}

@@ -5,19 +5,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/internal/e2e"
 	"github.com/cdrpipe/cdrpipe/pipeline"
-	"github.com/cdrpipe/cdrpipe/pipeline/sink"
-	"github.com/cdrpipe/cdrpipe/pipeline/source"
-	"github.com/cdrpipe/cdrpipe/traffic"
 )
 
 // Tests of what switches in the field send, through the real broker and
@@ -27,32 +22,8 @@ import (
 // fixture whose configuration reads it into a fresh database.
 func linesFixture(t *testing.T, lines []string) *fixture {
 	t.Helper()
-	stack := e2e.Require(t)
-	f := &fixture{stack: stack, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if testing.Verbose() {
-		f.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
-	f.cfg = config.Default()
-	f.cfg.Kafka.Brokers = stack.Brokers
-	f.cfg.Kafka.Topic = e2e.Name("cdrs")
-	f.cfg.Kafka.Group = e2e.Name("group")
-	f.cfg.ClickHouse.Addr = stack.ClickHouseAddr
-	f.cfg.ClickHouse.Database = e2e.Name("cdrpipe_field")
-	f.cfg.Sink.FlushInterval = 200 * time.Millisecond
-	ctx := context.Background()
-	if err := source.EnsureTopic(ctx, stack.Brokers, f.cfg.Kafka.Topic, 4); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := traffic.Produce(ctx, traffic.ProduceConfig{Brokers: stack.Brokers, Topic: f.cfg.Kafka.Topic},
-		strings.NewReader(strings.Join(lines, "\n")+"\n"), nil); err != nil {
-		t.Fatal(err)
-	}
-	conn := stack.ClickHouse(t)
-	t.Cleanup(func() {
-		if !t.Failed() {
-			conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+f.cfg.ClickHouse.Database)
-		}
-	})
+	f := emptyFixture(t, "cdrpipe_field")
+	f.produce(t, strings.NewReader(strings.Join(lines, "\n")+"\n"))
 	return f
 }
 
@@ -218,17 +189,11 @@ func TestSkewedSwitchesCountEveryCall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	f.migrate(t, ctx, f.cfg)
-	s, err := sink.Open(ctx, f.cfg.ClickHouse, f.cfg.Sink, f.log)
+	r, closeAll, err := f.runner(ctx, f.cfg, pipeline.Options{UntilCaughtUp: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	src := source.New(f.cfg.Kafka, f.log)
-	defer src.Close()
-	r, err := pipeline.New(f.cfg, pipeline.Options{UntilCaughtUp: true}, src, s, f.log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	defer closeAll()
 	sum, err := r.Run(ctx)
 	if err != nil {
 		t.Fatal(err)

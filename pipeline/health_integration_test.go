@@ -9,8 +9,6 @@ import (
 
 	"github.com/cdrpipe/cdrpipe/internal/e2e"
 	"github.com/cdrpipe/cdrpipe/pipeline"
-	"github.com/cdrpipe/cdrpipe/pipeline/sink"
-	"github.com/cdrpipe/cdrpipe/pipeline/source"
 )
 
 // TestRefusedRowsDoNotWedge: ClickHouse refuses some rows for good (a
@@ -55,25 +53,15 @@ func TestRefusedRowsDoNotWedge(t *testing.T) {
 // ClickHouse is unreachable; ready again after.
 func TestReadiness(t *testing.T) {
 	f := newFixture(t, 2000, 1, 21)
-	px := startProxy(t, f.stack.ClickHouseAddr)
-	cfg := f.cfg
-	cfg.ClickHouse.Addr = px.addr()
-	cfg.ClickHouse.DialTimeout = time.Second
-	cfg.Sink.MaxBackoff = 500 * time.Millisecond
+	cfg, px := f.proxied(t, 500*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f.migrate(t, ctx, cfg)
-	s, err := sink.Open(ctx, cfg.ClickHouse, cfg.Sink, f.log)
+	r, closeAll, err := f.runner(ctx, cfg, pipeline.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	src := source.New(cfg.Kafka, f.log)
-	defer src.Close()
-	r, err := pipeline.New(cfg, pipeline.Options{}, src, s, f.log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	defer closeAll()
 	ready := func() error {
 		rctx, rcancel := context.WithTimeout(ctx, 3*time.Second)
 		defer rcancel()

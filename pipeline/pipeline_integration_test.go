@@ -36,20 +36,8 @@ type fixture struct {
 
 func newFixture(t *testing.T, subscribers int, hours int, seed int64) *fixture {
 	t.Helper()
-	stack := e2e.Require(t)
-	f := &fixture{stack: stack, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if testing.Verbose() {
-		f.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
-	f.cfg = config.Default()
-	f.cfg.Kafka.Brokers = stack.Brokers
-	f.cfg.Kafka.Topic = e2e.Name("cdrs")
-	f.cfg.Kafka.Group = e2e.Name("group")
-	f.cfg.ClickHouse.Addr = stack.ClickHouseAddr
-	f.cfg.ClickHouse.Database = e2e.Name("cdrpipe_test")
-	f.cfg.Sink.FlushInterval = 200 * time.Millisecond
+	f := emptyFixture(t, "cdrpipe_test")
 	traffic.Configure(&f.cfg)
-
 	tc := traffic.DefaultConfig()
 	tc.Start = time.Now().UTC().Truncate(time.Hour).Add(-6 * time.Hour)
 	tc.Subscribers = subscribers
@@ -63,11 +51,28 @@ func newFixture(t *testing.T, subscribers int, hours int, seed int64) *fixture {
 		t.Fatal(err)
 	}
 	f.truth = truth
-	ctx := context.Background()
-	if err := source.EnsureTopic(ctx, stack.Brokers, f.cfg.Kafka.Topic, 4); err != nil {
-		t.Fatal(err)
+	f.produce(t, &buf)
+	return f
+}
+
+// emptyFixture makes one test's topic (4 partitions), group and database
+// (named after dbPrefix), with a configuration that reads the first into
+// the last; the database is dropped when the test passes.
+func emptyFixture(t *testing.T, dbPrefix string) *fixture {
+	t.Helper()
+	stack := e2e.Require(t)
+	f := &fixture{stack: stack, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if testing.Verbose() {
+		f.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	if _, err := traffic.Produce(ctx, traffic.ProduceConfig{Brokers: stack.Brokers, Topic: f.cfg.Kafka.Topic}, &buf, nil); err != nil {
+	f.cfg = config.Default()
+	f.cfg.Kafka.Brokers = stack.Brokers
+	f.cfg.Kafka.Topic = e2e.Name("cdrs")
+	f.cfg.Kafka.Group = e2e.Name("group")
+	f.cfg.ClickHouse.Addr = stack.ClickHouseAddr
+	f.cfg.ClickHouse.Database = e2e.Name(dbPrefix)
+	f.cfg.Sink.FlushInterval = 200 * time.Millisecond
+	if err := source.EnsureTopic(context.Background(), stack.Brokers, f.cfg.Kafka.Topic, 4); err != nil {
 		t.Fatal(err)
 	}
 	conn := stack.ClickHouse(t)
@@ -77,6 +82,14 @@ func newFixture(t *testing.T, subscribers int, hours int, seed int64) *fixture {
 		}
 	})
 	return f
+}
+
+// produce sends the JSON lines of r to the fixture's topic.
+func (f *fixture) produce(t *testing.T, r io.Reader) {
+	t.Helper()
+	if _, err := traffic.Produce(context.Background(), traffic.ProduceConfig{Brokers: f.stack.Brokers, Topic: f.cfg.Kafka.Topic}, r, nil); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // migrate creates cfg's tables and views.
@@ -218,11 +231,7 @@ func TestStopMidwayThenResume(t *testing.T) {
 
 func TestClickHouseOutageLosesNothing(t *testing.T) {
 	f := newFixture(t, 10000, 1, 13)
-	px := startProxy(t, f.stack.ClickHouseAddr)
-	cfg := f.cfg
-	cfg.ClickHouse.Addr = px.addr()
-	cfg.ClickHouse.DialTimeout = time.Second
-	cfg.Sink.MaxBackoff = 500 * time.Millisecond
+	cfg, px := f.proxied(t, 500*time.Millisecond)
 	cfg.Sink.BatchSize = 1000
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -265,18 +274,40 @@ func TestClickHouseOutageLosesNothing(t *testing.T) {
 
 // runOnly runs the pipeline once on an already migrated database.
 func (f *fixture) runOnly(ctx context.Context, cfg config.Config, opts pipeline.Options) (pipeline.Summary, error) {
+	r, closeAll, err := f.runner(ctx, cfg, opts)
+	if err != nil {
+		return pipeline.Summary{}, err
+	}
+	defer closeAll()
+	return r.Run(ctx)
+}
+
+// runner builds a pipeline on cfg's sink and consumer group, for tests
+// that watch it while it runs; closeAll closes both.
+func (f *fixture) runner(ctx context.Context, cfg config.Config, opts pipeline.Options) (r *pipeline.Runner, closeAll func(), err error) {
 	s, err := sink.Open(ctx, cfg.ClickHouse, cfg.Sink, f.log)
 	if err != nil {
-		return pipeline.Summary{}, err
+		return nil, nil, err
 	}
-	defer s.Close()
 	src := source.New(cfg.Kafka, f.log)
-	defer src.Close()
-	r, err := pipeline.New(cfg, opts, src, s, f.log)
-	if err != nil {
-		return pipeline.Summary{}, err
+	closeAll = func() { src.Close(); s.Close() }
+	if r, err = pipeline.New(cfg, opts, src, s, f.log); err != nil {
+		closeAll()
+		return nil, nil, err
 	}
-	return r.Run(ctx)
+	return r, closeAll, nil
+}
+
+// proxied returns the fixture's configuration with ClickHouse behind a
+// TCP proxy the test can cut, and quick to notice: a one-second dial
+// timeout and backoff capped at maxBackoff.
+func (f *fixture) proxied(t *testing.T, maxBackoff time.Duration) (config.Config, *proxy) {
+	px := startProxy(t, f.stack.ClickHouseAddr)
+	cfg := f.cfg
+	cfg.ClickHouse.Addr = px.addr()
+	cfg.ClickHouse.DialTimeout = time.Second
+	cfg.Sink.MaxBackoff = maxBackoff
+	return cfg, px
 }
 
 func waitFor(t *testing.T, d time.Duration, cond func() bool) {
@@ -436,11 +467,7 @@ func TestShadowReplayAndDiff(t *testing.T) {
 // failure, and commit nothing, so the next run re-reads everything.
 func TestStopWhileClickHouseDown(t *testing.T) {
 	f := newFixture(t, 5000, 1, 15)
-	px := startProxy(t, f.stack.ClickHouseAddr)
-	cfg := f.cfg
-	cfg.ClickHouse.Addr = px.addr()
-	cfg.ClickHouse.DialTimeout = time.Second
-	cfg.Sink.MaxBackoff = 200 * time.Millisecond
+	cfg, px := f.proxied(t, 200*time.Millisecond)
 	cfg.Sink.BatchSize = 500
 	ctx := context.Background()
 	f.migrate(t, ctx, cfg)

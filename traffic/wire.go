@@ -1,6 +1,7 @@
 package traffic
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -215,7 +216,7 @@ func (e *Encoder) CallIDRepeats() int64 {
 	}
 	slices.SortFunc(edges, func(a, b edge) int {
 		if a.at != b.at {
-			return cmpUint64(a.at, b.at)
+			return cmp.Compare(a.at, b.at)
 		}
 		return a.d - b.d
 	})
@@ -228,16 +229,6 @@ func (e *Encoder) CallIDRepeats() int64 {
 		depth += ed.d
 	}
 	return repeats
-}
-
-func cmpUint64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // AppendCDR appends the fields switch sw writes for rec to b, which holds

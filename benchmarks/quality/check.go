@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strconv"
@@ -43,7 +44,7 @@ func Crossed(calls []Call, nums []string, det config.Detectors) map[uint32]map[s
 		back[k] = append(back[k], c.Start)
 	}
 	for caller, cs := range byCaller {
-		slices.SortFunc(cs, func(a, b Call) int { return cmpInt64(a.Start, b.Start) })
+		slices.SortFunc(cs, func(a, b Call) int { return cmp.Compare(a.Start, b.Start) })
 		for _, tr := range callerTraits(cs, nums, isMobile(nums[caller]), back, det) {
 			mark(caller, tr)
 		}
@@ -52,7 +53,7 @@ func Crossed(calls []Call, nums []string, det config.Detectors) map[uint32]map[s
 		if len(cs) < det.CallBombing.MinCalls {
 			continue
 		}
-		slices.SortFunc(cs, func(a, b Call) int { return cmpInt64(a.Start, b.Start) })
+		slices.SortFunc(cs, func(a, b Call) int { return cmp.Compare(a.Start, b.Start) })
 		span := det.CallBombing.Span.Milliseconds()
 		j := 0
 		for i := range cs {
@@ -105,7 +106,7 @@ func callerTraits(cs []Call, nums []string, mobile bool, back map[uint64][]int64
 		}
 		slices.SortFunc(evs, func(a, b ev) int {
 			if a.t != b.t {
-				return cmpInt64(a.t, b.t)
+				return cmp.Compare(a.t, b.t)
 			}
 			return a.d - b.d // a release before an attempt at the same instant
 		})

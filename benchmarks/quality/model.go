@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -252,9 +253,9 @@ func Generate(cfg Config) *Traffic {
 	g.calls = slices.DeleteFunc(g.calls, func(c Call) bool { return c.Start < g.start || c.Start >= g.end+callbackHorizon })
 	slices.SortStableFunc(g.calls, func(a, b Call) int {
 		if a.Start != b.Start {
-			return cmpInt64(a.Start, b.Start)
+			return cmp.Compare(a.Start, b.Start)
 		}
-		return cmpInt64(int64(a.Caller), int64(b.Caller))
+		return cmp.Compare(int64(a.Caller), int64(b.Caller))
 	})
 	for i := range g.calls {
 		if g.r.Float64() < cfg.VeryLateRate {
@@ -346,16 +347,6 @@ func (t *Traffic) Seen() []Call {
 		out[i] = c
 	}
 	return out
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // subscribers allocates the ordinary subscribers and their reciprocal
@@ -504,7 +495,7 @@ func (g *gen) serialise() {
 	slices.Sort(keys)
 	for _, k := range keys {
 		idx := by[k]
-		slices.SortStableFunc(idx, func(a, b int) int { return cmpInt64(g.calls[a].Start, g.calls[b].Start) })
+		slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(g.calls[a].Start, g.calls[b].Start) })
 		prevEnd := int64(math.MinInt64)
 		for _, i := range idx {
 			c := &g.calls[i]
@@ -537,7 +528,7 @@ func (g *gen) capOrdinary() {
 		if len(idx) <= maxPerHour {
 			continue
 		}
-		slices.SortFunc(idx, func(a, b int) int { return cmpInt64(g.calls[a].Start, g.calls[b].Start) })
+		slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(g.calls[a].Start, g.calls[b].Start) })
 		var kept []int64
 		for _, i := range idx {
 			s := g.calls[i].Start

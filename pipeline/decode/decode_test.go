@@ -199,7 +199,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"caller":"008613912345678","callee":"075512345678","start_time":1795935603123,"cause":17,"x":{"y":[1,"\u00e9",null]}}`))
 	f.Add([]byte(`{"caller":"1391234`))
 	f.Add([]byte(`{"a":"\ud83d\ude00"}`))
-	d := NewDecoder(chinaOptions(time.Hour))
+	f.Add([]byte(`{"call_id":"1","switch_id":"BJ","caller":"442079460000","caller_noa":"international","callee":"13800000001","callee_noa":"national","start_time":"2026-11-29 15:00:03.250","end_time":"2026-11-29 15:00:03"}`))
+	f.Add([]byte(`{"caller":"anonymous","callee":"+8613800000001","start_time":"2026-04-05T02:30:00","switch_id":"SYD","caller_presentation":"restricted"}`))
+	d := zonedDecoder(f, "Asia/Shanghai")
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c, err := d.Decode(in, now)
 		var obj map[string]json.RawMessage

@@ -143,7 +143,7 @@ func TestDecodeSubSecondTimes(t *testing.T) {
 
 // zonedDecoder reads local times as UTC by default, Asia/Shanghai for
 // switch BJ and Australia/Sydney (daylight saving) for switch SYD.
-func zonedDecoder(t *testing.T, def string) *Decoder {
+func zonedDecoder(t testing.TB, def string) *Decoder {
 	t.Helper()
 	load := func(name string) *time.Location {
 		loc, err := time.LoadLocation(name)

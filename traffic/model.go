@@ -73,7 +73,6 @@ type call struct {
 	flags  callFlags
 }
 
-func (c *call) answered() bool { return c.disp == DispAnswered }
 
 // model is the planned traffic: who exists, who calls whom and when.
 type model struct {

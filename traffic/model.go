@@ -73,7 +73,6 @@ type call struct {
 	flags  callFlags
 }
 
-
 // model is the planned traffic: who exists, who calls whom and when.
 type model struct {
 	cfg     Config

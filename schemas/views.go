@@ -68,7 +68,7 @@ FROM
             FROM ` + db + `.blocklist_changes
             WHERE source = 'manual' AND action = 'remove'
             GROUP BY number
-        ) USING (number)
+        ) AS resets USING (number)
         WHERE flagged_at >= now() - ` + strconv.FormatInt(int64(v.TTL/time.Second), 10) + ` AND flagged_at > reset_at
         GROUP BY number, detector
     )

@@ -42,9 +42,12 @@ unit:
 	$(GO) test -short -count=1 ./...
 
 # Everything: brings the stack up first, then runs unit and integration
-# tests against the real broker and server.
+# tests against the real broker and servers: once with Debian's ClickHouse
+# 18.16, once more with a current release (chdb-core, CURRENT_CLICKHOUSE).
+CURRENT_CLICKHOUSE ?= 127.0.0.1:9100
 test: up vet
 	$(GO) test -count=1 -timeout 12m ./...
+	CDRPIPE_CLICKHOUSE_ADDR=$(CURRENT_CLICKHOUSE) $(GO) test -count=1 -timeout 12m ./...
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./pipeline/decode

@@ -53,22 +53,28 @@ stop() {
 
 [[ -d "$STACK" ]] || { log "nothing to stop ($STACK does not exist)"; exit 0; }
 
-# Kafka and ClickHouse do not depend on each other: stop both in parallel.
+# The services do not depend on each other: stop them in parallel.
 stop kafka "$KAFKA_PID" "$KAFKA_MARKER" &
 k=$!
 stop clickhouse "$CH_PID" "$CH_MARKER" &
 c=$!
+stop current-clickhouse "$CHC_PID" "$CHC_MARKER" &
+cc=$!
 rc=0
 wait "$k" || rc=1
 wait "$c" || rc=1
+wait "$cc" || rc=1
 ((rc == 0)) || die "could not stop everything"
 
 case "$PURGE" in
   data)
-    log "purging $STACK (keeping downloaded Kafka jars in $KAFKA_LIBS)"
-    find "$STACK" -mindepth 1 -maxdepth 1 ! -name kafka ! -name .gitignore -exec rm -rf {} +
+    log "purging $STACK (keeping downloaded Kafka jars in $KAFKA_LIBS and chdb-core in $CHC_VENV)"
+    find "$STACK" -mindepth 1 -maxdepth 1 ! -name kafka ! -name chcurrent ! -name .gitignore -exec rm -rf {} +
     if [[ -d "$KAFKA_HOME" ]]; then
       find "$KAFKA_HOME" -mindepth 1 -maxdepth 1 ! -name libs -exec rm -rf {} +
+    fi
+    if [[ -d "$CHC_DIR" ]]; then
+      find "$CHC_DIR" -mindepth 1 -maxdepth 1 ! -name venv -exec rm -rf {} +
     fi
     ;;
   all)

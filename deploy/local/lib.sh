@@ -27,6 +27,16 @@ CH_STDOUT="$LOG_DIR/clickhouse-stdout.log"
 CH_TCP_PORT=9000
 CH_HTTP_PORT=8123
 
+# A current ClickHouse release (PyPI's chdb-core, served by chcurrent/serve.py) for
+# the integration tests to run against beside Debian's 18.16.
+CHDB_VERSION=26.9.0
+CHC_DIR="$STACK/chcurrent"
+CHC_VENV="$CHC_DIR/venv"
+CHC_CONF="$CHC_DIR/config.xml"
+CHC_PID="$STACK/chcurrent.pid"
+CHC_STDOUT="$LOG_DIR/chcurrent-stdout.log"
+CHC_TCP_PORT=9100
+
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
 
@@ -55,3 +65,4 @@ pid_ours() {
 # Markers that identify our processes: both carry a path inside .stack on their command line.
 KAFKA_MARKER="$KAFKA_CONF"
 CH_MARKER="$CH_CONF"
+CHC_MARKER="$CHC_DIR/data"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Report whether the local stack (deploy/local/up.sh) is up: for each service, is the
-# process in its pid file alive and does its port answer. Exit 0 if both are up, else 1.
+# process in its pid file alive and does its port answer. Exit 0 if all are up, else 1.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -32,6 +32,7 @@ check() {
 
 check kafka "$KAFKA_PID" "$KAFKA_MARKER" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"
 check clickhouse "$CH_PID" "$CH_MARKER" "$CH_TCP_PORT" "$CH_HTTP_PORT"
+check ch-current "$CHC_PID" "$CHC_MARKER" "$CHC_TCP_PORT"
 if ((all_up == 0)) && [[ "$(curl -fsS --max-time 3 "http://127.0.0.1:$CH_HTTP_PORT/ping" 2>/dev/null)" != "Ok." ]]; then
   echo "clickhouse HTTP /ping does not answer Ok."
   all_up=1

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Start the local service stack: Apache Kafka (KRaft, single node) on 127.0.0.1:9092
-# and ClickHouse on 127.0.0.1:9000 (native) / 8123 (HTTP).
+# Start the local service stack: Apache Kafka (KRaft, single node) on 127.0.0.1:9092,
+# ClickHouse 18.16 on 127.0.0.1:9000 (native) / 8123 (HTTP), and a current ClickHouse
+# release (chdb-core from PyPI) on 127.0.0.1:9100 (native) for the tests.
 #
 # Everything it installs or writes, apart from apt packages and Maven's ~/.m2 cache,
 # lives in <repo>/.stack/. Safe to run again: running services are left alone.
@@ -255,15 +256,60 @@ start_clickhouse() {
   fi
 }
 
+# ---------------------------------------------------------------- current clickhouse
+
+# chcurrent_install: a virtual environment with chdb-core (a 180 MB wheel, once).
+chcurrent_install() {
+  local marker="$CHC_VENV/.chdb-$CHDB_VERSION"
+  [[ -f "$marker" ]] && return 0
+  command -v python3 >/dev/null || { ((SUDO_NEEDED == 0)) || die "python3 missing"; apt_install python3 python3-venv; }
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+    ((SUDO_NEEDED == 0)) || die "python3 venv missing; apt-get install python3-venv"
+    apt_install python3-venv
+  fi
+  log "installing chdb-core $CHDB_VERSION (ClickHouse, current release) into $CHC_VENV"
+  rm -rf "$CHC_VENV"
+  python3 -m venv "$CHC_VENV" >"$LOG_DIR/chcurrent-pip.log" 2>&1 || { tail -n 20 "$LOG_DIR/chcurrent-pip.log" >&2; die "python3 -m venv failed"; }
+  if ! "$CHC_VENV/bin/pip" install -q --disable-pip-version-check "chdb-core==$CHDB_VERSION" >>"$LOG_DIR/chcurrent-pip.log" 2>&1; then
+    tail -n 40 "$LOG_DIR/chcurrent-pip.log" >&2
+    die "pip install chdb-core==$CHDB_VERSION failed (log: $LOG_DIR/chcurrent-pip.log)"
+  fi
+  : >"$marker"
+}
+
+chcurrent_ready() {
+  clickhouse-client --host 127.0.0.1 --port "$CHC_TCP_PORT" -q 'SELECT 1' 2>/dev/null | grep -qx 1
+}
+
+start_chcurrent() {
+  if ((CHC_RUNNING)); then
+    log "current clickhouse already running (pid $(pid_of "$CHC_PID"))"
+    CHC_STARTED=0
+    return 0
+  fi
+  chcurrent_install
+  mkdir -p "$CHC_DIR/data"
+  sed -e "s|@CHC_TCP_PORT@|$CHC_TCP_PORT|g" -e "s|@LOG_DIR@|$LOG_DIR|g"     "$LOCAL_DIR/chcurrent/config.xml" >"$CHC_CONF.tmp"
+  mv "$CHC_CONF.tmp" "$CHC_CONF"
+  log "starting current clickhouse (chdb-core $CHDB_VERSION)"
+  : >>"$CHC_STDOUT"
+  # serve.py runs from the directory of its config.xml, which clickhouse-local reads.
+  ( cd "$CHC_DIR" && exec setsid nohup "$CHC_VENV/bin/python" "$LOCAL_DIR/chcurrent/serve.py" "$CHC_DIR/data" \
+      >>"$CHC_STDOUT" 2>&1 </dev/null 9>&- ) &
+  record_pid $! "$CHC_PID" "$CHC_MARKER"
+  CHC_STARTED=1
+}
+
 # ---------------------------------------------------------------- main
 
 ensure_tools
 ensure_clickhouse_installed
 
 # Check every port we are about to bind before starting anything.
-KAFKA_RUNNING=0; CH_RUNNING=0
+KAFKA_RUNNING=0; CH_RUNNING=0; CHC_RUNNING=0
 running "$KAFKA_PID" "$KAFKA_MARKER" && KAFKA_RUNNING=1
 running "$CH_PID" "$CH_MARKER" && CH_RUNNING=1
+running "$CHC_PID" "$CHC_MARKER" && CHC_RUNNING=1
 busy=0
 check_free() {
   # check_free PORT HINT: complain if PORT is taken by someone else.
@@ -283,10 +329,12 @@ if ((!CH_RUNNING)); then
   check_free "$CH_TCP_PORT" "$hint"
   check_free "$CH_HTTP_PORT" "$hint"
 fi
+((CHC_RUNNING)) || check_free "$CHC_TCP_PORT" ""
 ((busy == 0)) || die "free the port(s) above, then run up.sh again"
 
 start_kafka
 start_clickhouse
+start_chcurrent
 
 fail=0
 if ! wait_until "$WAIT_SECS" clickhouse "$CH_PID" "$CH_MARKER" clickhouse_ready; then
@@ -297,16 +345,23 @@ if ! wait_until "$WAIT_SECS" kafka "$KAFKA_PID" "$KAFKA_MARKER" kafka_ready; the
   show_logs "$KAFKA_LOG" "$KAFKA_STDOUT"
   fail=1
 fi
+if ! wait_until "$WAIT_SECS" "current clickhouse" "$CHC_PID" "$CHC_MARKER" chcurrent_ready; then
+  show_logs "$LOG_DIR/chcurrent.err.log" "$CHC_STDOUT"
+  fail=1
+fi
 ((fail == 0)) || die "stack did not come up (logs in $LOG_DIR; stop with deploy/local/down.sh)"
 
 ch_version="$(clickhouse-client --host 127.0.0.1 --port "$CH_TCP_PORT" -q 'SELECT version()' 2>/dev/null || echo '?')"
+chc_version="$(clickhouse-client --host 127.0.0.1 --port "$CHC_TCP_PORT" -q 'SELECT version()' 2>/dev/null || echo '?')"
 started=""
 ((KAFKA_STARTED)) && started+=" kafka"
 ((CH_STARTED)) && started+=" clickhouse"
+((CHC_STARTED)) && started+=" current-clickhouse"
 cat <<EOF
 local stack is up ($((SECONDS - START_TS))s; started:${started:- nothing, already running})
   kafka      $KAFKA_VERSION (KRaft)  bootstrap 127.0.0.1:$KAFKA_PORT  controller 127.0.0.1:$KAFKA_CONTROLLER_PORT  pid $(pid_of "$KAFKA_PID")
   clickhouse $ch_version  native 127.0.0.1:$CH_TCP_PORT  http 127.0.0.1:$CH_HTTP_PORT  user default (no password)  pid $(pid_of "$CH_PID")
+  clickhouse $chc_version (current, chdb-core $CHDB_VERSION)  native 127.0.0.1:$CHC_TCP_PORT  user default  pid $(pid_of "$CHC_PID")
   state      $STACK  (logs: $LOG_DIR)
   stop       bash deploy/local/down.sh   (--purge also deletes the data)
 EOF

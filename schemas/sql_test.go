@@ -22,10 +22,13 @@ func TestMigrations(t *testing.T) {
 			if strings.Contains(s, "{") || strings.HasSuffix(s, ";") || strings.HasPrefix(strings.TrimSpace(s), "--") {
 				t.Errorf("statement not rendered cleanly: %q", s)
 			}
+			if !m.RunsOn(18, 16) {
+				continue
+			}
 			// Syntax that ClickHouse 18.16 lacks.
-			for _, bad := range []string{" TTL ", "CODEC(", "LowCardinality(", "DateTime64"} {
+			for _, bad := range []string{" TTL ", "CODEC(", "LowCardinality(", "DateTime64", "MODIFY SETTING"} {
 				if strings.Contains(s, bad) {
-					t.Errorf("statement uses %q, which ClickHouse 18.16 rejects", bad)
+					t.Errorf("migration %d runs on 18.16 but uses %q, which 18.16 rejects", m.Version, bad)
 				}
 			}
 		}
@@ -38,6 +41,36 @@ func TestMigrations(t *testing.T) {
 	}
 	if got := strings.Join(tables, " "); got != "cdrs caller_stats flagged_numbers cdr_rejects" {
 		t.Errorf("tables = %s", got)
+	}
+}
+
+func TestMigrationRequires(t *testing.T) {
+	migs, err := Migrations("testdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var current *Migration
+	for i := range migs {
+		if migs[i].Name == "current_release" {
+			current = &migs[i]
+		}
+	}
+	if current == nil || current.Requires != [2]int{21, 8} {
+		t.Fatalf("0004_current_release requires %v, want 21.8", current)
+	}
+	f := func(major, minor int, want bool) {
+		t.Helper()
+		if got := current.RunsOn(major, minor); got != want {
+			t.Errorf("RunsOn(%d, %d) = %v, want %v", major, minor, got, want)
+		}
+	}
+	f(18, 16, false)
+	f(21, 7, false)
+	f(21, 8, true)
+	f(21, 12, true)
+	f(26, 9, true)
+	if !migs[0].RunsOn(18, 16) {
+		t.Error("the first migration does not run on 18.16")
 	}
 }
 

@@ -98,7 +98,8 @@ func (s *Sink) Ping(ctx context.Context) error {
 }
 
 // Migrate creates the database, applies schema versions not yet recorded
-// in schema_migrations, and re-creates the views. It is idempotent.
+// in schema_migrations that the server's release supports, and
+// re-creates the views. It is idempotent.
 func (s *Sink) Migrate(ctx context.Context, verdict schemas.Verdict) (applied int, err error) {
 	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+s.db); err != nil {
 		return 0, fmt.Errorf("create database %s: %w", s.db, err)
@@ -115,8 +116,18 @@ func (s *Sink) Migrate(ctx context.Context, verdict schemas.Verdict) (applied in
 	if err != nil {
 		return 0, err
 	}
+	ver, err := s.conn.ServerVersion()
+	if err != nil {
+		return 0, fmt.Errorf("clickhouse server version: %w", err)
+	}
 	for _, m := range migs {
 		if done[m.Version] {
+			continue
+		}
+		if !m.RunsOn(int(ver.Version.Major), int(ver.Version.Minor)) {
+			s.log.Info("migration left for a newer ClickHouse; it is applied by the first migrate after an upgrade",
+				"migration", fmt.Sprintf("%04d_%s", m.Version, m.Name), "requires", fmt.Sprintf("%d.%d", m.Requires[0], m.Requires[1]),
+				"server", fmt.Sprintf("%d.%d", ver.Version.Major, ver.Version.Minor))
 			continue
 		}
 		for _, stmt := range m.Statements {

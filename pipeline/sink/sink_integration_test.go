@@ -66,3 +66,44 @@ func TestMigrateAndWriteIdempotent(t *testing.T) {
 		t.Errorf("read back disposition %q, start_ms %d, answer_time %v", disp, ms, answer)
 	}
 }
+
+// TestMigrateUsesWhatTheServerOffers: a current release gets the storage
+// of migration 4 (dictionary-encoded switch ids, insert deduplication);
+// 18.16 keeps plain strings and has migration 4 waiting, unrecorded.
+func TestMigrateUsesWhatTheServerOffers(t *testing.T) {
+	ctx := context.Background()
+	s, cfg := e2e.Require(t).Sink(t, config.Default(), "cdrpipe_features")
+	if _, err := s.Migrate(ctx, cfg.Verdict()); err != nil {
+		t.Fatal(err)
+	}
+	ver, err := s.Conn().ServerVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := cfg.ClickHouse.Database
+	var typ string
+	if err := s.Conn().QueryRow(ctx, "SELECT type FROM system.columns WHERE database = '"+db+"' AND table = 'cdrs' AND name = 'switch_id'").Scan(&typ); err != nil {
+		t.Fatal(err)
+	}
+	recorded := e2e.Count(t, s.Conn(), "SELECT count() FROM "+db+".schema_migrations WHERE version = 4")
+	current := ver.Version.Major > 21 || ver.Version.Major == 21 && ver.Version.Minor >= 8
+	t.Logf("ClickHouse %d.%d: cdrs.switch_id %s, migration 4 recorded %d", ver.Version.Major, ver.Version.Minor, typ, recorded)
+	switch {
+	case current && (typ != "LowCardinality(String)" || recorded != 1):
+		t.Errorf("current release: switch_id %s, migration 4 recorded %d times; want LowCardinality(String), once", typ, recorded)
+	case !current && (typ != "String" || recorded != 0):
+		t.Errorf("ClickHouse %d.%d: switch_id %s, migration 4 recorded %d times; want String, not recorded", ver.Version.Major, ver.Version.Minor, typ, recorded)
+	}
+	// Whatever the storage, the pipeline's batches go in.
+	var b sink.Batch
+	c := schemas.CDR{CallID: "x", Key: "SW/x", Caller: "+8613900000001", Callee: "+8613800000001", SwitchID: "SW",
+		StartTime: time.Date(2026, 11, 29, 7, 0, 3, 0, time.UTC), Disposition: schemas.Answered, Duration: 3}
+	b.AddCDR(&c, 0, 1)
+	b.AddReject(&schemas.Reject{Origin: schemas.Origin{Topic: "t", Offset: 2, Received: c.StartTime}, Raw: "{", Reason: "broken_json", Error: "broken"})
+	if err := s.Write(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	if n := e2e.Count(t, s.Conn(), "SELECT count() FROM "+db+".cdrs WHERE switch_id = 'SW'"); n != 1 {
+		t.Errorf("%d rows of switch SW", n)
+	}
+}

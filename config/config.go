@@ -8,6 +8,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,9 +36,12 @@ type Config struct {
 
 // Metrics controls the Prometheus endpoint of `run`.
 type Metrics struct {
-	// Addr is host:port for /metrics, /livez, /readyz and /debug/pprof/;
-	// empty turns it off.
+	// Addr is host:port for /metrics, /livez and /readyz; empty turns it
+	// off.
 	Addr string `mapstructure:"addr"`
+	// Pprof also serves Go's profiles at /debug/pprof/ on Addr: they show
+	// memory and goroutines, so only when asked for.
+	Pprof bool `mapstructure:"pprof"`
 }
 
 // Kafka says where CDRs come from.
@@ -57,6 +61,9 @@ type ClickHouse struct {
 	Database string `mapstructure:"database"`
 	Username string `mapstructure:"username"`
 	Password string `mapstructure:"password"`
+	// PasswordFile names a file holding the password (a mounted secret),
+	// instead of Password.
+	PasswordFile string `mapstructure:"password_file"`
 	// DialTimeout bounds connecting, so a dead server shows up as a retry.
 	DialTimeout time.Duration `mapstructure:"dial_timeout"`
 	// Compression of inserted blocks: lz4, zstd or none. Compressing
@@ -275,6 +282,10 @@ type Blocklist struct {
 	// TraitRisk is what each trait adds on its own, combined as
 	// independent evidence: 1 - (1 - trait_risk)^traits.
 	TraitRisk float64 `mapstructure:"trait_risk"`
+	// Actor is who manual changes are recorded as in the audit trail when
+	// the command line does not say (--by); empty falls back to the login
+	// name.
+	Actor string `mapstructure:"actor"`
 }
 
 // Engine sizes the detection engine.
@@ -387,6 +398,52 @@ func (c *Config) Verdict() schemas.Verdict {
 	return schemas.Verdict{TTL: c.Blocklist.TTL, MinScore: c.Blocklist.MinScore, TraitRisk: c.Blocklist.TraitRisk,
 		Rules: rules, Allowlist: c.Numbering.Allowlist}
 }
+
+// secretSetting is a secret whose value may come from a file instead: key
+// holds the value, key_file names the file.
+type secretSetting struct {
+	key   string
+	value *string
+	file  string
+}
+
+func (c *Config) secrets() []secretSetting {
+	return []secretSetting{
+		{"clickhouse.password", &c.ClickHouse.Password, c.ClickHouse.PasswordFile},
+	}
+}
+
+// ReadSecrets fills each secret whose *_file key is set from that file
+// (its content, less a final newline), so that secrets can be mounted
+// files rather than values in a config file or the environment. Setting
+// both the value and the file is an error, as is a file that cannot be
+// read.
+func (c *Config) ReadSecrets() error {
+	for _, s := range c.secrets() {
+		if s.file == "" {
+			continue
+		}
+		if *s.value != "" {
+			return &Error{Key: s.key + "_file", Msg: fmt.Sprintf("set either %s or %s_file, not both", s.key, s.key)}
+		}
+		b, err := os.ReadFile(s.file)
+		if err != nil {
+			return &Error{Key: s.key + "_file", Msg: fmt.Sprintf("cannot read the secret: %v", err)}
+		}
+		*s.value = strings.TrimRight(string(b), "\r\n")
+	}
+	return nil
+}
+
+// IsSecret reports whether key holds a secret, whose value is never
+// printed or logged.
+func IsSecret(key string) bool {
+	return strings.HasSuffix(key, "password") || strings.HasSuffix(key, "secret") || strings.HasSuffix(key, "_key")
+}
+
+// Identifier reports whether s is a plain ClickHouse identifier (letters,
+// digits and _, not starting with a digit), safe to put in SQL as a name.
+func Identifier(s string) bool { return identifier(s) }
 
 // Error is a configuration error naming the offending key.
 type Error struct {

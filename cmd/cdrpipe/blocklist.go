@@ -43,20 +43,21 @@ func (a *app) withStore(cmd *cobra.Command, f func(st *blocklist.Store, c config
 	return f(st, c)
 }
 
-// actor is who a manual change is recorded as: --by, else the login name.
-func actor(by string) string {
-	if by != "" {
-		return by
-	}
-	if u := os.Getenv("USER"); u != "" {
-		return u
+// actor is who a manual change is recorded as: --by, else
+// blocklist.actor, else the login name.
+func actor(c config.Config, by string) string {
+	for _, a := range []string{by, c.Blocklist.Actor, os.Getenv("USER")} {
+		if a = strings.TrimSpace(a); a != "" {
+			return a
+		}
 	}
 	return "cli"
 }
 
-// normalize reads a number the way CDRs are read.
+// normalize reads a number the way CDRs are read, with the whole home
+// plan (trunk and international prefixes too).
 func normalize(c config.Config, s string) (string, error) {
-	n, err := decode.Numbering{CountryCode: c.Numbering.CountryCode}.Normalize([]byte(s))
+	n, err := decode.OptionsFrom(c).Numbering.Normalize([]byte(s))
 	if err != nil {
 		return "", usageError{fmt.Errorf("%q: %w", s, err)}
 	}
@@ -88,15 +89,16 @@ func (a *app) blocklistCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := f(st, cmd.Context(), n, actor(by), reason); err != nil {
+				who := actor(cfg, by)
+				if err := f(st, cmd.Context(), n, who, reason); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s %s by %s: %s\n", use, n, actor(by), reason)
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %s by %s: %s\n", use, n, who, reason)
 				return nil
 			},
 		}
 		c.Flags().StringVar(&reason, "reason", "", "why (required; kept in blocklist_changes)")
-		c.Flags().StringVar(&by, "by", "", "who, for the audit trail (default: $USER)")
+		c.Flags().StringVar(&by, "by", "", "who, for the audit trail (default: blocklist.actor, else $USER)")
 		return c
 	}
 	list := &cobra.Command{
@@ -170,7 +172,7 @@ func (a *app) allowlistCmd() *cobra.Command {
 	}
 	var reason, by, expires string
 	// entryCmd builds add and remove, which share their checks.
-	entryCmd := func(use, short string, do func(ctx context.Context, st *blocklist.Store, entry string, until time.Time) error) *cobra.Command {
+	entryCmd := func(use, short string, do func(ctx context.Context, st *blocklist.Store, entry, who string, until time.Time) error) *cobra.Command {
 		return &cobra.Command{
 			Use:   use + " ENTRY",
 			Short: short,
@@ -192,24 +194,25 @@ func (a *app) allowlistCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := do(cmd.Context(), st, entry, until); err != nil {
+				who := actor(cfg, by)
+				if err := do(cmd.Context(), st, entry, who, until); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "allowlist %s %s by %s: %s\n", use, entry, actor(by), reason)
+				fmt.Fprintf(cmd.OutOrStdout(), "allowlist %s %s by %s: %s\n", use, entry, who, reason)
 				return nil
 			},
 		}
 	}
-	add := entryCmd("add", "Allowlist a number, or a prefix such as +8695588*", func(ctx context.Context, st *blocklist.Store, e string, until time.Time) error {
-		return st.Allow(ctx, e, actor(by), reason, until)
+	add := entryCmd("add", "Allowlist a number, or a prefix such as +8695588*", func(ctx context.Context, st *blocklist.Store, e, who string, until time.Time) error {
+		return st.Allow(ctx, e, who, reason, until)
 	})
 	add.Flags().StringVar(&expires, "expires", "", "until when: a duration (720h) or an RFC 3339 time (default: never)")
-	remove := entryCmd("remove", "Take a number or prefix off the allowlist", func(ctx context.Context, st *blocklist.Store, e string, _ time.Time) error {
-		return st.Disallow(ctx, e, actor(by), reason)
+	remove := entryCmd("remove", "Take a number or prefix off the allowlist", func(ctx context.Context, st *blocklist.Store, e, who string, _ time.Time) error {
+		return st.Disallow(ctx, e, who, reason)
 	})
 	for _, c := range []*cobra.Command{add, remove} {
 		c.Flags().StringVar(&reason, "reason", "", "why (required)")
-		c.Flags().StringVar(&by, "by", "", "who (default: $USER)")
+		c.Flags().StringVar(&by, "by", "", "who (default: blocklist.actor, else $USER)")
 	}
 	cmd.AddCommand(add, remove)
 	return cmd

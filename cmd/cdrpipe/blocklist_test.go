@@ -23,4 +23,6 @@ func TestBlocklistCommandLine(t *testing.T) {
 	f("--from and --to go with --shadow", "run", "--from", "2026-11-29T00:00:00Z")
 	f("--shadow needs --database", "run", "--shadow", "--from", "2026-11-29T00:00:00Z")
 	f("--from", "run", "--shadow", "--database", "shadow", "--from", "yesterday")
+	f("is not a database name", "diff", "--database", "shadow", "--against", "cdrpipe; DROP DATABASE cdrpipe")
+	f("is not a database name", "diff", "--database", "shadow", "--against", "prod.blocklist")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -279,9 +280,18 @@ func TestConfigMasksPassword(t *testing.T) {
 		{name: "env over file", file: "clickhouse:\n  password: other-secret\n", env: map[string]string{"CDRPIPE_CLICKHOUSE_PASSWORD": secret}},
 		{name: "env with a bad setting", env: map[string]string{"CDRPIPE_CLICKHOUSE_PASSWORD": secret, "CDRPIPE_SINK_BATCH_SIZE": "many"}, wantCode: 2},
 		{name: "file with a bad setting", file: "clickhouse:\n  password: " + secret + "\n  addr: nowhere\n", wantCode: 2},
+		{name: "secret file", env: map[string]string{"CDRPIPE_CLICKHOUSE_PASSWORD_FILE": "@secret"}},
+		{name: "secret file and value", env: map[string]string{"CDRPIPE_CLICKHOUSE_PASSWORD_FILE": "@secret", "CDRPIPE_CLICKHOUSE_PASSWORD": secret}, wantCode: 2},
+		{name: "secret file missing", env: map[string]string{"CDRPIPE_CLICKHOUSE_PASSWORD_FILE": "/nonexistent/secret"}, wantCode: 2},
 	}
+	secretFile := writeFile(t, "password", secret+"\n")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				if v == "@secret" {
+					tt.env[k] = secretFile
+				}
+			}
 			cleanEnv(t, tt.env)
 			args := []string{"config"}
 			if tt.file != "" {
@@ -300,6 +310,55 @@ func TestConfigMasksPassword(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSecretFromFile: a password read from a *_file key is the file's
+// content less its final newline.
+func TestSecretFromFile(t *testing.T) {
+	c := config.Default()
+	c.ClickHouse.PasswordFile = writeFile(t, "pw", "p@ss:word\n")
+	if err := c.ReadSecrets(); err != nil || c.ClickHouse.Password != "p@ss:word" {
+		t.Errorf("ReadSecrets: password %q, %v", c.ClickHouse.Password, err)
+	}
+}
+
+// TestActor: who a manual change is recorded as.
+func TestActor(t *testing.T) {
+	t.Setenv("USER", "ops1")
+	c := config.Default()
+	if got := actor(c, ""); got != "ops1" {
+		t.Errorf("no --by, no blocklist.actor: %q, want the login name", got)
+	}
+	c.Blocklist.Actor = "noc-shift-b"
+	if got := actor(c, ""); got != "noc-shift-b" {
+		t.Errorf("blocklist.actor set: %q", got)
+	}
+	if got := actor(c, "alice"); got != "alice" {
+		t.Errorf("--by alice: %q", got)
+	}
+}
+
+// TestNormalizeUsesThePlan: numbers given on the command line are read
+// with the whole home plan, trunk prefix included.
+func TestNormalizeUsesThePlan(t *testing.T) {
+	c := config.Default()
+	for in, want := range map[string]string{"075512345678": "+8675512345678", "008613912345678": "+8613912345678", "13912345678": "+8613912345678"} {
+		if got, err := normalize(c, in); err != nil || got != want {
+			t.Errorf("normalize(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+// TestPprofOnlyWhenAsked: Go's profiles are served only with
+// metrics.pprof.
+func TestPprofOnlyWhenAsked(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		rec := httptest.NewRecorder()
+		metricsMux(nil, on).ServeHTTP(rec, httptest.NewRequest("GET", "/debug/pprof/", nil))
+		if (rec.Code == 200) != on {
+			t.Errorf("pprof %v: /debug/pprof/ answered %d", on, rec.Code)
+		}
 	}
 }
 

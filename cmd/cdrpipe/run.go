@@ -178,7 +178,7 @@ func (a *app) run(cmd *cobra.Command, c config.Config, opts pipeline.Options, re
 		return err
 	}
 	if c.Metrics.Addr != "" {
-		stop, err := serveMetrics(c.Metrics.Addr, r, a.log)
+		stop, err := serveMetrics(c.Metrics.Addr, c.Metrics.Pprof, r, a.log)
 		if err != nil {
 			return err
 		}
@@ -191,13 +191,26 @@ func (a *app) run(cmd *cobra.Command, c config.Config, opts pipeline.Options, re
 }
 
 // serveMetrics exposes r's metrics on addr at /metrics (Prometheus text),
-// its liveness at /livez (and /healthz), its readiness at /readyz and Go's
-// profiles at /debug/pprof/, until the returned stop is called.
-func serveMetrics(addr string, r *pipeline.Runner, log *slog.Logger) (stop func(), err error) {
+// its liveness at /livez (and /healthz), its readiness at /readyz and,
+// with pprof, Go's profiles at /debug/pprof/, until the returned stop is
+// called.
+func serveMetrics(addr string, pprof bool, r *pipeline.Runner, log *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics endpoint on %s (metrics.addr): %w", addr, err)
 	}
+	srv := &http.Server{Handler: metricsMux(r, pprof), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("metrics endpoint stopped", "err", err)
+		}
+	}()
+	log.Info("metrics endpoint", "addr", ln.Addr().String(), "pprof", pprof)
+	return func() { srv.Close() }, nil
+}
+
+// metricsMux routes the metrics endpoint's paths.
+func metricsMux(r *pipeline.Runner, pprof bool) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
@@ -211,17 +224,12 @@ func serveMetrics(addr string, r *pipeline.Runner, log *slog.Logger) (stop func(
 		defer cancel()
 		answer(w, r.Ready(ctx), "ready")
 	})
-	// Profiles of a running service, for `go tool pprof http://ADDR/debug/pprof/profile`.
-	mux.HandleFunc("/debug/pprof/", httppprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Warn("metrics endpoint stopped", "err", err)
-		}
-	}()
-	log.Info("metrics endpoint", "addr", ln.Addr().String())
-	return func() { srv.Close() }, nil
+	if pprof {
+		// Profiles of a running service, for `go tool pprof http://ADDR/debug/pprof/profile`.
+		mux.HandleFunc("/debug/pprof/", httppprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+	}
+	return mux
 }
 
 // answer writes a health check's outcome: 200 and ok, or 503 and what is
@@ -261,6 +269,9 @@ func (a *app) diffCmd() *cobra.Command {
 						return usageError{fmt.Errorf("--to %q: want an RFC 3339 time", to)}
 					}
 				}
+			}
+			if !config.Identifier(against) {
+				return usageError{fmt.Errorf("--against %q is not a database name (letters, digits and _)", against)}
 			}
 			if against == c.ClickHouse.Database {
 				return usageError{fmt.Errorf("--against %s is the same database as --database", against)}

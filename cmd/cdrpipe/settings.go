@@ -43,8 +43,6 @@ func settings() []setting {
 	return out
 }
 
-// secret reports whether a key holds a secret to mask when printed.
-func secret(key string) bool { return strings.HasSuffix(key, "password") }
 
 // setDefaults registers every key's default, which also makes viper look
 // each key up in the environment.
@@ -66,6 +64,9 @@ func resolve(v *viper.Viper) (config.Config, error) {
 			return c, &config.Error{Key: s.key, Msg: err.Error()}
 		}
 		cv.FieldByIndex(s.index).Set(val)
+	}
+	if err := c.ReadSecrets(); err != nil {
+		return c, err
 	}
 	return c, c.Validate()
 }
@@ -161,7 +162,7 @@ func printable(c config.Config) string {
 		case time.Duration:
 			text = x.String()
 		}
-		if secret(s.key) && text != "" {
+		if config.IsSecret(s.key) && text != "" {
 			text = "********"
 		}
 		fmt.Fprintf(&b, "%s: %s\n", s.key, text)

@@ -64,12 +64,31 @@ type ClickHouse struct {
 	// PasswordFile names a file holding the password (a mounted secret),
 	// instead of Password.
 	PasswordFile string `mapstructure:"password_file"`
+	// TLS talks to the secure native port (9440) over TLS; the files
+	// below choose whom to trust and how to prove who we are.
+	TLS TLS `mapstructure:"tls"`
 	// DialTimeout bounds connecting, so a dead server shows up as a retry.
 	DialTimeout time.Duration `mapstructure:"dial_timeout"`
 	// Compression of inserted blocks: lz4, zstd or none. Compressing
 	// costs CPU on both ends; it pays only when the network, not the
 	// CPU, is what limits (see benchmarks/README.md).
 	Compression string `mapstructure:"compression"`
+}
+
+// TLS is a TLS client's settings.
+type TLS struct {
+	// Enabled switches TLS on.
+	Enabled bool `mapstructure:"enabled"`
+	// CAFile is a PEM file of the authorities to trust instead of the
+	// system's.
+	CAFile string `mapstructure:"ca_file"`
+	// CertFile and KeyFile are a client certificate and its key (PEM), for
+	// servers that ask for one.
+	CertFile string `mapstructure:"cert_file"`
+	KeyFile  string `mapstructure:"key_file"`
+	// ServerName is the name checked in the server's certificate, when it
+	// is not the host of the address.
+	ServerName string `mapstructure:"server_name"`
 }
 
 // Numbering says how numbers are normalised and what the home numbering
@@ -475,6 +494,7 @@ func (c *Config) Validate() error {
 		{!identifier(c.ClickHouse.Database), "clickhouse.database", fmt.Sprintf("%q is not a plain identifier (letters, digits, _)", c.ClickHouse.Database)},
 		{c.ClickHouse.DialTimeout <= 0, "clickhouse.dial_timeout", "must be positive"},
 		{!slices.Contains([]string{"lz4", "zstd", "none"}, c.ClickHouse.Compression), "clickhouse.compression", fmt.Sprintf("%q is not lz4, zstd or none", c.ClickHouse.Compression)},
+		{(c.ClickHouse.TLS.CertFile == "") != (c.ClickHouse.TLS.KeyFile == ""), "clickhouse.tls.cert_file", "a client certificate needs both tls.cert_file and tls.key_file"},
 		{!digits(c.Numbering.CountryCode) || len(c.Numbering.CountryCode) > 3 || strings.HasPrefix(c.Numbering.CountryCode, "0"),
 			"numbering.country_code", fmt.Sprintf("%q is not a country calling code (1 to 3 digits, no leading 0)", c.Numbering.CountryCode)},
 		{c.Window.Slide <= 0 || c.Window.Slide%time.Second != 0, "window.slide", "must be a positive whole number of seconds"},
@@ -626,10 +646,16 @@ func e164Prefix(s string) bool {
 	return len(s) >= 2 && len(s) <= 16 && s[0] == '+' && digits(s[1:])
 }
 
-// IsConfigError reports whether err is a configuration error.
+// ErrCredentials marks an error a service gave because it refused the
+// credentials it was given (a wrong password, an unknown user): a
+// configuration problem that retrying cannot mend.
+var ErrCredentials = errors.New("credentials refused")
+
+// IsConfigError reports whether err is a configuration error, refused
+// credentials included.
 func IsConfigError(err error) bool {
 	var e *Error
-	return errors.As(err, &e)
+	return errors.As(err, &e) || errors.Is(err, ErrCredentials)
 }
 
 func anyEmpty(ss []string) bool {

@@ -68,6 +68,8 @@ var validateCases = []struct {
 	{"dial_timeout zero", func(c *config.Config) { c.ClickHouse.DialTimeout = 0 }, "clickhouse.dial_timeout"},
 	{"compression unknown", func(c *config.Config) { c.ClickHouse.Compression = "gzip" }, "clickhouse.compression"},
 	{"compression lz4", func(c *config.Config) { c.ClickHouse.Compression = "lz4" }, ""},
+	{"tls cert without key", func(c *config.Config) { c.ClickHouse.TLS.CertFile = "c.pem" }, "clickhouse.tls.cert_file"},
+	{"tls cert and key", func(c *config.Config) { c.ClickHouse.TLS.CertFile, c.ClickHouse.TLS.KeyFile = "c.pem", "k.pem" }, ""},
 
 	// numbering
 	{"country code leading zero", func(c *config.Config) { c.Numbering.CountryCode = "086" }, "numbering.country_code"},

@@ -56,6 +56,9 @@ func (a *app) openSink(ctx context.Context, c config.Config) (*sink.Sink, error)
 	defer cancel()
 	if err := s.Ping(pctx); err != nil {
 		s.Close()
+		if config.IsConfigError(err) {
+			return nil, fmt.Errorf("clickhouse at %s: %w", c.ClickHouse.Addr, err)
+		}
 		return nil, fmt.Errorf("clickhouse at %s does not answer (is it up? `make up`): %w", c.ClickHouse.Addr, err)
 	}
 	return s, nil

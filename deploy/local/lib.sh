@@ -27,6 +27,19 @@ CH_STDOUT="$LOG_DIR/clickhouse-stdout.log"
 CH_TCP_PORT=9000
 CH_HTTP_PORT=8123
 
+# TLS material for the secure listeners (ClickHouse 9440, Kafka SASL_SSL): a test
+# certificate authority that up.sh creates once, a server certificate for localhost and
+# 127.0.0.1, and a client certificate.
+TLS_DIR="$STACK/tls"
+CH_TLS_PORT=9440
+
+# Users of the local ClickHouse besides `default`: a writer and a read-only analyst.
+# Local test credentials, documented in deploy/local/README.md.
+CH_WRITER=cdrpipe
+CH_WRITER_PASSWORD=cdrpipe-local-secret
+CH_ANALYST=analyst
+CH_ANALYST_PASSWORD=analyst-local-secret
+
 # A current ClickHouse release (PyPI's chdb-core, served by chcurrent/serve.py) for
 # the integration tests to run against beside Debian's 18.16.
 CHDB_VERSION=26.9.0

@@ -225,14 +225,45 @@ start_kafka() {
   fi
 }
 
+# ---------------------------------------------------------------- tls
+
+# tls_material: a test CA, a server certificate (localhost, 127.0.0.1) and a client
+# certificate, all PEM, in $TLS_DIR; created once. Kafka reads them as PEM too.
+tls_material() {
+  [[ -f "$TLS_DIR/.complete" ]] && return 0
+  log "creating a test certificate authority and certificates in $TLS_DIR"
+  rm -rf "$TLS_DIR"
+  mkdir -p "$TLS_DIR"
+  (
+    cd "$TLS_DIR"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=cdrpipe local test CA" \
+      -keyout ca.key -out ca.crt
+    for who in server client; do
+      local cn=localhost
+      [[ $who == client ]] && cn=cdrpipe
+      openssl req -newkey rsa:2048 -nodes -subj "/CN=$cn" -keyout "$who.key" -out "$who.csr"
+      printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >"$who.ext"
+      openssl x509 -req -in "$who.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+        -extfile "$who.ext" -out "$who.crt"
+    done
+    chmod 600 ./*.key
+  ) >"$LOG_DIR/tls.log" 2>&1 || { tail -n 20 "$LOG_DIR/tls.log" >&2; die "openssl failed (log: $LOG_DIR/tls.log)"; }
+  : >"$TLS_DIR/.complete"
+}
+
 # ---------------------------------------------------------------- clickhouse
+
+sha256() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 
 clickhouse_config() {
   mkdir -p "$CH_DIR"/{data,tmp,user_files,format_schemas}
-  sed -e "s|@CH_DIR@|$CH_DIR|g" -e "s|@LOG_DIR@|$LOG_DIR|g" \
+  sed -e "s|@CH_DIR@|$CH_DIR|g" -e "s|@LOG_DIR@|$LOG_DIR|g" -e "s|@TLS_DIR@|$TLS_DIR|g" \
+    -e "s|@CH_TLS_PORT@|$CH_TLS_PORT|g" \
     "$LOCAL_DIR/clickhouse/config.xml" >"$CH_CONF.tmp"
   mv "$CH_CONF.tmp" "$CH_CONF"
-  cp "$LOCAL_DIR/clickhouse/users.xml" "$CH_DIR/users.xml"
+  sed -e "s|@CH_WRITER@|$CH_WRITER|g" -e "s|@CH_WRITER_SHA256@|$(sha256 "$CH_WRITER_PASSWORD")|g" \
+    -e "s|@CH_ANALYST@|$CH_ANALYST|g" -e "s|@CH_ANALYST_SHA256@|$(sha256 "$CH_ANALYST_PASSWORD")|g" \
+    "$LOCAL_DIR/clickhouse/users.xml" >"$CH_DIR/users.xml"
 }
 
 clickhouse_ready() {
@@ -332,6 +363,7 @@ fi
 ((CHC_RUNNING)) || check_free "$CHC_TCP_PORT" ""
 ((busy == 0)) || die "free the port(s) above, then run up.sh again"
 
+tls_material
 start_kafka
 start_clickhouse
 start_chcurrent
@@ -361,6 +393,7 @@ cat <<EOF
 local stack is up ($((SECONDS - START_TS))s; started:${started:- nothing, already running})
   kafka      $KAFKA_VERSION (KRaft)  bootstrap 127.0.0.1:$KAFKA_PORT  controller 127.0.0.1:$KAFKA_CONTROLLER_PORT  pid $(pid_of "$KAFKA_PID")
   clickhouse $ch_version  native 127.0.0.1:$CH_TCP_PORT  http 127.0.0.1:$CH_HTTP_PORT  user default (no password)  pid $(pid_of "$CH_PID")
+             TLS native 127.0.0.1:$CH_TLS_PORT (CA $TLS_DIR/ca.crt)  users $CH_WRITER (writer), $CH_ANALYST (read-only)
   clickhouse $chc_version (current, chdb-core $CHDB_VERSION)  native 127.0.0.1:$CHC_TCP_PORT  user default  pid $(pid_of "$CHC_PID")
   state      $STACK  (logs: $LOG_DIR)
   stop       bash deploy/local/down.sh   (--purge also deletes the data)

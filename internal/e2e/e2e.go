@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,59 @@ import (
 type Stack struct {
 	Brokers        []string
 	ClickHouseAddr string
+}
+
+// Secure is what the stack offers over TLS, with users: ClickHouse's
+// secure native port, the test CA's files, and the password users that
+// `make up` creates (deploy/local/lib.sh).
+type Secure struct {
+	ClickHouseAddr           string // CDRPIPE_CLICKHOUSE_SECURE_ADDR, default 127.0.0.1:9440
+	TLSDir                   string // CDRPIPE_TLS_DIR, default <repo>/.stack/tls: ca.crt, client.crt, client.key
+	Writer, WriterPassword   string
+	Analyst, AnalystPassword string
+}
+
+// RequireSecure returns the stack's secure endpoints, failing t when they
+// do not accept connections or the TLS files are missing.
+func RequireSecure(t testing.TB) Secure {
+	t.Helper()
+	Require(t)
+	s := Secure{
+		ClickHouseAddr: env("CDRPIPE_CLICKHOUSE_SECURE_ADDR", "127.0.0.1:9440"),
+		TLSDir:         env("CDRPIPE_TLS_DIR", filepath.Join(repoRoot(t), ".stack", "tls")),
+		Writer:         "cdrpipe", WriterPassword: "cdrpipe-local-secret",
+		Analyst: "analyst", AnalystPassword: "analyst-local-secret",
+	}
+	c, err := net.DialTimeout("tcp", s.ClickHouseAddr, 3*time.Second)
+	if err != nil {
+		t.Fatalf("secure ClickHouse at %s unreachable (start it with `make up`): %v", s.ClickHouseAddr, err)
+	}
+	c.Close()
+	if _, err := os.Stat(filepath.Join(s.TLSDir, "ca.crt")); err != nil {
+		t.Fatalf("test CA missing (`make up` creates it): %v", err)
+	}
+	return s
+}
+
+// File returns the path of a file of the test CA's directory.
+func (s Secure) File(name string) string { return filepath.Join(s.TLSDir, name) }
+
+// repoRoot is the directory of go.mod above the test's directory.
+func repoRoot(t testing.TB) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
 }
 
 // Require returns the stack's addresses, failing t when a service does not

@@ -2,6 +2,8 @@ package sink
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strconv"
@@ -9,6 +11,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
+
+	"github.com/cdrpipe/cdrpipe/config"
 )
 
 // dataCodes are the ClickHouse exception codes known to be about the
@@ -110,3 +114,31 @@ type appendError struct {
 func (e *appendError) Error() string { return fmt.Sprintf("append column %s: %v", e.column, e.err) }
 
 func (e *appendError) Unwrap() error { return e.err }
+
+// credentialCodes are the exceptions of a server refusing who we say we
+// are: AUTHENTICATION_FAILED on current releases; UNKNOWN_USER,
+// WRONG_PASSWORD and REQUIRED_PASSWORD on older ones.
+var credentialCodes = map[int32]bool{516: true, 192: true, 193: true, 194: true}
+
+// setupError marks errors that say the configuration is wrong rather than
+// the server unwell: refused credentials (config.ErrCredentials) and a
+// server certificate that cannot be trusted (a config.Error naming the
+// CA setting). Others pass unchanged.
+func setupError(err error) error {
+	var exc *clickhouse.Exception
+	if errors.As(err, &exc) && credentialCodes[exc.Code] {
+		return fmt.Errorf("%w: %v (check clickhouse.username and clickhouse.password)", config.ErrCredentials, err)
+	}
+	var unknown x509.UnknownAuthorityError
+	var verify *tls.CertificateVerificationError
+	var hostname x509.HostnameError
+	if errors.As(err, &unknown) || errors.As(err, &verify) || errors.As(err, &hostname) {
+		return &config.Error{Key: "clickhouse.tls.ca_file", Msg: fmt.Sprintf("the server's certificate is not trusted: %v", err)}
+	}
+	return err
+}
+
+// isSetupError reports whether err is one of setupError's.
+func isSetupError(err error) bool {
+	return config.IsConfigError(err)
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/cdrpipe/cdrpipe/config"
+	"github.com/cdrpipe/cdrpipe/internal/tlsconf"
 	"github.com/cdrpipe/cdrpipe/schemas"
 )
 
@@ -50,14 +51,23 @@ type Sink struct {
 // Open connects to ClickHouse. It does not require the database to exist
 // (migrate creates it); every statement names its database.
 func Open(ctx context.Context, cfg config.ClickHouse, sinkCfg config.Sink, log *slog.Logger) (*Sink, error) {
-	conn, err := clickhouse.Open(&clickhouse.Options{
+	opts := &clickhouse.Options{
 		Addr:         []string{cfg.Addr},
 		Auth:         clickhouse.Auth{Database: "default", Username: cfg.Username, Password: cfg.Password},
 		DialTimeout:  cfg.DialTimeout,
 		ReadTimeout:  5 * time.Minute,
 		MaxOpenConns: 4,
 		Compression:  compression(cfg.Compression),
-	})
+	}
+	if cfg.TLS.Enabled {
+		tc, err := tlsconf.Client(tlsconf.Files{CAFile: cfg.TLS.CAFile, CertFile: cfg.TLS.CertFile,
+			KeyFile: cfg.TLS.KeyFile, ServerName: cfg.TLS.ServerName})
+		if err != nil {
+			return nil, &config.Error{Key: "clickhouse.tls", Msg: err.Error()}
+		}
+		opts.TLS = tc
+	}
+	conn, err := clickhouse.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("open clickhouse %s: %w", cfg.Addr, err)
 	}
@@ -90,8 +100,10 @@ func (s *Sink) Conn() driver.Conn { return s.conn }
 func (s *Sink) Close() error { return s.conn.Close() }
 
 // Ping checks the server answers, retrying with backoff until ctx ends.
+// A server that refuses the credentials or a certificate it cannot trust
+// ends it at once: retrying cannot mend either.
 func (s *Sink) Ping(ctx context.Context) error {
-	if err := s.retry(ctx, "ping clickhouse", func() error { return s.conn.Ping(ctx) }, nil); err != nil {
+	if err := s.retry(ctx, "ping clickhouse", func() error { return setupError(s.conn.Ping(ctx)) }, isSetupError); err != nil {
 		return fmt.Errorf("ping clickhouse: %w", err)
 	}
 	return nil

@@ -53,7 +53,25 @@ type Kafka struct {
 	MaxWait time.Duration `mapstructure:"max_wait"`
 	// MaxBytes caps one fetch response per partition.
 	MaxBytes int `mapstructure:"max_bytes"`
+	// TLS encrypts the connections to the brokers (and proves who we are
+	// with a client certificate, if the brokers ask for one).
+	TLS TLS `mapstructure:"tls"`
+	// SASL authenticates to the brokers with a user and password.
+	SASL SASL `mapstructure:"sasl"`
 }
+
+// SASL is how to authenticate to Kafka.
+type SASL struct {
+	// Mechanism is none, plain, scram-sha-256 or scram-sha-512.
+	Mechanism string `mapstructure:"mechanism"`
+	Username  string `mapstructure:"username"`
+	Password  string `mapstructure:"password"`
+	// PasswordFile names a file holding the password, instead of Password.
+	PasswordFile string `mapstructure:"password_file"`
+}
+
+// SASLMechanisms are the values kafka.sasl.mechanism takes.
+var SASLMechanisms = []string{"none", "plain", "scram-sha-256", "scram-sha-512"}
 
 // ClickHouse says where results go.
 type ClickHouse struct {
@@ -323,7 +341,7 @@ type Engine struct {
 func Default() Config {
 	return Config{
 		Kafka: Kafka{Brokers: []string{"127.0.0.1:9092"}, Topic: "cdrs", Group: "cdrpipe",
-			MaxWait: 500 * time.Millisecond, MaxBytes: 16 << 20},
+			MaxWait: 500 * time.Millisecond, MaxBytes: 16 << 20, SASL: SASL{Mechanism: "none"}},
 		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", Database: "cdrpipe", Username: "default",
 			DialTimeout: 5 * time.Second, Compression: "none"},
 		Numbering: Numbering{CountryCode: "86", NationalPrefix: "0", InternationalPrefixes: []string{"00"},
@@ -429,6 +447,7 @@ type secretSetting struct {
 func (c *Config) secrets() []secretSetting {
 	return []secretSetting{
 		{"clickhouse.password", &c.ClickHouse.Password, c.ClickHouse.PasswordFile},
+		{"kafka.sasl.password", &c.Kafka.SASL.Password, c.Kafka.SASL.PasswordFile},
 	}
 }
 
@@ -490,6 +509,9 @@ func (c *Config) Validate() error {
 		{strings.TrimSpace(c.Kafka.Group) == "", "kafka.group", "must not be empty"},
 		{c.Kafka.MaxWait <= 0, "kafka.max_wait", "must be positive"},
 		{c.Kafka.MaxBytes < 1<<16, "kafka.max_bytes", "must be at least 65536"},
+		{!slices.Contains(SASLMechanisms, c.Kafka.SASL.Mechanism), "kafka.sasl.mechanism", fmt.Sprintf("%q is not one of %s", c.Kafka.SASL.Mechanism, strings.Join(SASLMechanisms, ", "))},
+		{c.Kafka.SASL.Mechanism != "none" && c.Kafka.SASL.Username == "", "kafka.sasl.username", "must be set for kafka.sasl.mechanism " + c.Kafka.SASL.Mechanism},
+		{(c.Kafka.TLS.CertFile == "") != (c.Kafka.TLS.KeyFile == ""), "kafka.tls.cert_file", "a client certificate needs both tls.cert_file and tls.key_file"},
 		{!hostPort([]string{c.ClickHouse.Addr}), "clickhouse.addr", fmt.Sprintf("%q is not host:port", c.ClickHouse.Addr)},
 		{!identifier(c.ClickHouse.Database), "clickhouse.database", fmt.Sprintf("%q is not a plain identifier (letters, digits, _)", c.ClickHouse.Database)},
 		{c.ClickHouse.DialTimeout <= 0, "clickhouse.dial_timeout", "must be positive"},

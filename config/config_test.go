@@ -56,6 +56,10 @@ var validateCases = []struct {
 	{"max_wait negative", func(c *config.Config) { c.Kafka.MaxWait = -time.Second }, "kafka.max_wait"},
 	{"max_bytes just below", func(c *config.Config) { c.Kafka.MaxBytes = 1<<16 - 1 }, "kafka.max_bytes"},
 	{"max_bytes at bound", func(c *config.Config) { c.Kafka.MaxBytes = 1 << 16 }, ""},
+	{"sasl mechanism unknown", func(c *config.Config) { c.Kafka.SASL.Mechanism = "gssapi" }, "kafka.sasl.mechanism"},
+	{"sasl without user", func(c *config.Config) { c.Kafka.SASL.Mechanism = "plain" }, "kafka.sasl.username"},
+	{"sasl scram", func(c *config.Config) { c.Kafka.SASL.Mechanism, c.Kafka.SASL.Username = "scram-sha-512", "u" }, ""},
+	{"kafka tls cert without key", func(c *config.Config) { c.Kafka.TLS.KeyFile = "k.pem" }, "kafka.tls.cert_file"},
 
 	// clickhouse
 	{"addr empty", func(c *config.Config) { c.ClickHouse.Addr = "" }, "clickhouse.addr"},

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/internal/e2e"
 	"github.com/cdrpipe/cdrpipe/pipeline"
 )
@@ -123,4 +124,27 @@ func TestSilentPartitionsReleaseWindows(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.check1(t, "SELECT count() > 0, max(distinct_callees) >= 50 FROM DB.caller_stats FINAL WHERE caller = '+8613900000123'", "1 1")
+}
+
+// TestPipelineOverSecuredServices runs the whole pipeline as a carrier
+// runs it: Kafka over SASL_SSL (SCRAM-SHA-512) and ClickHouse over TLS as
+// a password user. Every CDR is stored and every planted caller flagged.
+func TestPipelineOverSecuredServices(t *testing.T) {
+	sec := e2e.RequireSecure(t)
+	f := newFixture(t, 5000, 1, 41)
+	cfg := f.cfg
+	cfg.Kafka.Brokers = []string{sec.KafkaSASL}
+	cfg.Kafka.TLS = config.TLS{Enabled: true, CAFile: sec.File("ca.crt")}
+	cfg.Kafka.SASL = config.SASL{Mechanism: "scram-sha-512", Username: sec.KafkaUser, Password: sec.KafkaPassword}
+	cfg.ClickHouse.Addr = sec.ClickHouseAddr
+	cfg.ClickHouse.Username, cfg.ClickHouse.Password = sec.Writer, sec.WriterPassword
+	cfg.ClickHouse.TLS = config.TLS{Enabled: true, CAFile: sec.File("ca.crt")}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sum, err := f.run(t, ctx, cfg, pipeline.Options{UntilCaughtUp: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("secured run: %s", sum)
+	f.check(t)
 }

@@ -247,7 +247,10 @@ func TestClickHouseOutageLosesNothing(t *testing.T) {
 		done <- err
 	}()
 	time.Sleep(4 * time.Second)
-	adm := source.NewAdmin(cfg.Kafka)
+	adm, err := source.NewAdmin(cfg.Kafka)
+	if err != nil {
+		t.Fatal(err)
+	}
 	parts, _ := adm.Partitions(ctx)
 	committed, err := adm.Committed(ctx, parts)
 	if err != nil {
@@ -289,7 +292,11 @@ func (f *fixture) runner(ctx context.Context, cfg config.Config, opts pipeline.O
 	if err != nil {
 		return nil, nil, err
 	}
-	src := source.New(cfg.Kafka, f.log)
+	src, err := source.New(cfg.Kafka, f.log)
+	if err != nil {
+		s.Close()
+		return nil, nil, err
+	}
 	closeAll = func() { src.Close(); s.Close() }
 	if r, err = pipeline.New(cfg, opts, src, s, f.log); err != nil {
 		closeAll()
@@ -397,7 +404,10 @@ func TestShadowReplayAndDiff(t *testing.T) {
 	if _, err := f.run(t, ctx, f.cfg, pipeline.Options{UntilCaughtUp: true}); err != nil {
 		t.Fatal(err)
 	}
-	adm := source.NewAdmin(f.cfg.Kafka)
+	adm, err := source.NewAdmin(f.cfg.Kafka)
+	if err != nil {
+		t.Fatal(err)
+	}
 	parts, _ := adm.Partitions(ctx)
 	before, err := adm.Committed(ctx, parts)
 	if err != nil {
@@ -493,7 +503,10 @@ func TestStopWhileClickHouseDown(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the run did not stop within 30 s of being asked to while ClickHouse was down")
 	}
-	adm := source.NewAdmin(cfg.Kafka)
+	adm, err := source.NewAdmin(cfg.Kafka)
+	if err != nil {
+		t.Fatal(err)
+	}
 	parts, _ := adm.Partitions(ctx)
 	if committed, err := adm.Committed(ctx, parts); err != nil || len(committed) != 0 {
 		t.Errorf("committed %v (%v) while nothing was written", committed, err)

@@ -29,6 +29,9 @@ type ProduceConfig struct {
 	// BatchTimeout is how long a partial batch waits to fill; 0 means
 	// DefaultBatchTimeout.
 	BatchTimeout time.Duration
+	// Transport carries TLS and SASL to a secured cluster; nil is
+	// kafka-go's default (plaintext).
+	Transport kafka.RoundTripper
 }
 
 // Produce defaults.
@@ -107,6 +110,7 @@ func newWriter(cfg ProduceConfig) *kafka.Writer {
 		RequiredAcks:           kafka.RequireAll,
 		Async:                  false,
 		AllowAutoTopicCreation: true,
+		Transport:              cfg.Transport,
 	}
 }
 

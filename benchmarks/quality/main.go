@@ -113,7 +113,10 @@ func run(args []string, stdout io.Writer) error {
 			fmt.Fprintf(os.Stderr, "drop database %s: %v\n", pc.ClickHouse.Database, err)
 		}
 	}()
-	src := source.New(pc.Kafka, log)
+	src, err := source.New(pc.Kafka, log)
+	if err != nil {
+		return err
+	}
 	defer src.Close()
 	runner, err := pipeline.New(pc, pipeline.Options{UntilCaughtUp: true}, src, s, log)
 	if err != nil {

@@ -69,7 +69,10 @@ func runConsume(ctx context.Context, args []string, stdout io.Writer) error {
 
 // endOffsets returns the end offset of every non-empty partition.
 func endOffsets(ctx context.Context, cfg config.Kafka) (map[int]int64, error) {
-	adm := source.NewAdmin(cfg)
+	adm, err := source.NewAdmin(cfg)
+	if err != nil {
+		return nil, err
+	}
 	parts, err := adm.Partitions(ctx)
 	if err != nil {
 		return nil, err
@@ -93,7 +96,10 @@ func endOffsets(ctx context.Context, cfg config.Kafka) (map[int]int64, error) {
 // and cannot drift from them.
 func consumeAll(ctx context.Context, cfg config.Kafka, ends map[int]int64, every int64) (res consumeResult, err error) {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	src := source.New(cfg, log)
+	src, err := source.New(cfg, log)
+	if err != nil {
+		return res, err
+	}
 	defer func() {
 		t0 := time.Now()
 		src.Close()

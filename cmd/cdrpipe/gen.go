@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/pipeline/source"
 	"github.com/cdrpipe/cdrpipe/report"
 	"github.com/cdrpipe/cdrpipe/traffic"
@@ -42,7 +43,7 @@ func (a *app) genCmd() *cobra.Command {
 			ctx := cmd.Context()
 			var truth traffic.Truth
 			if toKafka {
-				truth, err = a.genToKafka(ctx, tc, c.Kafka.Brokers, c.Kafka.Topic)
+				truth, err = a.genToKafka(ctx, tc, c)
 			} else {
 				truth, err = genToFile(ctx, tc, out)
 			}
@@ -99,8 +100,13 @@ func genToFile(ctx context.Context, tc traffic.Config, out string) (traffic.Trut
 }
 
 // genToKafka streams generated lines through a pipe into the producer.
-func (a *app) genToKafka(ctx context.Context, tc traffic.Config, brokers []string, topic string) (traffic.Truth, error) {
-	if err := source.EnsureTopic(ctx, brokers, topic, 4); err != nil {
+func (a *app) genToKafka(ctx context.Context, tc traffic.Config, c config.Config) (traffic.Truth, error) {
+	conn, err := a.kafka(ctx, c)
+	if err != nil {
+		return traffic.Truth{}, err
+	}
+	topic := c.Kafka.Topic
+	if err := source.EnsureTopicOn(ctx, conn, topic, 4); err != nil {
 		return traffic.Truth{}, err
 	}
 	pr, pw := io.Pipe()
@@ -112,7 +118,7 @@ func (a *app) genToKafka(ctx context.Context, tc traffic.Config, brokers []strin
 		pw.CloseWithError(err)
 		genErr <- err
 	}()
-	sent, err := traffic.Produce(ctx, traffic.ProduceConfig{Brokers: brokers, Topic: topic}, pr, nil)
+	sent, err := traffic.Produce(ctx, traffic.ProduceConfig{Brokers: conn.Brokers, Topic: topic, Transport: conn.Transport()}, pr, nil)
 	pr.CloseWithError(err)
 	if gerr := <-genErr; gerr != nil {
 		return truth, gerr
@@ -174,12 +180,16 @@ func (a *app) produceCmd() *cobra.Command {
 				}
 			}
 			ctx := cmd.Context()
-			if err := source.EnsureTopic(ctx, c.Kafka.Brokers, c.Kafka.Topic, partitions); err != nil {
+			conn, err := a.kafka(ctx, c)
+			if err != nil {
+				return err
+			}
+			if err := source.EnsureTopicOn(ctx, conn, c.Kafka.Topic, partitions); err != nil {
 				return err
 			}
 			cr := &countingReader{r: r}
 			bar := newProgress(cmd.ErrOrStderr(), total)
-			sent, err := traffic.Produce(ctx, traffic.ProduceConfig{Brokers: c.Kafka.Brokers, Topic: c.Kafka.Topic}, cr,
+			sent, err := traffic.Produce(ctx, traffic.ProduceConfig{Brokers: conn.Brokers, Topic: c.Kafka.Topic, Transport: conn.Transport()}, cr,
 				func(sent int64) { bar.update(sent, cr.n) })
 			bar.done(sent, cr.n)
 			if err != nil {

@@ -46,6 +46,26 @@ func (a *app) migrateCmd() *cobra.Command {
 	}
 }
 
+// kafka connects to the configured brokers, TLS and SASL included, and
+// checks that one accepts us: refused credentials or an untrusted
+// certificate end the command at once with a configuration error (exit
+// status 2) instead of a consumer retrying them against the brokers.
+func (a *app) kafka(ctx context.Context, c config.Config) (source.Connection, error) {
+	conn, err := source.Connect(c.Kafka)
+	if err != nil {
+		return conn, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := conn.Check(cctx); err != nil {
+		if config.IsConfigError(err) {
+			return conn, err
+		}
+		return conn, fmt.Errorf("%w (is it up? `make up`)", err)
+	}
+	return conn, nil
+}
+
 // openSink connects to ClickHouse and waits (bounded) until it answers.
 func (a *app) openSink(ctx context.Context, c config.Config) (*sink.Sink, error) {
 	s, err := sink.Open(ctx, c.ClickHouse, c.Sink, a.log)
@@ -136,6 +156,9 @@ func (a *app) shadow(cmd *cobra.Command, c config.Config, opts pipeline.Options,
 			return usageError{fmt.Errorf("--to %q: want an RFC 3339 time", to)}
 		}
 	}
+	if _, err := a.kafka(cmd.Context(), c); err != nil {
+		return err
+	}
 	src, err := source.NewReplay(cmd.Context(), c.Kafka, start, end, a.log)
 	if err != nil {
 		return err
@@ -150,6 +173,9 @@ func (a *app) shadow(cmd *cobra.Command, c config.Config, opts pipeline.Options,
 
 func (a *app) run(cmd *cobra.Command, c config.Config, opts pipeline.Options, replay *source.Replay) error {
 	ctx := cmd.Context()
+	if _, err := a.kafka(ctx, c); err != nil {
+		return err
+	}
 	s, err := a.openSink(ctx, c)
 	if err != nil {
 		return err
@@ -158,12 +184,12 @@ func (a *app) run(cmd *cobra.Command, c config.Config, opts pipeline.Options, re
 	if _, err := s.Migrate(ctx, c.Verdict()); err != nil {
 		return err
 	}
-	if err := source.Reachable(ctx, c.Kafka.Brokers, 5*time.Second); err != nil {
-		return fmt.Errorf("%w (is it up? `make up`)", err)
-	}
 	var src pipeline.Source = replay
 	if replay == nil {
-		group := source.New(c.Kafka, a.log)
+		group, err := source.New(c.Kafka, a.log)
+		if err != nil {
+			return err
+		}
 		defer group.Close()
 		src = group
 	}

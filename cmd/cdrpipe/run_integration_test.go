@@ -149,3 +149,69 @@ func TestBinarySIGTERMDrainsAndResumes(t *testing.T) {
 		conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
 	}
 }
+
+// TestBinaryWrongKafkaPassword: `cdrpipe run` against the SASL_SSL
+// listener with a wrong password says so and exits with status 2 within
+// seconds, having tried once: no consumer retrying against the broker.
+// With the right password the same settings reach the broker (produce).
+func TestBinaryWrongKafkaPassword(t *testing.T) {
+	sec := e2e.RequireSecure(t)
+	stack := e2e.Require(t)
+	bin := buildBinary(t)
+	pwFile := filepath.Join(t.TempDir(), "kafka-password")
+	if err := os.WriteFile(pwFile, []byte(sec.KafkaPassword+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(),
+		"CDRPIPE_KAFKA_BROKERS="+sec.KafkaSASL,
+		"CDRPIPE_KAFKA_TOPIC="+e2e.Name("cdrs_sasl"),
+		"CDRPIPE_KAFKA_TLS_ENABLED=true",
+		"CDRPIPE_KAFKA_TLS_CA_FILE="+sec.File("ca.crt"),
+		"CDRPIPE_KAFKA_SASL_MECHANISM=scram-sha-512",
+		"CDRPIPE_KAFKA_SASL_USERNAME="+sec.KafkaUser,
+		"CDRPIPE_CLICKHOUSE_ADDR="+stack.ClickHouseAddr,
+		"CDRPIPE_CLICKHOUSE_DATABASE="+e2e.Name("cdrpipe_sasl"),
+	)
+	run := func(password string, args ...string) (string, int) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		c := exec.CommandContext(ctx, bin, args...)
+		c.Env = append(env, password)
+		c.Stdin = strings.NewReader(`{"caller":"+8613900000001","callee":"+8613800000001","start_time":1795935603}` + "\n")
+		out, err := c.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), code
+	}
+	failedBefore := brokerFailures(t, sec)
+	start := time.Now()
+	out, code := run("CDRPIPE_KAFKA_SASL_PASSWORD=not-the-password", "run", "--until-caught-up")
+	took := time.Since(start)
+	t.Logf("wrong password: exit %d after %v: %s", code, took.Round(time.Millisecond), strings.TrimSpace(out))
+	if code != exitConfig || !strings.Contains(out, "credentials refused") || strings.Contains(out, "not-the-password") {
+		t.Errorf("wrong password: exit %d, output %q; want exit 2 saying the credentials were refused, without the password", code, out)
+	}
+	if took > 15*time.Second {
+		t.Errorf("wrong password: took %v to give up", took)
+	}
+	if tries := brokerFailures(t, sec) - failedBefore; tries > 2 {
+		t.Errorf("the broker logged %d failed authentications for one run: a retry storm", tries)
+	}
+	if out, code := run("CDRPIPE_KAFKA_SASL_PASSWORD_FILE="+pwFile, "produce"); code != 0 {
+		t.Errorf("produce with the password from a file: exit %d: %s", code, out)
+	}
+}
+
+// brokerFailures counts the failed authentications in the broker's log.
+func brokerFailures(t *testing.T, sec e2e.Secure) int {
+	t.Helper()
+	b, err := os.ReadFile(sec.KafkaLog)
+	if err != nil {
+		t.Fatalf("read the broker's log: %v", err)
+	}
+	return strings.Count(string(b), "Failed authentication")
+}

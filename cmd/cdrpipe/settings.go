@@ -43,7 +43,6 @@ func settings() []setting {
 	return out
 }
 
-
 // setDefaults registers every key's default, which also makes viper look
 // each key up in the environment.
 func setDefaults(v *viper.Viper) {

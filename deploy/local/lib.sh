@@ -17,6 +17,11 @@ KAFKA_LOG="$LOG_DIR/kafka-server.log"
 KAFKA_STDOUT="$LOG_DIR/kafka-stdout.log"
 KAFKA_PORT=9092
 KAFKA_CONTROLLER_PORT=9093
+KAFKA_SASL_PORT=9094 # SASL_SSL: TLS and a user (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)
+KAFKA_MTLS_PORT=9095 # SSL with a required client certificate
+# The Kafka user of the secured listeners: local test credentials.
+KAFKA_USER=cdrpipe
+KAFKA_PASSWORD=cdrpipe-kafka-secret
 
 CH_DIR="$STACK/clickhouse"
 CH_CONF="$CH_DIR/config.xml"

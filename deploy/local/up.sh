@@ -176,8 +176,31 @@ kafka_libs() {
 
 kafka_config() {
   mkdir -p "$KAFKA_DATA"
-  sed -e "s|@KAFKA_DATA_DIR@|$KAFKA_DATA|g" "$LOCAL_DIR/kafka/server.properties" >"$KAFKA_CONF.tmp"
+  sed -e "s|@KAFKA_DATA_DIR@|$KAFKA_DATA|g" -e "s|@TLS_DIR@|$TLS_DIR|g" \
+    -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" -e "s|@KAFKA_CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
+    -e "s|@KAFKA_SASL_PORT@|$KAFKA_SASL_PORT|g" -e "s|@KAFKA_MTLS_PORT@|$KAFKA_MTLS_PORT|g" \
+    -e "s|@KAFKA_USER@|$KAFKA_USER|g" -e "s|@KAFKA_PASSWORD@|$KAFKA_PASSWORD|g" \
+    "$LOCAL_DIR/kafka/server.properties" >"$KAFKA_CONF.tmp"
   mv "$KAFKA_CONF.tmp" "$KAFKA_CONF"
+}
+
+# kafka_scram: the SCRAM credentials of the Kafka user, stored in the cluster's
+# metadata; once per data directory.
+kafka_scram() {
+  local marker="$KAFKA_DATA/.scram-$KAFKA_USER"
+  [[ -f "$marker" ]] && return 0
+  log "adding SCRAM-SHA-256 and SCRAM-SHA-512 credentials for kafka user $KAFKA_USER"
+  local mech
+  # One mechanism a request: the broker refuses to alter a user twice in one.
+  for mech in SCRAM-SHA-256 SCRAM-SHA-512; do
+    if ! timeout 60 "${KAFKA_JAVA[@]}" org.apache.kafka.tools.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+        --alter --entity-type users --entity-name "$KAFKA_USER" --add-config "$mech=[password=$KAFKA_PASSWORD]" \
+        >>"$LOG_DIR/kafka-scram.log" 2>&1; then
+      tail -n 20 "$LOG_DIR/kafka-scram.log" >&2
+      die "could not add the $mech credentials (log: $LOG_DIR/kafka-scram.log)"
+    fi
+  done
+  : >"$marker"
 }
 
 kafka_format() {
@@ -247,6 +270,9 @@ tls_material() {
         -extfile "$who.ext" -out "$who.crt"
     done
     chmod 600 ./*.key
+    # Kafka's PEM keystore: the PKCS#8 key and its certificate in one file.
+    cat server.key server.crt >server.pem
+    chmod 600 server.pem
   ) >"$LOG_DIR/tls.log" 2>&1 || { tail -n 20 "$LOG_DIR/tls.log" >&2; die "openssl failed (log: $LOG_DIR/tls.log)"; }
   : >"$TLS_DIR/.complete"
 }
@@ -353,6 +379,8 @@ check_free() {
 if ((!KAFKA_RUNNING)); then
   check_free "$KAFKA_PORT" ""
   check_free "$KAFKA_CONTROLLER_PORT" ""
+  check_free "$KAFKA_SASL_PORT" ""
+  check_free "$KAFKA_MTLS_PORT" ""
 fi
 if ((!CH_RUNNING)); then
   hint=""
@@ -376,6 +404,8 @@ fi
 if ! wait_until "$WAIT_SECS" kafka "$KAFKA_PID" "$KAFKA_MARKER" kafka_ready; then
   show_logs "$KAFKA_LOG" "$KAFKA_STDOUT"
   fail=1
+else
+  kafka_scram
 fi
 if ! wait_until "$WAIT_SECS" "current clickhouse" "$CHC_PID" "$CHC_MARKER" chcurrent_ready; then
   show_logs "$LOG_DIR/chcurrent.err.log" "$CHC_STDOUT"
@@ -392,6 +422,7 @@ started=""
 cat <<EOF
 local stack is up ($((SECONDS - START_TS))s; started:${started:- nothing, already running})
   kafka      $KAFKA_VERSION (KRaft)  bootstrap 127.0.0.1:$KAFKA_PORT  controller 127.0.0.1:$KAFKA_CONTROLLER_PORT  pid $(pid_of "$KAFKA_PID")
+             SASL_SSL 127.0.0.1:$KAFKA_SASL_PORT (user $KAFKA_USER: PLAIN, SCRAM-SHA-256/512)  SSL with client certificate 127.0.0.1:$KAFKA_MTLS_PORT
   clickhouse $ch_version  native 127.0.0.1:$CH_TCP_PORT  http 127.0.0.1:$CH_HTTP_PORT  user default (no password)  pid $(pid_of "$CH_PID")
              TLS native 127.0.0.1:$CH_TLS_PORT (CA $TLS_DIR/ca.crt)  users $CH_WRITER (writer), $CH_ANALYST (read-only)
   clickhouse $chc_version (current, chdb-core $CHDB_VERSION)  native 127.0.0.1:$CHC_TCP_PORT  user default  pid $(pid_of "$CHC_PID")

@@ -38,6 +38,13 @@ type Secure struct {
 	TLSDir                   string // CDRPIPE_TLS_DIR, default <repo>/.stack/tls: ca.crt, client.crt, client.key
 	Writer, WriterPassword   string
 	Analyst, AnalystPassword string
+	// KafkaSASL is the broker's SASL_SSL listener (CDRPIPE_KAFKA_SASL_ADDR,
+	// default 127.0.0.1:9094); KafkaMTLS its SSL listener that requires a
+	// client certificate (CDRPIPE_KAFKA_MTLS_ADDR, default 127.0.0.1:9095).
+	KafkaSASL, KafkaMTLS     string
+	KafkaUser, KafkaPassword string
+	// KafkaLog is the broker's log, <repo>/.stack/logs/kafka-server.log.
+	KafkaLog string
 }
 
 // RequireSecure returns the stack's secure endpoints, failing t when they
@@ -50,12 +57,18 @@ func RequireSecure(t testing.TB) Secure {
 		TLSDir:         env("CDRPIPE_TLS_DIR", filepath.Join(repoRoot(t), ".stack", "tls")),
 		Writer:         "cdrpipe", WriterPassword: "cdrpipe-local-secret",
 		Analyst: "analyst", AnalystPassword: "analyst-local-secret",
+		KafkaSASL: env("CDRPIPE_KAFKA_SASL_ADDR", "127.0.0.1:9094"),
+		KafkaMTLS: env("CDRPIPE_KAFKA_MTLS_ADDR", "127.0.0.1:9095"),
+		KafkaUser: "cdrpipe", KafkaPassword: "cdrpipe-kafka-secret",
+		KafkaLog: filepath.Join(repoRoot(t), ".stack", "logs", "kafka-server.log"),
 	}
-	c, err := net.DialTimeout("tcp", s.ClickHouseAddr, 3*time.Second)
-	if err != nil {
-		t.Fatalf("secure ClickHouse at %s unreachable (start it with `make up`): %v", s.ClickHouseAddr, err)
+	for _, addr := range []string{s.ClickHouseAddr, s.KafkaSASL, s.KafkaMTLS} {
+		c, err := net.DialTimeout("tcp", addr, 3*time.Second)
+		if err != nil {
+			t.Fatalf("secure listener at %s unreachable (start it with `make up`): %v", addr, err)
+		}
+		c.Close()
 	}
-	c.Close()
 	if _, err := os.Stat(filepath.Join(s.TLSDir, "ca.crt")); err != nil {
 		t.Fatalf("test CA missing (`make up` creates it): %v", err)
 	}

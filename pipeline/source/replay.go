@@ -35,7 +35,10 @@ func NewReplay(ctx context.Context, cfg config.Kafka, from, to time.Time, log *s
 	if !from.Before(to) {
 		return nil, fmt.Errorf("replay: --from %s is not before --to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
-	a := NewAdmin(cfg)
+	a, err := NewAdmin(cfg)
+	if err != nil {
+		return nil, err
+	}
 	parts, err := a.Partitions(ctx)
 	if err != nil {
 		return nil, err
@@ -120,7 +123,7 @@ func (r *Replay) launch() {
 
 func (r *Replay) read(ctx context.Context, p int, from, to int64) error {
 	rd := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: r.cfg.Brokers, Topic: r.cfg.Topic, Partition: p,
+		Brokers: r.cfg.Brokers, Dialer: r.conn.Dialer(), Topic: r.cfg.Topic, Partition: p,
 		MinBytes: 1, MaxBytes: r.cfg.MaxBytes, MaxWait: r.cfg.MaxWait,
 	})
 	defer rd.Close()

@@ -29,18 +29,29 @@ type Source struct {
 // the group (a reader would, and its arrival would rebalance the others).
 type Admin struct {
 	cfg    config.Kafka
+	conn   Connection
 	client *kafka.Client
 }
 
 // NewAdmin returns an Admin for cfg's topic and group.
-func NewAdmin(cfg config.Kafka) *Admin {
-	return &Admin{cfg: cfg, client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second}}
+func NewAdmin(cfg config.Kafka) (*Admin, error) {
+	conn, err := Connect(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Admin{cfg: cfg, conn: conn,
+		client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second, Transport: conn.Transport()}}, nil
 }
 
 // New returns a source for cfg. Nothing is fetched until Fetch is called.
-func New(cfg config.Kafka, log *slog.Logger) *Source {
+func New(cfg config.Kafka, log *slog.Logger) (*Source, error) {
+	adm, err := NewAdmin(cfg)
+	if err != nil {
+		return nil, err
+	}
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:               cfg.Brokers,
+		Dialer:                adm.conn.Dialer(),
 		GroupID:               cfg.Group,
 		Topic:                 cfg.Topic,
 		MinBytes:              1,
@@ -59,7 +70,7 @@ func New(cfg config.Kafka, log *slog.Logger) *Source {
 			log.Warn("kafka", "msg", fmt.Sprintf(msg, args...))
 		}),
 	})
-	return &Source{Admin: NewAdmin(cfg), reader: r, log: log}
+	return &Source{Admin: adm, reader: r, log: log}, nil
 }
 
 // Fetch returns the next message. It blocks until one arrives or ctx ends.
@@ -258,13 +269,19 @@ func Reachable(ctx context.Context, brokers []string, timeout time.Duration) err
 // just created is not yet writable, and a fresh broker also needs a moment.
 // An existing topic is left as it is, whatever its partition count.
 func EnsureTopic(ctx context.Context, brokers []string, topic string, partitions int) error {
+	return EnsureTopicOn(ctx, Plain(brokers), topic, partitions)
+}
+
+// EnsureTopicOn is EnsureTopic through conn (TLS and SASL for a secured
+// cluster).
+func EnsureTopicOn(ctx context.Context, conn Connection, topic string, partitions int) error {
 	if partitions < 1 {
 		return fmt.Errorf("ensure topic %s: partitions %d must be at least 1", topic, partitions)
 	}
 	ctx, cancel := context.WithTimeout(ctx, topicWait)
 	defer cancel()
 	err := retry(ctx, func() error {
-		ctrl, err := dialController(ctx, brokers)
+		ctrl, err := dialController(ctx, conn)
 		if err != nil {
 			return err
 		}
@@ -279,7 +296,8 @@ func EnsureTopic(ctx context.Context, brokers []string, topic string, partitions
 	if err != nil {
 		return fmt.Errorf("create topic %s with %d partitions: %w", topic, partitions, err)
 	}
-	adm := NewAdmin(config.Kafka{Brokers: brokers, Topic: topic})
+	adm := &Admin{cfg: config.Kafka{Brokers: conn.Brokers, Topic: topic}, conn: conn,
+		client: &kafka.Client{Addr: kafka.TCP(conn.Brokers...), Timeout: 10 * time.Second, Transport: conn.Transport()}}
 	if err := retry(ctx, func() error { return adm.leaders(ctx) }); err != nil {
 		return fmt.Errorf("topic %s has no leader for every partition: %w", topic, err)
 	}
@@ -341,10 +359,11 @@ func retry(ctx context.Context, f func() error) error {
 
 // dialController asks the brokers in turn for the controller and connects
 // to it, since only the controller may create topics.
-func dialController(ctx context.Context, brokers []string) (*kafka.Conn, error) {
+func dialController(ctx context.Context, c Connection) (*kafka.Conn, error) {
 	var errs []error
-	for _, b := range brokers {
-		conn, err := kafka.DialContext(ctx, "tcp", b)
+	d := c.Dialer()
+	for _, b := range c.Brokers {
+		conn, err := d.DialContext(ctx, "tcp", b)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("dial %s: %w", b, err))
 			continue
@@ -357,7 +376,7 @@ func dialController(ctx context.Context, brokers []string) (*kafka.Conn, error) 
 			continue
 		}
 		addr := net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port))
-		cc, err := kafka.DialContext(ctx, "tcp", addr)
+		cc, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("dial controller %s: %w", addr, err))
 			continue

@@ -191,7 +191,7 @@ func TestFetchAll(t *testing.T) {
 	brokers := newCluster(t)
 	produce(ctx, t, brokers, perPartition)
 
-	s := New(testConfig(brokers, "fetch-all"), discard())
+	s := mustSource(t, testConfig(brokers, "fetch-all"), discard())
 	defer closeSource(t, s)
 	start := time.Now()
 	msgs := fetchN(ctx, t, s, total(perPartition))
@@ -207,7 +207,7 @@ func TestAdmin(t *testing.T) {
 	defer cancel()
 	brokers := newCluster(t)
 	produce(ctx, t, brokers, perPartition)
-	a := NewAdmin(testConfig(brokers, "admin"))
+	a := mustAdmin(t, testConfig(brokers, "admin"))
 
 	parts, err := a.Partitions(ctx)
 	if err != nil {
@@ -240,7 +240,7 @@ func TestAdmin(t *testing.T) {
 
 	// A missing topic is waited for (it may be about to be created), up to
 	// the caller's deadline.
-	missing := NewAdmin(config.Kafka{Brokers: brokers, Topic: "no-such-topic", Group: "admin"})
+	missing := mustAdmin(t, config.Kafka{Brokers: brokers, Topic: "no-such-topic", Group: "admin"})
 	short, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	if ps, err := missing.Partitions(short); err == nil {
@@ -260,11 +260,11 @@ func TestCommitAndResume(t *testing.T) {
 	cfg := testConfig(brokers, group)
 	parts := []int{0, 1, 2, 3}
 
-	first := New(cfg, discard())
+	first := mustSource(t, cfg, discard())
 	msgs := fetchN(ctx, t, first, total(perPartition))
 	checkExactlyOnce(t, msgs, perPartition, nil)
 
-	admin := NewAdmin(cfg)
+	admin := mustAdmin(t, cfg)
 	// The group exists now (first is its member) but has no commits.
 	if got, err := admin.Committed(ctx, parts); err != nil || len(got) != 0 {
 		t.Errorf("committed offsets before any commit = %v, %v; want none", got, err)
@@ -313,7 +313,7 @@ func TestCommitAndResume(t *testing.T) {
 		t.Errorf("group %s has members %v after an admin look-up, want none", group, ms)
 	}
 
-	second := New(cfg, discard())
+	second := mustSource(t, cfg, discard())
 	defer closeSource(t, second)
 	remaining := 0
 	for p, c := range perPartition {
@@ -375,7 +375,7 @@ func TestEnsureTopic(t *testing.T) {
 	if err := EnsureTopic(ctx, brokers, topic, n); err != nil {
 		t.Fatalf("ensure topic %s: %v", topic, err)
 	}
-	parts, err := NewAdmin(config.Kafka{Brokers: brokers, Topic: topic}).Partitions(ctx)
+	parts, err := mustAdmin(t, config.Kafka{Brokers: brokers, Topic: topic}).Partitions(ctx)
 	if err != nil {
 		t.Fatalf("partitions of %s: %v", topic, err)
 	}
@@ -452,7 +452,7 @@ func TestFetchRidesOutCoordinatorErrors(t *testing.T) {
 	})
 
 	var logged bytes.Buffer
-	s := New(testConfig(brokers, "coordinator-moves"), slog.New(slog.NewTextHandler(&logged, nil)))
+	s := mustSource(t, testConfig(brokers, "coordinator-moves"), slog.New(slog.NewTextHandler(&logged, nil)))
 	defer closeSource(t, s)
 	msgs := fetchN(ctx, t, s, total(perPartition))
 	checkExactlyOnce(t, msgs, perPartition, nil)
@@ -462,4 +462,24 @@ func TestFetchRidesOutCoordinatorErrors(t *testing.T) {
 	if !strings.Contains(logged.String(), "temporary error, fetching again") {
 		t.Errorf("the temporary error was not logged:\n%s", logged.String())
 	}
+}
+
+// mustSource is New, failing t on error.
+func mustSource(t testing.TB, cfg config.Kafka, log *slog.Logger) *Source {
+	t.Helper()
+	s, err := New(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// mustAdmin is NewAdmin, failing t on error.
+func mustAdmin(t testing.TB, cfg config.Kafka) *Admin {
+	t.Helper()
+	a, err := NewAdmin(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

@@ -139,6 +139,11 @@ func TestPipelineOverSecuredServices(t *testing.T) {
 	cfg.ClickHouse.Addr = sec.ClickHouseAddr
 	cfg.ClickHouse.Username, cfg.ClickHouse.Password = sec.Writer, sec.WriterPassword
 	cfg.ClickHouse.TLS = config.TLS{Enabled: true, CAFile: sec.File("ca.crt")}
+	// What was written over TLS is read back through the same server's
+	// plain port (whichever release the other tests use).
+	f.stack.ClickHouseAddr = sec.ClickHousePlain
+	conn := f.stack.ClickHouse(t)
+	t.Cleanup(func() { conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+cfg.ClickHouse.Database) })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	sum, err := f.run(t, ctx, cfg, pipeline.Options{UntilCaughtUp: true})

@@ -34,7 +34,11 @@ type Stack struct {
 // secure native port, the test CA's files, and the password users that
 // `make up` creates (deploy/local/lib.sh).
 type Secure struct {
-	ClickHouseAddr           string // CDRPIPE_CLICKHOUSE_SECURE_ADDR, default 127.0.0.1:9440
+	ClickHouseAddr string // CDRPIPE_CLICKHOUSE_SECURE_ADDR, default 127.0.0.1:9440
+	// ClickHousePlain is the plain native port of the same server
+	// (CDRPIPE_CLICKHOUSE_SECURE_PLAIN_ADDR, default 127.0.0.1:9000), to
+	// read back what was written over TLS.
+	ClickHousePlain          string
 	TLSDir                   string // CDRPIPE_TLS_DIR, default <repo>/.stack/tls: ca.crt, client.crt, client.key
 	Writer, WriterPassword   string
 	Analyst, AnalystPassword string
@@ -53,9 +57,10 @@ func RequireSecure(t testing.TB) Secure {
 	t.Helper()
 	Require(t)
 	s := Secure{
-		ClickHouseAddr: env("CDRPIPE_CLICKHOUSE_SECURE_ADDR", "127.0.0.1:9440"),
-		TLSDir:         env("CDRPIPE_TLS_DIR", filepath.Join(repoRoot(t), ".stack", "tls")),
-		Writer:         "cdrpipe", WriterPassword: "cdrpipe-local-secret",
+		ClickHouseAddr:  env("CDRPIPE_CLICKHOUSE_SECURE_ADDR", "127.0.0.1:9440"),
+		ClickHousePlain: env("CDRPIPE_CLICKHOUSE_SECURE_PLAIN_ADDR", "127.0.0.1:9000"),
+		TLSDir:          env("CDRPIPE_TLS_DIR", filepath.Join(repoRoot(t), ".stack", "tls")),
+		Writer:          "cdrpipe", WriterPassword: "cdrpipe-local-secret",
 		Analyst: "analyst", AnalystPassword: "analyst-local-secret",
 		KafkaSASL: env("CDRPIPE_KAFKA_SASL_ADDR", "127.0.0.1:9094"),
 		KafkaMTLS: env("CDRPIPE_KAFKA_MTLS_ADDR", "127.0.0.1:9095"),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -244,24 +245,33 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// TestValidateCoversEveryRule reads the keys named in config.go's Validate
-// and makes sure each has at least one bad case above, so a new rule
-// cannot land without one.
+// TestValidateCoversEveryRule reads the keys named in Validate and the
+// validate* methods it calls, in every file of the package, and makes
+// sure each has at least one bad case above, so a new rule cannot land
+// without one.
 func TestValidateCoversEveryRule(t *testing.T) {
-	src, err := os.ReadFile("config.go")
+	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, body, ok := strings.Cut(string(src), "func (c *Config) Validate() error {")
-	if !ok {
-		t.Fatal("config.go: Validate not found")
-	}
-	body, _, _ = strings.Cut(body, "\n}\n")
-	for _, fn := range []string{"validateTraits", "validatePlan", "validateInput"} {
-		if _, more, ok := strings.Cut(string(src), "func (c *Config) "+fn+"() error {"); ok {
-			more, _, _ = strings.Cut(more, "\n}\n")
-			body += more
+	var body string
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
 		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fn := range strings.Split(string(src), "\nfunc (c *Config) ")[1:] {
+			if strings.HasPrefix(fn, "Validate() error {") || strings.HasPrefix(fn, "validate") {
+				fn, _, _ = strings.Cut(fn, "\n}\n")
+				body += fn
+			}
+		}
+	}
+	if !strings.Contains(body, "validateTraits") {
+		t.Fatal("Validate not found")
 	}
 	keyRE := regexp.MustCompile(`"([a-z_]+(?:\.[a-z_]+)+)",\s*(?:Msg: )?(?:"|fmt\.Sprintf)`)
 	covered := map[string]bool{}

@@ -1,0 +1,95 @@
+package config
+
+import (
+	"strings"
+	"time"
+)
+
+// Numbering says how numbers are normalised and what the home numbering
+// plan allows.
+type Numbering struct {
+	// CountryCode is the home country code, digits only.
+	CountryCode string `mapstructure:"country_code"`
+	// NationalPrefix is the trunk prefix written before a national
+	// number ("0" in China and most of Europe, "8" in Russia, "1" in the
+	// NANP); empty when the plan has none.
+	NationalPrefix string `mapstructure:"national_prefix"`
+	// InternationalPrefixes are the prefixes dialled before a country
+	// code ("00" in most of the world, "011" in the NANP, "810" in
+	// Russia); the longest that matches wins.
+	InternationalPrefixes []string `mapstructure:"international_prefixes"`
+	// MobilePrefixes are E.164 prefixes of mobile numbers, the only
+	// callers a handset limits to one or two calls at once.
+	MobilePrefixes []string `mapstructure:"mobile_prefixes"`
+	// MobileDigits is the length of a mobile national number.
+	MobileDigits int `mapstructure:"mobile_digits"`
+	// MinNationalDigits and MaxNationalDigits bound home national numbers;
+	// numbers outside are outside the plan.
+	MinNationalDigits int `mapstructure:"min_national_digits"`
+	MaxNationalDigits int `mapstructure:"max_national_digits"`
+	// InternationalTrunks are trunk ids that carry calls from abroad: a
+	// domestic caller ID on them is spoofed.
+	InternationalTrunks []string `mapstructure:"international_trunks"`
+	// Allowlist holds numbers (E.164 with '+') that never reach the
+	// blocklist; an entry ending in '*' is a prefix. Emergency and carrier
+	// service numbers are on it by default.
+	Allowlist []string `mapstructure:"allowlist"`
+}
+
+// Input says how to read what switches write: the time zone of local
+// times written without an offset, for all switches and per switch.
+type Input struct {
+	// Zone is the IANA time zone (or "UTC", or "Local" for the host's)
+	// of times written without an offset.
+	Zone string `mapstructure:"zone"`
+	// SwitchZones override Zone per switch_id, as "SWITCH=Zone" entries
+	// ("MSC-BJ-01=Asia/Shanghai"); zones with daylight saving are fine.
+	SwitchZones []string `mapstructure:"switch_zones"`
+}
+
+// SwitchZone is one entry of Input.SwitchZones.
+type SwitchZone struct {
+	Switch string
+	Zone   *time.Location
+}
+
+// Zones resolves Input: the default zone and the per-switch ones. It
+// assumes a validated configuration.
+func (in Input) Zones() (def *time.Location, perSwitch []SwitchZone) {
+	def, _ = time.LoadLocation(in.Zone)
+	for _, e := range in.SwitchZones {
+		sw, zone, _ := strings.Cut(e, "=")
+		loc, _ := time.LoadLocation(strings.TrimSpace(zone))
+		perSwitch = append(perSwitch, SwitchZone{Switch: strings.TrimSpace(sw), Zone: loc})
+	}
+	return def, perSwitch
+}
+
+// Window is the event-time windowing scheme.
+type Window struct {
+	// Size is the window length; Slide how often a new window starts.
+	Size  time.Duration `mapstructure:"size"`
+	Slide time.Duration `mapstructure:"slide"`
+	// AllowedLateness is how far behind the watermark a CDR may arrive
+	// and still be counted by detectors; later ones are only stored.
+	AllowedLateness time.Duration `mapstructure:"allowed_lateness"`
+	// MaxFuture rejects records whose start_time is further ahead of the
+	// wall clock than this.
+	MaxFuture time.Duration `mapstructure:"max_future"`
+	// MaxJump is how far a record may lead the watermark (plus the
+	// allowed lateness) and still hold offset commits back until its
+	// windows close; records further ahead are outliers whose windows are
+	// not rebuilt after a restart.
+	MaxJump time.Duration `mapstructure:"max_jump"`
+	// IdlePartition is how long a partition may stay silent before it
+	// stops holding the watermark back.
+	IdlePartition time.Duration `mapstructure:"idle_partition"`
+	// MaxSourceLag is how far a source (switch) may fall behind the
+	// others of its partition, in event time, and still hold event time
+	// back; a source further behind (a slow clock, or a switch that
+	// stopped sending) no longer does, and its records may be late.
+	MaxSourceLag time.Duration `mapstructure:"max_source_lag"`
+	// ReportSkew is how far a source's clock may differ from the others'
+	// before it is reported (a log line and a metric naming it).
+	ReportSkew time.Duration `mapstructure:"report_skew"`
+}

@@ -1,0 +1,78 @@
+package config
+
+import "time"
+
+// Metrics controls the Prometheus endpoint of `run`.
+type Metrics struct {
+	// Addr is host:port for /metrics, /livez and /readyz; empty turns it
+	// off.
+	Addr string `mapstructure:"addr"`
+	// Pprof also serves Go's profiles at /debug/pprof/ on Addr: they show
+	// memory and goroutines, so only when asked for.
+	Pprof bool `mapstructure:"pprof"`
+}
+
+// Kafka says where CDRs come from.
+type Kafka struct {
+	Brokers []string `mapstructure:"brokers"`
+	Topic   string   `mapstructure:"topic"`
+	Group   string   `mapstructure:"group"`
+	// MaxWait is how long a fetch waits for data before returning less.
+	MaxWait time.Duration `mapstructure:"max_wait"`
+	// MaxBytes caps one fetch response per partition.
+	MaxBytes int `mapstructure:"max_bytes"`
+	// TLS encrypts the connections to the brokers (and proves who we are
+	// with a client certificate, if the brokers ask for one).
+	TLS TLS `mapstructure:"tls"`
+	// SASL authenticates to the brokers with a user and password.
+	SASL SASL `mapstructure:"sasl"`
+}
+
+// SASL is how to authenticate to Kafka.
+type SASL struct {
+	// Mechanism is none, plain, scram-sha-256 or scram-sha-512.
+	Mechanism string `mapstructure:"mechanism"`
+	Username  string `mapstructure:"username"`
+	Password  string `mapstructure:"password"`
+	// PasswordFile names a file holding the password, instead of Password.
+	PasswordFile string `mapstructure:"password_file"`
+}
+
+// SASLMechanisms are the values kafka.sasl.mechanism takes.
+var SASLMechanisms = []string{"none", "plain", "scram-sha-256", "scram-sha-512"}
+
+// ClickHouse says where results go.
+type ClickHouse struct {
+	Addr     string `mapstructure:"addr"`
+	Database string `mapstructure:"database"`
+	Username string `mapstructure:"username"`
+	Password string `mapstructure:"password"`
+	// PasswordFile names a file holding the password (a mounted secret),
+	// instead of Password.
+	PasswordFile string `mapstructure:"password_file"`
+	// TLS talks to the secure native port (9440) over TLS; the files
+	// below choose whom to trust and how to prove who we are.
+	TLS TLS `mapstructure:"tls"`
+	// DialTimeout bounds connecting, so a dead server shows up as a retry.
+	DialTimeout time.Duration `mapstructure:"dial_timeout"`
+	// Compression of inserted blocks: lz4, zstd or none. Compressing
+	// costs CPU on both ends; it pays only when the network, not the
+	// CPU, is what limits (see benchmarks/README.md).
+	Compression string `mapstructure:"compression"`
+}
+
+// TLS is a TLS client's settings.
+type TLS struct {
+	// Enabled switches TLS on.
+	Enabled bool `mapstructure:"enabled"`
+	// CAFile is a PEM file of the authorities to trust instead of the
+	// system's.
+	CAFile string `mapstructure:"ca_file"`
+	// CertFile and KeyFile are a client certificate and its key (PEM), for
+	// servers that ask for one.
+	CertFile string `mapstructure:"cert_file"`
+	KeyFile  string `mapstructure:"key_file"`
+	// ServerName is the name checked in the server's certificate, when it
+	// is not the host of the address.
+	ServerName string `mapstructure:"server_name"`
+}

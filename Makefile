@@ -59,8 +59,11 @@ demo: up build
 	$(BIN) gen --subscribers $(DEMO_SUBSCRIBERS) --out $(OUT)/demo.jsonl --truth $(OUT)/demo-truth.json
 	$(BIN) produce --topic cdrs-demo-$(DEMO_ID) $(OUT)/demo.jsonl
 	clickhouse-client --host 127.0.0.1 --port 9000 -q "DROP DATABASE IF EXISTS $(DEMO_DB)"
-	$(BIN) run --config deploy/local/traffic-model.yaml --topic cdrs-demo-$(DEMO_ID) --group cdrpipe-demo-$(DEMO_ID) --database $(DEMO_DB) --until-caught-up
+	CDRPIPE_PRIVACY_CALLEE_KEY=$$(openssl rand -hex 32) $(BIN) run --config deploy/local/traffic-model.yaml --topic cdrs-demo-$(DEMO_ID) --group cdrpipe-demo-$(DEMO_ID) --database $(DEMO_DB) --until-caught-up
 	$(BIN) report --database $(DEMO_DB) --truth $(OUT)/demo-truth.json --min-quality 0.99
+	@echo "Callees are stored as keyed pseudonyms (privacy.callee_key, docs/privacy.md):"
+	clickhouse-client --host 127.0.0.1 --port 9000 -q "SELECT caller, callee, start_time FROM $(DEMO_DB).cdrs LIMIT 3 FORMAT PrettyCompact"
+	$(BIN) retention --database $(DEMO_DB) --dry-run
 
 # Benchmarks: the hot steps one by one (Go benchmarks, -benchmem), then
 # the whole pipeline on the real stack (throughput against a plain kafka-go
@@ -71,6 +74,7 @@ bench: up build
 	@mkdir -p $(OUT)
 	$(GO) test -p 1 -run '^$$' -bench 'DecodeMix|Decode$$|Engine$$|EngineHeavy|TableUpsert|EncodeCDRs' -cpu 1 -benchmem -count 1 ./pipeline/decode ./pipeline/engine ./pipeline/sink | tee $(OUT)/bench.txt
 	$(GO) test -p 1 -run '^$$' -bench 'StatePerCaller|DecodeDetect' -benchtime 3x -benchmem -count 1 ./pipeline/... | tee -a $(OUT)/bench.txt
+	$(GO) test -run '^$$' -bench 'Pseudonym' -cpu 1 -benchmem -count 1 ./privacy | tee -a $(OUT)/bench.txt
 	$(GO) run ./benchmarks/throughput e2e --cdrs $(BENCH_CDRS) --out $(OUT)/bench-e2e.md
 	$(GO) run ./benchmarks/throughput latency --rate $(BENCH_RATE) --duration $(BENCH_DURATION) --out $(OUT)/bench-latency.md
 	$(GO) run ./benchmarks/memory --out $(OUT)/bench-memory.md

@@ -26,6 +26,8 @@ type Config struct {
 	Blocklist  Blocklist  `mapstructure:"blocklist"`
 	Engine     Engine     `mapstructure:"engine"`
 	Metrics    Metrics    `mapstructure:"metrics"`
+	Retention  Retention  `mapstructure:"retention"`
+	Privacy    Privacy    `mapstructure:"privacy"`
 }
 
 // Default returns the configuration used when nothing is set.
@@ -64,6 +66,8 @@ func Default() Config {
 		Stats:     Stats{MinCalls: 10},
 		Blocklist: Blocklist{TTL: 7 * 24 * time.Hour, MinScore: 0.8, TraitRisk: 0.35, Rules: DefaultRules()},
 		Engine:    Engine{MaxCallees: 4096, QueueSize: 64},
+		Retention: defaultRetention(),
+		Privacy:   Privacy{ClearCallees: defaultClearCallees()},
 	}
 }
 

@@ -205,6 +205,20 @@ var validateCases = []struct {
 	{"no rules", func(c *config.Config) { c.Blocklist.Rules = nil }, ""},
 	{"metrics addr without port", func(c *config.Config) { c.Metrics.Addr = "localhost" }, "metrics.addr"},
 	{"metrics addr", func(c *config.Config) { c.Metrics.Addr = "127.0.0.1:9464" }, ""},
+	// retention and privacy
+	{"retention cdrs negative", func(c *config.Config) { c.Retention.CDRs = -24 * time.Hour }, "retention.cdrs"},
+	{"retention cdrs in minutes", func(c *config.Config) { c.Retention.CDRs = 90 * time.Minute }, "retention.cdrs"},
+	{"retention rejects in hours", func(c *config.Config) { c.Retention.Rejects = 36 * time.Hour }, ""},
+	{"retention everything kept", func(c *config.Config) { c.Retention = config.Retention{} }, ""},
+	{"retention device_ids in seconds", func(c *config.Config) { c.Retention.DeviceIDs = time.Second }, "retention.device_ids"},
+	{"retention quarantine negative", func(c *config.Config) { c.Retention.Quarantine = -time.Hour }, "retention.quarantine"},
+	{"retention caller_stats odd", func(c *config.Config) { c.Retention.CallerStats = time.Hour + time.Minute }, "retention.caller_stats"},
+	{"retention flags odd", func(c *config.Config) { c.Retention.FlaggedNumbers = 400*24*time.Hour + time.Minute }, "retention.flagged_numbers"},
+	{"retention flags shorter than the verdict ttl", func(c *config.Config) { c.Retention.FlaggedNumbers = 6 * 24 * time.Hour }, "retention.flagged_numbers"},
+	{"retention flags as long as the verdict ttl", func(c *config.Config) { c.Retention.FlaggedNumbers = 7 * 24 * time.Hour }, ""},
+	{"callee key short", func(c *config.Config) { c.Privacy.CalleeKey = "0123456789abcdef0123456789abcde" }, "privacy.callee_key"},
+	{"callee key at bound", func(c *config.Config) { c.Privacy.CalleeKey = "0123456789abcdef0123456789abcdef" }, ""},
+	{"clear callee national form", func(c *config.Config) { c.Privacy.ClearCallees = []string{"400*"} }, "privacy.clear_callees"},
 }
 
 // TestValidate applies each mutation to Default() and checks that

@@ -18,6 +18,7 @@ func (c *Config) secrets() []secretSetting {
 	return []secretSetting{
 		{"clickhouse.password", &c.ClickHouse.Password, c.ClickHouse.PasswordFile},
 		{"kafka.sasl.password", &c.Kafka.SASL.Password, c.Kafka.SASL.PasswordFile},
+		{"privacy.callee_key", &c.Privacy.CalleeKey, c.Privacy.CalleeKeyFile},
 	}
 }
 

@@ -133,7 +133,10 @@ func (c *Config) validateTraits() error {
 	if err := c.validatePlan(); err != nil {
 		return err
 	}
-	return c.validateInput()
+	if err := c.validateInput(); err != nil {
+		return err
+	}
+	return c.validatePrivacy()
 }
 
 // validatePlan checks the dialling prefixes of the home plan.

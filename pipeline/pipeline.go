@@ -20,6 +20,7 @@ import (
 	"github.com/cdrpipe/cdrpipe/pipeline/engine"
 	"github.com/cdrpipe/cdrpipe/pipeline/eventtime"
 	"github.com/cdrpipe/cdrpipe/pipeline/sink"
+	"github.com/cdrpipe/cdrpipe/privacy"
 )
 
 // noTime marks a segment without event times (rejects only).
@@ -109,6 +110,10 @@ type Runner struct {
 	// reported, so a log line is written when that changes.
 	skewed map[string]time.Duration
 
+	// callees turns stored callees into pseudonyms (privacy.callee_key);
+	// nil keeps them in clear.
+	callees *privacy.Pseudonyms
+
 	decoders []*decode.Decoder
 	records  []engine.Record
 	rejected []error
@@ -151,6 +156,9 @@ func New(cfg config.Config, opts Options, src Source, snk *sink.Sink, log *slog.
 	}
 	if snk != nil {
 		r.m.Retries, r.m.Quarantined = &snk.Retries, &snk.Quarantined
+	}
+	if key := cfg.Privacy.CalleeKey; key != "" {
+		r.callees = privacy.New(key, cfg.Privacy.ClearCallees)
 	}
 	return r, nil
 }

@@ -133,7 +133,7 @@ func (r *Runner) collect(outs []engine.Output, b *sink.Batch) {
 	for i := range outs {
 		o := &outs[i]
 		for _, rec := range o.CDRs {
-			b.AddCDR(&rec.CDR, rec.Partition, rec.Offset)
+			r.store(b, rec)
 		}
 		for j := range o.Flags {
 			b.AddFlag(&o.Flags[j])
@@ -146,6 +146,19 @@ func (r *Runner) collect(outs []engine.Output, b *sink.Batch) {
 		r.m.Flags.Add(int64(len(o.Flags)))
 		r.m.Stats.Add(int64(len(o.Stats)))
 	}
+}
+
+// store adds rec to the cdrs rows of b, its callee as a pseudonym when
+// pseudonyms are on. Detection has read the number by now; the engine's
+// record is left as it is.
+func (r *Runner) store(b *sink.Batch, rec *engine.Record) {
+	if r.callees == nil {
+		b.AddCDR(&rec.CDR, rec.Partition, rec.Offset)
+		return
+	}
+	c := rec.CDR
+	c.Callee = r.callees.Of(c.Callee)
+	b.AddCDR(&c, rec.Partition, rec.Offset)
 }
 
 // final adds provisional stats for windows still open at the end of a

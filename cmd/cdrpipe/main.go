@@ -139,7 +139,7 @@ func (a *app) root() *cobra.Command {
 	pf.String("sequential-min", "", "callees in runs that flag sequential_dialing (detectors.sequential_dialing.min_callees)")
 	pf.String("blocklist-ttl", "", "how long a flag keeps a number on the blocklist (blocklist.ttl)")
 	root.AddCommand(a.configCmd(), a.migrateCmd(), a.runCmd(), a.genCmd(), a.produceCmd(), a.reportCmd(),
-		a.blocklistCmd(), a.allowlistCmd(), a.diffCmd())
+		a.blocklistCmd(), a.allowlistCmd(), a.diffCmd(), a.retentionCmd(), a.pseudonymCmd())
 	return root
 }
 

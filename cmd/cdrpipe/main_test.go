@@ -128,8 +128,12 @@ func TestConfigDefaults(t *testing.T) {
 		"detectors.short_calls.min_share":          "0.7",
 		"detectors.sequential_dialing.max_step":    "3",
 		"detectors.sequential_dialing.min_callees": "10",
-		"blocklist.ttl":                            "168h0m0s",
+		"blocklist.ttl":                            "7d",
 		"engine.shards":                            "0",
+		"retention.cdrs":                           "180d",
+		"retention.device_ids":                     "30d",
+		"privacy.callee_key":                       "",
+		"privacy.clear_callees":                    "+86110,+86112,+86119,+86120,+86122,+8612110,+8612395,+8610000,+8610001,+8610010,+8610086,+8610099,+86400*,+86800*",
 	} {
 		if v, ok := got[k]; !ok || v != want {
 			t.Errorf("%s: %q (printed: %v), want %q", k, v, ok, want)

@@ -24,7 +24,7 @@ import (
 func (a *app) migrateCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "migrate",
-		Short: "Create or upgrade the ClickHouse tables and views (idempotent)",
+		Short: "Create or upgrade the ClickHouse tables and views, and set their retention (idempotent)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.config()
@@ -36,11 +36,11 @@ func (a *app) migrateCmd() *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			n, err := s.Migrate(cmd.Context(), c.Verdict())
+			done, err := a.prepare(cmd.Context(), s, c)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "database %s: %d migration(s) applied, views refreshed\n", c.ClickHouse.Database, n)
+			fmt.Fprintln(cmd.OutOrStdout(), done)
 			return nil
 		},
 	}
@@ -181,7 +181,7 @@ func (a *app) run(cmd *cobra.Command, c config.Config, opts pipeline.Options, re
 		return err
 	}
 	defer s.Close()
-	if _, err := s.Migrate(ctx, c.Verdict()); err != nil {
+	if _, err := a.prepare(ctx, s, c); err != nil {
 		return err
 	}
 	var src pipeline.Source = replay

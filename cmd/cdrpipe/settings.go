@@ -77,11 +77,14 @@ func convert(raw any, t reflect.Type) (reflect.Value, error) {
 		case time.Duration:
 			return reflect.ValueOf(x), nil
 		case int, int64, float64:
-			return reflect.Value{}, fmt.Errorf("%v needs a unit, such as 30s or 5m", x)
+			if fmt.Sprint(x) == "0" {
+				return reflect.ValueOf(time.Duration(0)), nil
+			}
+			return reflect.Value{}, fmt.Errorf("%v needs a unit, such as 30s, 5m or 180d", x)
 		}
-		d, err := time.ParseDuration(strings.TrimSpace(fmt.Sprint(raw)))
+		d, err := parseDuration(fmt.Sprint(raw))
 		if err != nil {
-			return reflect.Value{}, fmt.Errorf("%q is not a duration (such as 500ms, 30s, 5m, 1h)", fmt.Sprint(raw))
+			return reflect.Value{}, fmt.Errorf("%q is not a duration (such as 500ms, 30s, 5m, 1h, 180d)", fmt.Sprint(raw))
 		}
 		return reflect.ValueOf(d), nil
 	}
@@ -124,6 +127,41 @@ func convert(raw any, t reflect.Type) (reflect.Value, error) {
 	return reflect.Value{}, fmt.Errorf("BUG: unsupported setting type %s", t)
 }
 
+// day is the unit durations may also be written in ("180d", "1d12h"):
+// retention periods are counted in days.
+const day = 24 * time.Hour
+
+// parseDuration reads a Go duration, which may start with a number of
+// days.
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	days, rest, ok := strings.Cut(s, "d")
+	if !ok {
+		return time.ParseDuration(s)
+	}
+	n, err := strconv.Atoi(days)
+	if err != nil || days == "" || days[0] == '+' {
+		return 0, fmt.Errorf("%q: bad number of days", s)
+	}
+	d := time.Duration(n) * day
+	if rest == "" {
+		return d, nil
+	}
+	r, err := time.ParseDuration(rest)
+	if err != nil || rest[0] == '-' || n < 0 {
+		return 0, fmt.Errorf("%q: bad duration after the days", s)
+	}
+	return d + r, nil
+}
+
+// formatDuration writes d as parseDuration reads it, whole days as "180d".
+func formatDuration(d time.Duration) string {
+	if d != 0 && d%day == 0 {
+		return fmt.Sprintf("%dd", d/day)
+	}
+	return d.String()
+}
+
 // stringList accepts a YAML list or a comma-separated string (from the
 // environment or a flag).
 func stringList(raw any) []string {
@@ -159,7 +197,7 @@ func printable(c config.Config) string {
 		case []string:
 			text = strings.Join(x, ",")
 		case time.Duration:
-			text = x.String()
+			text = formatDuration(x)
 		}
 		if config.IsSecret(s.key) && text != "" {
 			text = "********"

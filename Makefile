@@ -62,7 +62,7 @@ demo: up build
 	CDRPIPE_PRIVACY_CALLEE_KEY=$$(openssl rand -hex 32) $(BIN) run --config deploy/local/traffic-model.yaml --topic cdrs-demo-$(DEMO_ID) --group cdrpipe-demo-$(DEMO_ID) --database $(DEMO_DB) --until-caught-up
 	$(BIN) report --database $(DEMO_DB) --truth $(OUT)/demo-truth.json --min-quality 0.99
 	@echo "Callees are stored as keyed pseudonyms (privacy.callee_key, docs/privacy.md):"
-	clickhouse-client --host 127.0.0.1 --port 9000 -q "SELECT caller, callee, start_time FROM $(DEMO_DB).cdrs LIMIT 3 FORMAT PrettyCompact"
+	clickhouse-client --host 127.0.0.1 --port 9000 -q "SELECT caller, callee, start_time FROM $(DEMO_DB).cdrs WHERE caller != '' LIMIT 3 FORMAT PrettyCompact"
 	$(BIN) retention --database $(DEMO_DB) --dry-run
 
 # Benchmarks: the hot steps one by one (Go benchmarks, -benchmem), then

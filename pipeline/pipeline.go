@@ -110,9 +110,9 @@ type Runner struct {
 	// reported, so a log line is written when that changes.
 	skewed map[string]time.Duration
 
-	// callees turns stored callees into pseudonyms (privacy.callee_key);
-	// nil keeps them in clear.
-	callees *privacy.Pseudonyms
+	// callees turns stored callees into pseudonyms (privacy.callee_key),
+	// one per decode worker; nil keeps them in clear.
+	callees []*privacy.Pseudonyms
 
 	decoders []*decode.Decoder
 	records  []engine.Record
@@ -153,12 +153,12 @@ func New(cfg config.Config, opts Options, src Source, snk *sink.Sink, log *slog.
 		trk: newTracker()}
 	for range runtime.GOMAXPROCS(0) {
 		r.decoders = append(r.decoders, decode.NewDecoder(decode.OptionsFrom(cfg)))
+		if key := cfg.Privacy.CalleeKey; key != "" {
+			r.callees = append(r.callees, privacy.New(key, cfg.Privacy.ClearCallees))
+		}
 	}
 	if snk != nil {
 		r.m.Retries, r.m.Quarantined = &snk.Retries, &snk.Quarantined
-	}
-	if key := cfg.Privacy.CalleeKey; key != "" {
-		r.callees = privacy.New(key, cfg.Privacy.ClearCallees)
 	}
 	return r, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/cdrpipe/cdrpipe/pipeline/engine"
 	"github.com/cdrpipe/cdrpipe/pipeline/eventtime"
 	"github.com/cdrpipe/cdrpipe/pipeline/sink"
+	"github.com/cdrpipe/cdrpipe/privacy"
 	"github.com/cdrpipe/cdrpipe/schemas"
 )
 
@@ -112,6 +113,10 @@ func (r *Runner) decode(msgs []kafka.Message, now time.Time) {
 	for w := range workers {
 		lo, hi := w*n/workers, (w+1)*n/workers
 		d := r.decoders[w]
+		var callees *privacy.Pseudonyms
+		if r.callees != nil {
+			callees = r.callees[w]
+		}
 		wg.Go(func() {
 			for i := lo; i < hi; i++ {
 				m := &msgs[i]
@@ -121,6 +126,9 @@ func (r *Runner) decode(msgs []kafka.Message, now time.Time) {
 				if err == nil {
 					r.eng.Prepare(&r.records[i])
 					r.srcKeys[i] = eventtime.SourceKey(c.SwitchID)
+					if callees != nil {
+						r.records[i].StoredCallee = callees.Of(c.Callee)
+					}
 				}
 			}
 		})
@@ -148,16 +156,16 @@ func (r *Runner) collect(outs []engine.Output, b *sink.Batch) {
 	}
 }
 
-// store adds rec to the cdrs rows of b, its callee as a pseudonym when
-// pseudonyms are on. Detection has read the number by now; the engine's
-// record is left as it is.
+// store adds rec to the cdrs rows of b, its callee as the pseudonym
+// decoding made when pseudonyms are on. Detection has read the number by
+// now; the engine's record is left as it is.
 func (r *Runner) store(b *sink.Batch, rec *engine.Record) {
-	if r.callees == nil {
+	if rec.StoredCallee == "" {
 		b.AddCDR(&rec.CDR, rec.Partition, rec.Offset)
 		return
 	}
 	c := rec.CDR
-	c.Callee = r.callees.Of(c.Callee)
+	c.Callee = rec.StoredCallee
 	b.AddCDR(&c, rec.Partition, rec.Offset)
 }
 

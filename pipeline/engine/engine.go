@@ -27,6 +27,10 @@ type Record struct {
 	// Late says the record started too long before its partition's
 	// progress to be counted (eventtime decides); it is still stored.
 	Late bool
+	// StoredCallee, when set, is what the cdrs table keeps instead of
+	// CDR.Callee (its pseudonym, made by the pipeline where it decodes,
+	// in parallel). The engine reads CDR.Callee only.
+	StoredCallee string
 
 	callerKey uint64
 	calleeKey uint64

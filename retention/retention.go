@@ -10,6 +10,7 @@ package retention
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -157,7 +158,7 @@ func (j *job) dropPartitions(ctx context.Context, e schemas.Expiry, cutoff time.
 		if p.newest.Unix() > 0 && !p.newest.Before(cutoff) {
 			continue
 		}
-		if !digits(p.name) || p.newest.Unix() <= 0 {
+		if _, err := strconv.ParseUint(p.name, 10, 64); err != nil || p.newest.Unix() <= 0 {
 			return fmt.Errorf("%s: partition %q is not one cdrpipe made (partitioned by %s); leaving the table alone", e.Table, p.name, e.Column)
 		}
 		if !j.dry {
@@ -241,15 +242,3 @@ func (j *job) count(ctx context.Context, q string) (uint64, error) {
 // sqlTime writes t as a DateTime literal that means the same instant
 // whatever the server's time zone.
 func sqlTime(t time.Time) string { return fmt.Sprintf("toDateTime(%d)", t.Unix()) }
-
-func digits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}

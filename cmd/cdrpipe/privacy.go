@@ -13,9 +13,24 @@ import (
 	"github.com/cdrpipe/cdrpipe/retention"
 )
 
-// prepare migrates the database and brings the TTLs of a server that has
-// them in line with the configured retention. It returns what it did, in
-// words.
+// prepared connects to ClickHouse, migrates the database and brings the
+// TTLs of a server that has them in line with the configured retention.
+// It returns the open sink and what it did, in words; the caller closes
+// the sink.
+func (a *app) prepared(ctx context.Context, c config.Config) (*sink.Sink, string, error) {
+	s, err := a.openSink(ctx, c)
+	if err != nil {
+		return nil, "", err
+	}
+	done, err := a.prepare(ctx, s, c)
+	if err != nil {
+		s.Close()
+		return nil, "", err
+	}
+	return s, done, nil
+}
+
+// prepare migrates s's database and sets its retention; see prepared.
 func (a *app) prepare(ctx context.Context, s *sink.Sink, c config.Config) (string, error) {
 	n, err := s.Migrate(ctx, c.Verdict())
 	if err != nil {
@@ -53,14 +68,11 @@ timer).`,
 			if err != nil {
 				return err
 			}
-			s, err := a.openSink(cmd.Context(), c)
+			s, _, err := a.prepared(cmd.Context(), c)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			if _, err := a.prepare(cmd.Context(), s, c); err != nil {
-				return err
-			}
 			acts, err := retention.Run(cmd.Context(), s.Conn(), c.ClickHouse.Database, c.RetentionPolicy(),
 				retention.Options{Now: time.Now(), DryRun: dryRun})
 			w := cmd.OutOrStdout()

@@ -31,15 +31,11 @@ func (a *app) migrateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := a.openSink(cmd.Context(), c)
+			s, done, err := a.prepared(cmd.Context(), c)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			done, err := a.prepare(cmd.Context(), s, c)
-			if err != nil {
-				return err
-			}
 			fmt.Fprintln(cmd.OutOrStdout(), done)
 			return nil
 		},
@@ -176,14 +172,11 @@ func (a *app) run(cmd *cobra.Command, c config.Config, opts pipeline.Options, re
 	if _, err := a.kafka(ctx, c); err != nil {
 		return err
 	}
-	s, err := a.openSink(ctx, c)
+	s, _, err := a.prepared(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if _, err := a.prepare(ctx, s, c); err != nil {
-		return err
-	}
 	var src pipeline.Source = replay
 	if replay == nil {
 		group, err := source.New(c.Kafka, a.log)

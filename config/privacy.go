@@ -81,8 +81,8 @@ func (c *Config) RetentionPolicy() schemas.Retention {
 	r := c.Retention
 	return schemas.Retention{
 		Tables: map[string]time.Duration{
-			"cdrs": r.CDRs, "cdr_rejects": r.Rejects, "quarantine": r.Quarantine, "caller_stats": r.CallerStats,
-			"flagged_numbers": r.FlaggedNumbers,
+			"cdrs": r.CDRs, "cdr_rejects": r.Rejects, "quarantine": r.Quarantine, "window_stats": r.CallerStats,
+			"flags": r.FlaggedNumbers,
 		},
 		DeviceIDs: r.DeviceIDs,
 	}

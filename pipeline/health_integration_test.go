@@ -123,7 +123,7 @@ func TestSilentPartitionsReleaseWindows(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	f.check1(t, "SELECT count() > 0, max(distinct_callees) >= 50 FROM DB.caller_stats FINAL WHERE caller = '+8613900000123'", "1 1")
+	f.check1(t, "SELECT count() > 0, max(distinct_callees) >= 50 FROM DB.caller_stats WHERE caller = '+8613900000123'", "1 1")
 }
 
 // TestPipelineOverSecuredServices runs the whole pipeline as a carrier

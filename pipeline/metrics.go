@@ -23,6 +23,7 @@ type Metrics struct {
 	Duplicates atomic.Int64 // re-sent CDRs dropped
 	Late       atomic.Int64 // CDRs stored but too late to count
 	Withheld   atomic.Int64 // valid CDRs whose caller withheld its caller ID
+	Restored   atomic.Int64 // CDRs re-read after a restart that an earlier run stored
 	Flags      atomic.Int64 // flag rows written
 	Stats      atomic.Int64 // caller_stats rows written
 	Written    atomic.Int64 // rows inserted into ClickHouse, all tables
@@ -102,8 +103,9 @@ func (m *Metrics) list() []metric {
 		{"cdrpipe_duplicates_total", "counter", "Re-sent CDRs dropped.", &m.Duplicates},
 		{"cdrpipe_late_total", "counter", "CDRs stored but older than their partition's progress minus the allowed lateness, not counted by detectors.", &m.Late},
 		{"cdrpipe_withheld_total", "counter", "Valid CDRs whose caller withheld its caller ID (stored; counted for the caller only when a number came with it).", &m.Withheld},
-		{"cdrpipe_flags_total", "counter", "Rows written to flagged_numbers.", &m.Flags},
-		{"cdrpipe_caller_stats_total", "counter", "Rows written to caller_stats.", &m.Stats},
+		{"cdrpipe_reread_stored_total", "counter", "CDRs re-read to rebuild windows after a restart or a rebalance, already stored by an earlier run and not stored again.", &m.Restored},
+		{"cdrpipe_flags_total", "counter", "Rows written to flags (flagged_numbers).", &m.Flags},
+		{"cdrpipe_caller_stats_total", "counter", "Rows written to window_stats (caller_stats).", &m.Stats},
 		{"cdrpipe_clickhouse_rows_written_total", "counter", "Rows inserted into ClickHouse, all tables.", &m.Written},
 		{"cdrpipe_offset_commits_total", "counter", "Offset commits after durable writes.", &m.Commits},
 		{"cdrpipe_fetch_queue_messages", "gauge", "Messages fetched and waiting to be processed; at engine.queue_size times 512 fetching pauses.", &m.FetchQueue},

@@ -114,6 +114,11 @@ type Runner struct {
 	// one per decode worker; nil keeps them in clear.
 	callees []*privacy.Pseudonyms
 
+	// stored says, per partition, the highest offset whose call and
+	// reject an earlier run stored: re-read messages up to it rebuild
+	// windows but are not stored again.
+	stored sink.Stored
+
 	decoders []*decode.Decoder
 	records  []engine.Record
 	rejected []error
@@ -144,7 +149,7 @@ func New(cfg config.Config, opts Options, src Source, snk *sink.Sink, log *slog.
 	if opts.DrainTimeout == 0 {
 		opts.DrainTimeout = 30 * time.Second
 	}
-	eng, err := engine.New(engine.Config{Window: cfg.Window, Detectors: cfg.Detectors, Stats: cfg.Stats, Engine: cfg.Engine, Numbering: cfg.Numbering}, opts.Now)
+	eng, err := engine.New(engine.Config{Window: cfg.Window, Detectors: cfg.Detectors, Stats: cfg.Stats, Engine: cfg.Engine, Numbering: cfg.Numbering})
 	if err != nil {
 		return nil, err
 	}

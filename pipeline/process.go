@@ -68,6 +68,10 @@ func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 func (r *Runner) reject(m *kafka.Message, err error, now time.Time, b *sink.Batch) {
 	reason := decode.ReasonOf(err)
 	r.m.reject(reason)
+	r.trk.add(m.Partition, m.Offset, noTime)
+	if r.stored.Reject(m.Partition, m.Offset) {
+		return // stored by an earlier run
+	}
 	at := m.Time
 	if at.IsZero() {
 		at = now
@@ -76,7 +80,6 @@ func (r *Runner) reject(m *kafka.Message, err error, now time.Time, b *sink.Batc
 		Origin: schemas.Origin{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Received: at},
 		Raw:    string(m.Value), Reason: reason, Error: err.Error(),
 	})
-	r.trk.add(m.Partition, m.Offset, noTime)
 }
 
 // advanceIdle lets the watermark move when no messages arrive, so idle
@@ -157,16 +160,22 @@ func (r *Runner) collect(outs []engine.Output, b *sink.Batch) {
 }
 
 // store adds rec to the cdrs rows of b, its callee as the pseudonym
-// decoding made when pseudonyms are on. Detection has read the number by
-// now; the engine's record is left as it is.
+// decoding made when pseudonyms are on, unless an earlier run stored it
+// already (it is re-read to rebuild windows). Detection has read the
+// number by now; the engine's record is left as it is.
 func (r *Runner) store(b *sink.Batch, rec *engine.Record) {
+	if r.stored.CDR(rec.Partition, rec.Offset) {
+		r.m.Restored.Add(1)
+		return
+	}
+	topic := r.cfg.Kafka.Topic
 	if rec.StoredCallee == "" {
-		b.AddCDR(&rec.CDR, rec.Partition, rec.Offset)
+		b.AddCDR(&rec.CDR, topic, rec.Partition, rec.Offset)
 		return
 	}
 	c := rec.CDR
 	c.Callee = rec.StoredCallee
-	b.AddCDR(&c, rec.Partition, rec.Offset)
+	b.AddCDR(&c, topic, rec.Partition, rec.Offset)
 }
 
 // final adds provisional stats for windows still open at the end of a

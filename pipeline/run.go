@@ -32,6 +32,11 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		return Summary{}, err
 	}
 	r.wm.Expect(parts, start)
+	if r.sink != nil {
+		if r.stored, err = r.sink.Stored(ctx, r.cfg.Kafka.Topic, parts); err != nil {
+			return Summary{}, err
+		}
+	}
 	var ends map[int]int64
 	if r.opts.UntilCaughtUp {
 		if ends, err = r.endOffsets(ctx, parts); err != nil {

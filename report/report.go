@@ -69,8 +69,8 @@ func Read(ctx context.Context, conn driver.Conn, db string, truth *traffic.Truth
 	}{
 		{&r.Counts.CDRs, "SELECT count() FROM " + db + ".cdrs FINAL"},
 		{&r.Counts.Rejects, "SELECT count() FROM " + db + ".cdr_rejects FINAL"},
-		{&r.Counts.Flags, "SELECT count() FROM " + db + ".flagged_numbers FINAL"},
-		{&r.Counts.Stats, "SELECT count() FROM " + db + ".caller_stats FINAL"},
+		{&r.Counts.Flags, "SELECT count() FROM " + db + ".flagged_numbers"},
+		{&r.Counts.Stats, "SELECT count() FROM " + db + ".caller_stats"},
 		{&r.Counts.Blocklist, "SELECT count() FROM " + db + ".blocklist"},
 	} {
 		if err := conn.QueryRow(ctx, c.query).Scan(c.dst); err != nil {
@@ -78,7 +78,7 @@ func Read(ctx context.Context, conn driver.Conn, db string, truth *traffic.Truth
 		}
 	}
 	rows, err := conn.Query(ctx, "SELECT number, detector, count() AS windows, max(score) AS best, argMax(evidence, score) "+
-		"FROM "+db+".flagged_numbers FINAL GROUP BY number, detector ORDER BY best DESC, number")
+		"FROM "+db+".flagged_numbers GROUP BY number, detector ORDER BY best DESC, number")
 	if err != nil {
 		return nil, fmt.Errorf("read flagged_numbers: %w", err)
 	}

@@ -27,7 +27,7 @@ func day(d int, hour int) time.Time { return time.Date(2026, 11, d, hour, 0, 0, 
 // 5, caller stats 30 and flags 60.
 var policy = schemas.Retention{
 	Tables: map[string]time.Duration{"cdrs": 10 * 24 * time.Hour, "cdr_rejects": 5 * 24 * time.Hour,
-		"quarantine": 5 * 24 * time.Hour, "caller_stats": 30 * 24 * time.Hour, "flagged_numbers": 60 * 24 * time.Hour},
+		"quarantine": 5 * 24 * time.Hour, "window_stats": 30 * 24 * time.Hour, "flags": 60 * 24 * time.Hour},
 	DeviceIDs: 2 * 24 * time.Hour,
 }
 
@@ -69,8 +69,8 @@ func TestRetentionJob(t *testing.T) {
 	want := []string{
 		"cdrs: drop partition 20261110 (1 rows)",
 		"cdr_rejects: drop partition 202610 (1 rows)",
-		"caller_stats: drop partition 202609 (1 rows)",
-		"flagged_numbers: drop partition 202609 (1 rows)",
+		"window_stats: drop partition 202609 (1 rows)",
+		"flags: drop partition 202609 (1 rows)",
 	}
 	if rowLevel {
 		want = []string{
@@ -78,9 +78,9 @@ func TestRetentionJob(t *testing.T) {
 			"cdr_rejects: drop partition 202610 (1 rows)",
 			"cdr_rejects: delete rows (1 rows)",
 			"quarantine: delete rows (1 rows)",
-			"caller_stats: drop partition 202609 (1 rows)",
-			"caller_stats: delete rows (1 rows)",
-			"flagged_numbers: drop partition 202609 (1 rows)",
+			"window_stats: drop partition 202609 (1 rows)",
+			"window_stats: delete rows (1 rows)",
+			"flags: drop partition 202609 (1 rows)",
 			"cdrs: blank device ids (3 rows)",
 		}
 	}
@@ -90,17 +90,17 @@ func TestRetentionJob(t *testing.T) {
 	waitMutations(t, conn, db)
 
 	kept := map[string][]string{
-		"cdrs":            {"2026-11-19 06:00", "2026-11-19 18:00", "2026-11-26 10:00", "2026-11-28 10:00"},
-		"cdr_rejects":     {"2026-11-20 10:00", "2026-11-28 10:00"},
-		"quarantine":      {"2026-11-20 10:00", "2026-11-28 10:00"},
-		"caller_stats":    {"2026-10-20 10:00", "2026-10-31 10:00"},
-		"flagged_numbers": {"2026-10-05 10:00"},
+		"cdrs":         {"2026-11-19 06:00", "2026-11-19 18:00", "2026-11-26 10:00", "2026-11-28 10:00"},
+		"cdr_rejects":  {"2026-11-20 10:00", "2026-11-28 10:00"},
+		"quarantine":   {"2026-11-20 10:00", "2026-11-28 10:00"},
+		"window_stats": {"2026-10-20 10:00", "2026-10-31 10:00"},
+		"flags":        {"2026-10-05 10:00"},
 	}
 	devices := "x x x x" // every call keeps its IMSI: TTL blanks them
 	if rowLevel {
 		kept["cdr_rejects"] = kept["cdr_rejects"][1:]
 		kept["quarantine"] = kept["quarantine"][1:]
-		kept["caller_stats"] = kept["caller_stats"][1:]
+		kept["window_stats"] = kept["window_stats"][1:]
 		devices = "   x" // only the call of 11-28 keeps it
 	}
 	for _, e := range schemas.Expiries {
@@ -132,7 +132,7 @@ func fill(t *testing.T, s *sink.Sink, db string) {
 	for i, at := range []time.Time{day(10, 10), day(19, 6), day(19, 18), day(26, 10), day(28, 10)} {
 		c := schemas.CDR{Key: "k" + at.Format("0215"), CallID: "c", Caller: "+8613900000001", Callee: "+8613800000001",
 			StartTime: at, Duration: 30, Disposition: schemas.Answered, IMSI: "x", IMEI: "y", CellID: "z"}
-		b.AddCDR(&c, 0, int64(i))
+		b.AddCDR(&c, "cdrs", 0, int64(i))
 	}
 	for i, at := range []time.Time{time.Date(2026, 10, 15, 10, 0, 0, 0, time.UTC), day(20, 10), day(28, 10)} {
 		b.AddReject(&schemas.Reject{Origin: schemas.Origin{Topic: "cdrs", Offset: int64(i), Received: at}, Raw: "{", Reason: "broken_json"})

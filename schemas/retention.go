@@ -35,8 +35,8 @@ var Expiries = []Expiry{
 	{Table: "cdrs", Column: "start_time", Grain: Daily},
 	{Table: "cdr_rejects", Column: "received_at", Grain: Monthly},
 	{Table: "quarantine", Column: "quarantined_at", Grain: Unpartitioned},
-	{Table: "caller_stats", Column: "window_start", Grain: Monthly},
-	{Table: "flagged_numbers", Column: "window_start", Grain: Monthly},
+	{Table: "window_stats", Column: "window_start", Grain: Monthly},
+	{Table: "flags", Column: "window_start", Grain: Monthly},
 }
 
 // DeviceColumns are the cdrs columns that say which handset and SIM made

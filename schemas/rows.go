@@ -12,7 +12,14 @@ type Flag struct {
 	Score       float64
 	Value       float64
 	Evidence    string
-	FlaggedAt   time.Time
+	// FlaggedAt is the time the flag counts from: its window's start, a
+	// time of the input, the same on every replay.
+	FlaggedAt time.Time
+	// Final says the window was closed when the flag was written (or the
+	// detector judges only then): the row is the table's version, so it
+	// replaces the row written when the threshold was first crossed, even
+	// if a replay writes that one again later.
+	Final bool
 }
 
 // CallerStats is one row of caller_stats: a caller's aggregates over one

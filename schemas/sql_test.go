@@ -75,12 +75,20 @@ func TestMigrationRequires(t *testing.T) {
 }
 
 func TestViews(t *testing.T) {
-	stmts := Views("testdb", Verdict{TTL: 36 * time.Hour, MinScore: 0.8, TraitRisk: 0.35,
+	views := Views("testdb", Verdict{TTL: 36 * time.Hour, MinScore: 0.8, TraitRisk: 0.35,
 		Rules:     []Rule{{Traits: []string{"fan_out", "short_calls"}, Risk: 0.9}},
 		Allowlist: []string{"+86110", "+86100*"}})
-	all := strings.Join(stmts, "\n")
+	var all string
+	var names []string
+	for _, v := range views {
+		all += v.Query + "\n"
+		names = append(names, v.Name)
+	}
+	if got := strings.Join(names, " "); got != "flagged_numbers caller_stats verdicts blocklist" {
+		t.Errorf("views %s, want each after those it reads", got)
+	}
 	for _, want := range []string{
-		"now() - 129600", "CREATE VIEW testdb.verdicts", "CREATE VIEW testdb.blocklist",
+		"now() - 129600", "FROM testdb.flags FINAL", "FROM testdb.window_stats FINAL", "FROM testdb.verdicts",
 		"if(hasAll(detectors, ['fan_out', 'short_calls']), 0.9, 0.)", "1. - pow(1. - 0.35, length(detectors))",
 		"risk >= 0.8", "has(['+86110'], number)", "['+86100']",
 	} {

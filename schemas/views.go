@@ -27,22 +27,31 @@ type Verdict struct {
 	Allowlist []string
 }
 
-// Views returns the statements that (re)create the views of db: verdicts
+// View is one view of the schema: its name and the SELECT it shows.
+type View struct {
+	Name  string
+	Query string
+}
+
+// Views returns the views of db, each after those it reads:
+// flagged_numbers and caller_stats (one row per key of the versioned
+// flags and window_stats tables, for analysts, who need no FINAL), verdicts
 // (every number flagged within the TTL, its traits, reasons and risk) and
-// blocklist (the numbers to block). Trait names and allowlist entries
-// are validated by config before they get here.
-func Views(db string, v Verdict) []string {
-	return []string{
-		"DROP TABLE IF EXISTS " + db + ".blocklist",
-		"DROP TABLE IF EXISTS " + db + ".verdicts",
-		verdictsView(db, v),
-		blocklistView(db, v),
+// blocklist (the numbers to block). Trait names and allowlist entries are
+// validated by config before they get here.
+func Views(db string, v Verdict) []View {
+	return []View{
+		{"flagged_numbers", `SELECT number, detector, window_start, window_end, score, value, evidence, flagged_at
+FROM ` + db + `.flags FINAL`},
+		{"caller_stats", `SELECT caller, window_start, window_end, calls, answered, distinct_callees, short_calls, avg_talk, sequential_score, updated_at
+FROM ` + db + `.window_stats FINAL`},
+		{"verdicts", verdictsQuery(db, v)},
+		{"blocklist", blocklistQuery(db, v)},
 	}
 }
 
-func verdictsView(db string, v Verdict) string {
-	return `CREATE VIEW ` + db + `.verdicts AS
-SELECT
+func verdictsQuery(db string, v Verdict) string {
+	return `SELECT
     number,
     detectors,
     reasons,
@@ -61,7 +70,7 @@ FROM
     FROM
     (
         SELECT number, detector, argMax(evidence, score) AS best_evidence, min(flagged_at) AS first_at, max(flagged_at) AS last_at
-        FROM ` + db + `.flagged_numbers
+        FROM ` + db + `.flags
         ANY LEFT JOIN
         (
             SELECT number, max(at) AS reset_at
@@ -76,9 +85,8 @@ FROM
 )`
 }
 
-func blocklistView(db string, v Verdict) string {
-	return `CREATE VIEW ` + db + `.blocklist AS
-SELECT number, risk AS score, detectors, reasons, first_flagged, last_flagged, 'auto' AS source
+func blocklistQuery(db string, v Verdict) string {
+	return `SELECT number, risk AS score, detectors, reasons, first_flagged, last_flagged, 'auto' AS source
 FROM ` + db + `.verdicts
 WHERE risk >= ` + sqlFloat(v.MinScore) + ` AND NOT allowlisted AND number NOT IN (` + manualAdds(db) + `)
 UNION ALL

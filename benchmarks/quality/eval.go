@@ -101,7 +101,7 @@ func (t *Traffic) classOf(n string) Class {
 // Evaluate reads flagged_numbers and the blocklist from db and scores them.
 func Evaluate(ctx context.Context, conn driver.Conn, db string, t *Traffic) (*Result, error) {
 	flagged := map[string]map[string]bool{} // detector → numbers
-	rows, err := conn.Query(ctx, "SELECT detector, number FROM "+db+".flagged_numbers FINAL GROUP BY detector, number")
+	rows, err := conn.Query(ctx, "SELECT detector, number FROM "+db+".flagged_numbers GROUP BY detector, number")
 	if err != nil {
 		return nil, fmt.Errorf("read flagged_numbers: %w", err)
 	}
@@ -274,7 +274,7 @@ func writeMarkdown(w io.Writer, ri runInfo, res *Result) {
 		"%d with the caller ID withheld (%d of them without a number), %d sharing their call_id with another switch's call.\n\n",
 		traffic.NumSwitches, t.LocalTimes, t.Skewed, t.Withheld, t.WithheldNoNumber, t.CallIDRepeats)
 
-	fmt.Fprintf(w, "### Per trait\n\nPredicted: distinct numbers in `flagged_numbers FINAL` with the detector. Expected: numbers whose own records cross the trait's threshold at the configured defaults, checked by brute force on the generated records as the pipeline reads them (times on each switch's clock; 1 h windows on the 5-minute grid; very late records and withheld callers without a number left out).\n\n")
+	fmt.Fprintf(w, "### Per trait\n\nPredicted: distinct numbers in `flagged_numbers` with the detector. Expected: numbers whose own records cross the trait's threshold at the configured defaults, checked by brute force on the generated records as the pipeline reads them (times on each switch's clock; 1 h windows on the 5-minute grid; very late records and withheld callers without a number left out).\n\n")
 	fmt.Fprintf(w, "| trait | expected | flagged | correct | precision | recall | F1 | false positives by class | missed by class |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range res.Traits {
 		p, okp := s.precision()

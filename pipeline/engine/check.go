@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"time"
-
 	"github.com/cdrpipe/cdrpipe/detectors"
 	"github.com/cdrpipe/cdrpipe/pipeline/decode"
 	"github.com/cdrpipe/cdrpipe/schemas"
@@ -51,7 +49,7 @@ func (s *shard) summary(h *heavy, wn *win, closing bool) *detectors.Window {
 }
 
 // check runs the detectors not yet flagged on window k.
-func (s *shard) check(h *heavy, k int32, numberText string, now time.Time) {
+func (s *shard) check(h *heavy, k int32, numberText string) {
 	p := s.p
 	wn := &h.wins[mod(k, p.ring)]
 	if !wn.valid || wn.start != k || wn.flagged == p.allFlagged {
@@ -76,12 +74,16 @@ func (s *shard) check(h *heavy, k int32, numberText string, now time.Time) {
 			continue
 		}
 		wn.flagged |= bit
-		wn.flaggedAt[i] = uint32(now.Unix())
-		s.flag(numberText, d, k, f, now)
+		s.flag(numberText, d, k, f, false)
 	}
 }
 
-func (s *shard) flag(numberText string, d detectors.Detector, k int32, f detectors.Finding, at time.Time) {
+// flag emits a flag of window k. final says the window is closed and the
+// flag measured all of it (or is judged only then): such a row replaces
+// the one written when the threshold was crossed. flagged_at is the
+// window's start, a time of the input, so a replay writes the same row and
+// renews nothing.
+func (s *shard) flag(numberText string, d detectors.Detector, k int32, f detectors.Finding, final bool) {
 	s.out.Flags = append(s.out.Flags, schemas.Flag{
 		Number:      numberText,
 		Detector:    d.Name(),
@@ -90,7 +92,8 @@ func (s *shard) flag(numberText string, d detectors.Detector, k int32, f detecto
 		Score:       f.Score,
 		Value:       f.Value,
 		Evidence:    f.Evidence,
-		FlaggedAt:   at,
+		FlaggedAt:   s.p.time(k),
+		Final:       final,
 	})
 }
 
@@ -105,9 +108,9 @@ func (s *shard) mayRun(wn *win) bool {
 // final runs every detector on the whole of a closing window. Flags
 // already written are rewritten with what the whole window measured, so
 // the evidence says "412 callees", not the 50 that first crossed the
-// threshold; the row replaces the first one (same key) and keeps its
-// flagged_at. Detectors that need the final view (no_callback) flag here.
-func (s *shard) final(h *heavy, wn *win, w *detectors.Window, numberText string, now time.Time) {
+// threshold; the row replaces the first one (same key, a higher version).
+// Detectors that need the final view (no_callback) flag here.
+func (s *shard) final(h *heavy, wn *win, w *detectors.Window, numberText string) {
 	for i, d := range s.p.detectors {
 		if i == s.p.noCallback {
 			continue // judged after the callback grace (judge)
@@ -123,20 +126,14 @@ func (s *shard) final(h *heavy, wn *win, w *detectors.Window, numberText string,
 		if !ok {
 			continue
 		}
-		at := now
-		if wn.flagged&(1<<i) != 0 {
-			at = time.Unix(int64(wn.flaggedAt[i]), 0).UTC()
-		} else {
-			wn.flagged |= 1 << i
-			wn.flaggedAt[i] = uint32(now.Unix())
-		}
-		s.flag(numberText, d, wn.start, f, at)
+		wn.flagged |= 1 << i
+		s.flag(numberText, d, wn.start, f, true)
 	}
 }
 
 // judge decides no_callback on h's windows starting at or before
 // through, once their callees had the grace period to call back.
-func (s *shard) judge(h *heavy, through int32, now time.Time) {
+func (s *shard) judge(h *heavy, through int32) {
 	p := s.p
 	if p.noCallback < 0 {
 		return
@@ -153,21 +150,16 @@ func (s *shard) judge(h *heavy, through int32, now time.Time) {
 		if !ok {
 			continue
 		}
-		bit := uint16(1) << p.noCallback
-		at := now
-		if wn.flagged&bit != 0 {
-			at = time.Unix(int64(wn.flaggedAt[p.noCallback]), 0).UTC()
-		} else {
-			wn.flagged |= bit
-			wn.flaggedAt[p.noCallback] = uint32(now.Unix())
-		}
-		s.flag(decode.KeyNumber(h.number), d, k, f, at)
+		wn.flagged |= 1 << p.noCallback
+		s.flag(decode.KeyNumber(h.number), d, k, f, true)
 	}
 	h.judged = max(h.judged, through)
 }
 
 // stats writes the caller_stats row of window k when it has the volume.
-func (s *shard) stats(h *heavy, k int32, numberText string, now time.Time) {
+// Its updated_at is the window's end, a time of the input, so a replay
+// writes the same row.
+func (s *shard) stats(h *heavy, k int32, numberText string) {
 	p := s.p
 	wn := &h.wins[mod(k, p.ring)]
 	if !wn.valid || wn.start != k {
@@ -177,7 +169,7 @@ func (s *shard) stats(h *heavy, k int32, numberText string, now time.Time) {
 	if numberText == "" {
 		numberText = decode.KeyNumber(h.number)
 	}
-	s.final(h, wn, w, numberText, now)
+	s.final(h, wn, w, numberText)
 	if w.Calls < p.statsMin {
 		return
 	}
@@ -194,7 +186,7 @@ func (s *shard) stats(h *heavy, k int32, numberText string, now time.Time) {
 		DistinctCallees: uint32(w.Distinct),
 		ShortCalls:      uint32(w.Short),
 		SequentialScore: p.seq.Score(w.Sorted),
-		UpdatedAt:       now,
+		UpdatedAt:       p.time(k + p.w),
 	}
 	if w.Answered > 0 {
 		row.AvgTalk = w.TalkSeconds / float64(w.Answered)

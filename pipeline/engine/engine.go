@@ -118,12 +118,11 @@ type Engine struct {
 	shards []*shard
 	outs   []Output
 	parts  [][]*Record
-	now    func() time.Time
 }
 
-// New builds an engine. now is the clock used for flagged_at and
-// updated_at; pass time.Now outside tests.
-func New(cfg Config, now func() time.Time) (*Engine, error) {
+// New builds an engine. It reads no clock: what it writes is a function
+// of the records and the watermarks it is given.
+func New(cfg Config) (*Engine, error) {
 	p, err := newParams(cfg)
 	if err != nil {
 		return nil, err
@@ -132,7 +131,7 @@ func New(cfg Config, now func() time.Time) (*Engine, error) {
 	if n == 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	e := &Engine{p: p, now: now, outs: make([]Output, n), parts: make([][]*Record, n)}
+	e := &Engine{p: p, outs: make([]Output, n), parts: make([][]*Record, n)}
 	for range n {
 		e.shards = append(e.shards, newShard(p, n))
 	}
@@ -262,7 +261,6 @@ func (p *params) classify(c *schemas.CDR) uint8 {
 // watermark to wm (ok false while it is unknown). The returned outputs
 // belong to the engine until the next call.
 func (e *Engine) Process(batch []*Record, wm time.Time, wmKnown bool) []Output {
-	now := e.now()
 	n := len(e.shards)
 	for i := range e.parts {
 		e.parts[i] = e.parts[i][:0]
@@ -272,11 +270,10 @@ func (e *Engine) Process(batch []*Record, wm time.Time, wmKnown bool) []Output {
 		e.parts[i] = append(e.parts[i], r)
 	}
 	e.each(func(i int, s *shard) {
-		s.now = now
 		if wmKnown {
-			s.advance(wm.Unix(), now)
+			s.advance(wm.Unix())
 		}
-		s.processAll(e.parts[i], now)
+		s.processAll(e.parts[i])
 	})
 	// Second phase: each shard takes the calls its numbers received.
 	var wg sync.WaitGroup
@@ -300,8 +297,7 @@ func (e *Engine) Process(batch []*Record, wm time.Time, wmKnown bool) []Output {
 // Flush writes provisional stats for every open window, for the end of a
 // bounded run.
 func (e *Engine) Flush() []Output {
-	now := e.now()
-	e.each(func(_ int, s *shard) { s.flush(now) })
+	e.each(func(_ int, s *shard) { s.flush() })
 	return e.outs
 }
 

@@ -17,14 +17,13 @@ func engineConfig(c config.Config) Config {
 }
 
 // prep classifies test records as a default engine would.
-var prep, _ = New(engineConfig(config.Default()), time.Now)
+var prep, _ = New(engineConfig(config.Default()))
 
 func testEngine(t testing.TB, shards int) *Engine {
 	t.Helper()
 	c := config.Default()
 	c.Engine.Shards = shards
-	e, err := New(engineConfig(c),
-		func() time.Time { return t0.Add(48 * time.Hour) })
+	e, err := New(engineConfig(c))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,8 +135,8 @@ func TestClosingWindowRefreshesEvidence(t *testing.T) {
 		if int(f.Value) != want || !strings.HasPrefix(f.Evidence, fmt.Sprintf("%d distinct callees", want)) {
 			t.Errorf("window %v refreshed to %v %q, want %d", f.WindowStart, f.Value, f.Evidence, want)
 		}
-		if !f.FlaggedAt.Equal(t0.Add(48 * time.Hour)) {
-			t.Errorf("flagged_at changed to %v", f.FlaggedAt)
+		if !f.FlaggedAt.Equal(f.WindowStart) || !f.Final {
+			t.Errorf("refreshed flag of %v: flagged_at %v, final %v; want the window's start, final", f.WindowStart, f.FlaggedAt, f.Final)
 		}
 	}
 }
@@ -317,7 +316,7 @@ func TestOverflowSketchKeepsCountingDistinct(t *testing.T) {
 	c := config.Default()
 	c.Engine.Shards = 1
 	c.Engine.MaxCallees = 100
-	e, err := New(engineConfig(c), time.Now)
+	e, err := New(engineConfig(c))
 	if err != nil {
 		t.Fatal(err)
 	}

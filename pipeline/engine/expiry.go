@@ -1,16 +1,12 @@
 package engine
 
-import (
-	"time"
-)
-
 // Expiry: as the watermark moves, closed windows are written and state
 // whose windows all closed is forgotten, so memory follows the last hour
 // of traffic, not all of it.
 
 // advance moves the shard to watermark wm (Unix seconds): writes stats of
 // windows that closed, and forgets callers whose windows are all closed.
-func (s *shard) advance(wm int64, now time.Time) {
+func (s *shard) advance(wm int64) {
 	p := s.p
 	if wm <= s.wmSec {
 		return
@@ -27,8 +23,8 @@ func (s *shard) advance(wm int64, now time.Time) {
 		if h == nil {
 			continue
 		}
-		s.close(h, closedThrough, now)
-		s.judge(h, closedThrough-p.graceBuckets, now)
+		s.close(h, closedThrough)
+		s.judge(h, closedThrough-p.graceBuckets)
 		if h.top <= closedThrough-p.graceBuckets {
 			s.dropHeavy(int32(i))
 		}
@@ -125,10 +121,10 @@ func (s *shard) compact() {
 }
 
 // close writes stats for h's windows starting at or before through.
-func (s *shard) close(h *heavy, through int32, now time.Time) {
+func (s *shard) close(h *heavy, through int32) {
 	from := max(h.emitted+1, h.top-s.p.ring-s.p.w)
 	for k := from; k <= through && k <= h.top; k++ {
-		s.stats(h, k, "", now)
+		s.stats(h, k, "")
 	}
 	h.emitted = max(h.emitted, through)
 }
@@ -150,14 +146,14 @@ func (s *shard) dropHeavy(i int32) {
 // flush writes stats of every window still open, for a final summary when
 // the input is exhausted. The rows are provisional: a later, fuller view of
 // the same window replaces them.
-func (s *shard) flush(now time.Time) {
+func (s *shard) flush() {
 	for _, h := range s.heavies {
 		if h == nil {
 			continue
 		}
 		for k := h.emitted + 1; k <= h.top; k++ {
-			s.stats(h, k, "", now)
+			s.stats(h, k, "")
 		}
-		s.judge(h, h.top, now)
+		s.judge(h, h.top)
 	}
 }

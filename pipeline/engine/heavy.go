@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"time"
-
 	"github.com/cdrpipe/cdrpipe/internal/mix"
 )
 
@@ -39,7 +37,7 @@ func (s *shard) promote(cl *caller, number uint64, calls []event) *heavy {
 
 // add counts one call in a heavy caller's ring and checks the detectors on
 // every open window the call falls in.
-func (s *shard) add(h *heavy, numberText string, ev event, now time.Time) {
+func (s *shard) add(h *heavy, numberText string, ev event) {
 	p := s.p
 	b := p.bucket(int64(ev.sec))
 	if b > h.top {
@@ -61,7 +59,7 @@ func (s *shard) add(h *heavy, numberText string, ev event, now time.Time) {
 	// Windows are started before the call is counted: a new one sums the
 	// buckets it covers, then every open one takes the call.
 	for k := first; k <= last; k++ {
-		s.window(h, k, numberText, now)
+		s.window(h, k, numberText)
 	}
 	d := s.tally(h, minutes, ev, b)
 	cs.add(&d)
@@ -73,7 +71,7 @@ func (s *shard) add(h *heavy, numberText string, ev event, now time.Time) {
 	s.concurrency(h, ev)
 	s.addCallee(h, ev.callee, b, first, last)
 	for k := first; k <= last; k++ {
-		s.check(h, k, numberText, now)
+		s.check(h, k, numberText)
 	}
 }
 
@@ -162,7 +160,7 @@ func (s *shard) peak(h *heavy, recent []span, self span, x uint32) {
 
 // window returns the state of window k, starting it if needed; nil when
 // the window is older than what the ring still holds.
-func (s *shard) window(h *heavy, k int32, numberText string, now time.Time) *win {
+func (s *shard) window(h *heavy, k int32, numberText string) *win {
 	wn := &h.wins[mod(k, s.p.ring)]
 	switch {
 	case wn.valid && wn.start == k:
@@ -175,7 +173,7 @@ func (s *shard) window(h *heavy, k int32, numberText string, now time.Time) *win
 	if wn.valid && wn.start > h.emitted {
 		// The slot still holds an older window whose stats were never
 		// written: write what it has before reusing the slot.
-		s.stats(h, wn.start, numberText, now)
+		s.stats(h, wn.start, numberText)
 	}
 	*wn = win{start: k, valid: true}
 	for b := k; b < k+s.p.w; b++ {

@@ -200,7 +200,7 @@ func (s *shard) judgeFlood(v *victim, r *rev) {
 			v.flagged = make(map[uint64]struct{})
 		}
 		v.flagged[from] = struct{}{}
-		s.flag(decode.KeyNumber(from), p.bombing, r.bucket-p.w+1, f, s.now)
+		s.flag(decode.KeyNumber(from), p.bombing, r.bucket-p.w+1, f, false)
 	}
 }
 

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"time"
-
 	"github.com/cdrpipe/cdrpipe/detectors"
 )
 
@@ -36,7 +34,6 @@ type shard struct {
 	touched  uint64           // keeps the lookahead loads from being optimised away
 	gone     []uint64         // scratch for heavy.expire
 	out      Output
-	now      time.Time // wall clock of the current batch
 
 	// outbox holds, per destination shard, the calls its numbers received.
 	outbox [][]rev
@@ -66,7 +63,7 @@ func newShard(p *params, shards int) *shard {
 const lookahead = 8
 
 // processAll processes recs in order, touching ahead.
-func (s *shard) processAll(recs []*Record, now time.Time) {
+func (s *shard) processAll(recs []*Record) {
 	// Two groups in flight: while group g is processed, the callers of
 	// group g+1 (whose index slots were touched a group ago) and the
 	// index slots of group g+2 are being loaded.
@@ -83,7 +80,7 @@ func (s *shard) processAll(recs []*Record, now time.Time) {
 			s.touchCallers(group(g+1), &touched)
 			s.touchSlots(group(g+2), &touched)
 		}
-		s.process(r, now)
+		s.process(r)
 	}
 	s.touched = touched
 }
@@ -113,7 +110,7 @@ func (s *shard) touchSlots(recs []*Record, touched *uint64) {
 }
 
 // process handles one CDR: de-duplicate, store, and count it when on time.
-func (s *shard) process(r *Record, now time.Time) {
+func (s *shard) process(r *Record) {
 	c := &r.CDR
 	sec := c.StartTime.Unix()
 	b := s.p.bucket(sec)
@@ -137,7 +134,7 @@ func (s *shard) process(r *Record, now time.Time) {
 			ev.flags |= flagShort
 		}
 	}
-	s.count(r.callerKey, r.caller, c.Caller, ev, now)
+	s.count(r.callerKey, r.caller, c.Caller, ev)
 	s.sendReverse(rev{target: r.calleeKey, from: r.callerKey, sec: uint32(sec), bucket: b})
 }
 

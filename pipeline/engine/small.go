@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"time"
-
 	"github.com/cdrpipe/cdrpipe/detectors"
 )
 
@@ -12,7 +10,7 @@ import (
 
 // count adds an on-time call to its caller's state.
 // known is the caller's index+1 when processAll found it, or 0.
-func (s *shard) count(number uint64, known int32, numberText string, ev event, now time.Time) {
+func (s *shard) count(number uint64, known int32, numberText string, ev event) {
 	i, fresh := known-1, false
 	if known == 0 {
 		var slot *int32
@@ -28,7 +26,7 @@ func (s *shard) count(number uint64, known int32, numberText string, ev event, n
 		s.expireAt(b, i)
 	}
 	if cl.heavy != 0 {
-		s.add(s.heavies[cl.heavy-1], numberText, ev, now)
+		s.add(s.heavies[cl.heavy-1], numberText, ev)
 		return
 	}
 	// Drop calls whose windows all closed or that fell out of the ring,
@@ -43,7 +41,7 @@ func (s *shard) count(number uint64, known int32, numberText string, ev event, n
 	}
 	if len(keep) < s.p.smallCap && !s.promising(keep, ev) {
 		if ev.flags&flagSpoofed != 0 {
-			s.spoofedSmall(keep, ev, numberText, now)
+			s.spoofedSmall(keep, ev, numberText)
 		}
 		s.setCalls(cl, append(keep, ev))
 		return
@@ -51,9 +49,9 @@ func (s *shard) count(number uint64, known int32, numberText string, ev event, n
 	h := s.promote(cl, number, keep)
 	s.setCalls(cl, nil)
 	for _, e := range keep {
-		s.add(h, numberText, e, now)
+		s.add(h, numberText, e)
 	}
-	s.add(h, numberText, ev, now)
+	s.add(h, numberText, ev)
 }
 
 // calls returns a small caller's calls, gathered into buf.
@@ -114,7 +112,7 @@ func (s *shard) promising(calls []event, ev event) bool {
 // that fall in the window go from below min_calls to min_calls. Counts
 // only grow, so each window crosses once and no per-window state is
 // needed. The flag is the one a heavy caller would get at the crossing.
-func (s *shard) spoofedSmall(prev []event, ev event, numberText string, now time.Time) {
+func (s *shard) spoofedSmall(prev []event, ev event, numberText string) {
 	p := s.p
 	if p.spoofed < 0 {
 		return
@@ -138,7 +136,7 @@ func (s *shard) spoofedSmall(prev []event, ev event, numberText string, now time
 		}
 		*w = detectors.Window{Length: p.size, Calls: calls, Spoofed: spoofed}
 		if f, ok := d.Check(w); ok {
-			s.flag(numberText, d, k, f, now)
+			s.flag(numberText, d, k, f, false)
 		}
 	}
 }

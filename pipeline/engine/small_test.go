@@ -16,7 +16,7 @@ func TestSpoofedCallersStaySmall(t *testing.T) {
 	cfg := config.Default()
 	cfg.Engine.Shards = 2
 	cfg.Numbering.InternationalTrunks = []string{"INTL-1"}
-	e, err := New(engineConfig(cfg), func() time.Time { return t0.Add(48 * time.Hour) })
+	e, err := New(engineConfig(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestSpoofedSmallMatchesHeavy(t *testing.T) {
 		cfg.Engine.Shards = 1
 		cfg.Numbering.InternationalTrunks = []string{"INTL-1"}
 		cfg.Detectors.SpoofedOrigin.MinCalls = 3
-		e, err := New(engineConfig(cfg), func() time.Time { return t0.Add(48 * time.Hour) })
+		e, err := New(engineConfig(cfg))
 		if err != nil {
 			t.Fatal(err)
 		}

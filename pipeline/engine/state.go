@@ -101,9 +101,6 @@ type win struct {
 	// window, so its callees may hold a sequential run.
 	neighbours bool
 	valid      bool
-	// flaggedAt is when each detector first flagged the window (Unix
-	// seconds), so the final update of a flag keeps its first time.
-	flaggedAt [maxDetectors]uint32
 }
 
 // heavy is full sliding-window state for a caller past params.smallCap

@@ -46,7 +46,7 @@ func TestTraitsThroughTheEngine(t *testing.T) {
 	cfg.Engine.Shards = 2
 	cfg.Numbering.InternationalTrunks = []string{"INTL-1"}
 	newEngine := func() *Engine {
-		e, err := New(engineConfig(cfg), func() time.Time { return t0.Add(48 * time.Hour) })
+		e, err := New(engineConfig(cfg))
 		if err != nil {
 			t.Fatal(err)
 		}

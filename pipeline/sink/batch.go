@@ -46,13 +46,14 @@ type cdrColumns struct {
 	cause                                    []uint16
 	switchID, trunkID, imsi, imei, cell, att []string
 	withheld                                 []uint8
+	topic                                    []string
 	partition                                []uint32
 	offset                                   []uint64
 }
 
-// AddCDR buffers one cdrs row. It does not allocate once the batch's
-// slices have grown to the batch size.
-func (b *Batch) AddCDR(c *schemas.CDR, partition int, offset int64) {
+// AddCDR buffers one cdrs row, read from offset of partition of topic. It
+// does not allocate once the batch's slices have grown to the batch size.
+func (b *Batch) AddCDR(c *schemas.CDR, topic string, partition int, offset int64) {
 	t := &b.cdrs
 	t.callKey = append(t.callKey, c.Key)
 	t.callID = append(t.callID, c.CallID)
@@ -73,6 +74,7 @@ func (b *Batch) AddCDR(c *schemas.CDR, partition int, offset int64) {
 	t.cell = append(t.cell, c.CellID)
 	t.att = append(t.att, c.Attestation)
 	t.withheld = append(t.withheld, boolByte(c.Withheld))
+	t.topic = append(t.topic, topic)
 	t.partition = append(t.partition, uint32(partition))
 	t.offset = append(t.offset, uint64(offset))
 }
@@ -114,7 +116,7 @@ func (t *cdrColumns) reset() {
 		answerPtr: t.answerPtr[:0], endPtr: t.endPtr[:0],
 		duration: t.duration[:0], ring: t.ring[:0], disposition: t.disposition[:0], cause: t.cause[:0],
 		switchID: t.switchID[:0], trunkID: t.trunkID[:0], imsi: t.imsi[:0], imei: t.imei[:0],
-		cell: t.cell[:0], att: t.att[:0], withheld: t.withheld[:0], partition: t.partition[:0], offset: t.offset[:0],
+		cell: t.cell[:0], att: t.att[:0], withheld: t.withheld[:0], topic: t.topic[:0], partition: t.partition[:0], offset: t.offset[:0],
 	}
 }
 
@@ -126,20 +128,21 @@ func (t *cdrColumns) columns() []any {
 	t.endPtr = nullable(t.endPtr[:0], t.end)
 	return []any{t.callKey, t.callID, t.caller, t.callee, t.start, t.startMS, t.answerPtr, t.endPtr,
 		t.duration, t.ring, t.disposition, t.cause, t.switchID, t.trunkID, t.imsi, t.imei, t.cell, t.att,
-		t.withheld, t.partition, t.offset}
+		t.withheld, t.topic, t.partition, t.offset}
 }
 
 const cdrInsert = "(call_key, call_id, caller, callee, start_time, start_ms, answer_time, end_time, duration, ring_duration, " +
-	"disposition, cause, switch_id, trunk_id, imsi, imei, cell_id, attestation, withheld, kafka_partition, kafka_offset)"
+	"disposition, cause, switch_id, trunk_id, imsi, imei, cell_id, attestation, withheld, kafka_topic, kafka_partition, kafka_offset)"
 
 type flagColumns struct {
 	number, detector      []string
 	start, end, flaggedAt []time.Time
 	score, value          []float64
 	evidence              []string
+	version               []uint8
 }
 
-// AddFlag buffers one flagged_numbers row.
+// AddFlag buffers one row of flags (flagged_numbers).
 func (b *Batch) AddFlag(f *schemas.Flag) {
 	t := &b.flags
 	t.number = append(t.number, f.Number)
@@ -150,18 +153,19 @@ func (b *Batch) AddFlag(f *schemas.Flag) {
 	t.value = append(t.value, f.Value)
 	t.evidence = append(t.evidence, f.Evidence)
 	t.flaggedAt = append(t.flaggedAt, f.FlaggedAt)
+	t.version = append(t.version, boolByte(f.Final))
 }
 
 func (t *flagColumns) reset() {
 	*t = flagColumns{number: t.number[:0], detector: t.detector[:0], start: t.start[:0], end: t.end[:0],
-		flaggedAt: t.flaggedAt[:0], score: t.score[:0], value: t.value[:0], evidence: t.evidence[:0]}
+		flaggedAt: t.flaggedAt[:0], score: t.score[:0], value: t.value[:0], evidence: t.evidence[:0], version: t.version[:0]}
 }
 
 func (t *flagColumns) columns() []any {
-	return []any{t.number, t.detector, t.start, t.end, t.score, t.value, t.evidence, t.flaggedAt}
+	return []any{t.number, t.detector, t.start, t.end, t.score, t.value, t.evidence, t.flaggedAt, t.version}
 }
 
-const flagInsert = "(number, detector, window_start, window_end, score, value, evidence, flagged_at)"
+const flagInsert = "(number, detector, window_start, window_end, score, value, evidence, flagged_at, version)"
 
 type statsColumns struct {
 	caller                           []string
@@ -170,7 +174,7 @@ type statsColumns struct {
 	avgTalk, seqScore                []float64
 }
 
-// AddStats buffers one caller_stats row.
+// AddStats buffers one row of window_stats (caller_stats).
 func (b *Batch) AddStats(s *schemas.CallerStats) {
 	t := &b.stats
 	t.caller = append(t.caller, s.Caller)

@@ -60,7 +60,7 @@ func BenchmarkEncodeCDRs(b *testing.B) {
 			for b.Loop() {
 				batch.Reset()
 				for i := range cdrs {
-					batch.AddCDR(&cdrs[i], 3, int64(i))
+					batch.AddCDR(&cdrs[i], "cdrs", 3, int64(i))
 				}
 				encodeCDRs(b, &batch, block, &buf)
 				if lz4 {

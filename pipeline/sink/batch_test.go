@@ -41,12 +41,12 @@ func TestCDRBlockGolden(t *testing.T) {
 			c.CallID, c.Key = "", "h:0123456789abcdef"
 			c.SwitchID, c.TrunkID, c.IMSI, c.IMEI, c.CellID, c.Attestation = "sw", "TG001", "460001", "35123", "460-00-1", "A"
 		}
-		b.AddCDR(&c, i, int64(1000+i))
+		b.AddCDR(&c, "cdrs", i, int64(1000+i))
 	}
 	// Outside the contract: written as 'unknown' rather than failing the
 	// insert.
 	odd := schemas.CDR{Key: "odd", Caller: "+8613912345678", Callee: "+8613800000001", StartTime: start, Disposition: 42}
-	b.AddCDR(&odd, 7, 1007)
+	b.AddCDR(&odd, "cdrs", 7, 1007)
 	var buf chproto.Buffer
 	encodeCDRs(t, &b, cdrBlock(t), &buf)
 	golden.Check(t, filepath.Join("testdata", "cdrs_block.golden"), hex.Dump(buf.Buf))
@@ -72,7 +72,7 @@ func TestAddCDRAllocs(t *testing.T) {
 	fill := func() {
 		b.Reset()
 		for i := range rows {
-			b.AddCDR(&c, 0, int64(i))
+			b.AddCDR(&c, "cdrs", 0, int64(i))
 		}
 		b.cdrs.columns()
 	}

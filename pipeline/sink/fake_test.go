@@ -86,15 +86,29 @@ func newFakeSink(f *fakeCH) *Sink {
 // days, with bad(i) choosing those with badCaller, plus two flags, a
 // stats row and two rejects.
 func testBatch(n, days int, bad func(i int) bool) *Batch {
+	return batchOf(n, bad, func(i int) time.Time {
+		return day0.Add(time.Duration((i*7)%days)*24*time.Hour + time.Duration(i)*time.Second)
+	})
+}
+
+// backlogBatch is testBatch as a backlog of days days read from Kafka
+// looks: the start times grow with the offsets.
+func backlogBatch(n, days int) *Batch {
+	return batchOf(n, func(int) bool { return false }, func(i int) time.Time {
+		return day0.Add(time.Duration(i*days) * 24 * time.Hour / time.Duration(n))
+	})
+}
+
+func batchOf(n int, bad func(i int) bool, start func(i int) time.Time) *Batch {
 	var b Batch
 	for i := range n {
 		c := schemas.CDR{Key: fmt.Sprintf("k%05d", i), CallID: fmt.Sprintf("k%05d", i), Caller: "+8613900000001",
-			Callee: "+8613800000001", StartTime: day0.Add(time.Duration((i*7)%days)*24*time.Hour + time.Duration(i)*time.Second),
+			Callee: "+8613800000001", StartTime: start(i),
 			Duration: 4, Disposition: schemas.Answered}
 		if bad(i) {
 			c.Caller = badCaller
 		}
-		b.AddCDR(&c, 2, int64(i))
+		b.AddCDR(&c, "cdrs", 2, int64(i))
 	}
 	for _, det := range []string{"fan_out", "short_calls"} {
 		b.AddFlag(&schemas.Flag{Number: "+8613900000001", Detector: det, WindowStart: day0, WindowEnd: day0.Add(time.Hour), FlaggedAt: day0})

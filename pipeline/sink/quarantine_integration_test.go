@@ -28,7 +28,7 @@ func cdrBatch(n int, bad func(int) bool) *sink.Batch {
 		if bad(i) {
 			c.Caller = badCaller
 		}
-		b.AddCDR(&c, 1, int64(i))
+		b.AddCDR(&c, "cdrs", 1, int64(i))
 	}
 	for _, det := range []string{"fan_out", "short_calls"} {
 		b.AddFlag(&schemas.Flag{Number: "+8613900000001", Detector: det, WindowStart: day0, WindowEnd: day0.Add(time.Hour), FlaggedAt: day0})
@@ -139,7 +139,7 @@ func TestWriteSpanningManyPartitions(t *testing.T) {
 	for i := range rows {
 		c := schemas.CDR{Key: fmt.Sprintf("p%05d", i), CallID: fmt.Sprintf("p%05d", i), Caller: "+8613900000001",
 			Callee: "+8613800000001", StartTime: day0.Add(-time.Duration(i%150) * 24 * time.Hour), Disposition: schemas.NoAnswer}
-		b.AddCDR(&c, 0, int64(i))
+		b.AddCDR(&c, "cdrs", 0, int64(i))
 	}
 	if err := s.Write(ctx, &b); err != nil {
 		t.Fatal(err)

@@ -17,15 +17,15 @@ func TestRowKeyAndJSON(t *testing.T) {
 	at := time.Date(2026, 11, 29, 7, 0, 3, 250e6, time.FixedZone("CST", 8*3600))
 	var b Batch
 	b.AddCDR(&schemas.CDR{Key: "h:01", CallID: "c1", Caller: "+8613900000001", Callee: "+8613800000001",
-		StartTime: at, Duration: math.NaN(), Disposition: schemas.Busy, Withheld: true}, 3, 77)
+		StartTime: at, Duration: math.NaN(), Disposition: schemas.Busy, Withheld: true}, "cdrs", 3, 77)
 	b.AddFlag(&schemas.Flag{Number: "+8613900000001", Detector: "fan_out", WindowStart: at.Truncate(time.Hour)})
 	b.AddStats(&schemas.CallerStats{Caller: "+8613900000001", WindowStart: at.Truncate(time.Hour)})
 	b.AddReject(&schemas.Reject{Origin: schemas.Origin{Topic: "cdrs", Partition: 4, Offset: 99, Received: at}})
 	want := map[string]string{
-		"flagged_numbers": "+8613900000001|fan_out|2026-11-28T23:00:00Z",
-		"caller_stats":    "+8613900000001|2026-11-28T23:00:00Z",
-		"cdr_rejects":     "cdrs|4|99",
-		"cdrs":            "+8613900000001|2026-11-28T23:00:03Z|h:01",
+		"flags":        "+8613900000001|fan_out|2026-11-28T23:00:00Z",
+		"window_stats": "+8613900000001|2026-11-28T23:00:00Z",
+		"cdr_rejects":  "cdrs|4|99",
+		"cdrs":         "+8613900000001|2026-11-28T23:00:03Z|h:01",
 	}
 	for _, tb := range tables {
 		if got := tb.rowKey(tb.values(&b), 0); got != want[tb.name] {

@@ -26,7 +26,7 @@ func TestRetentionByTTL(t *testing.T) {
 	db, conn := cfg.ClickHouse.Database, s.Conn()
 	const d = 24 * time.Hour
 	policy := schemas.Retention{Tables: map[string]time.Duration{"cdrs": 10 * d, "cdr_rejects": 36 * time.Hour,
-		"quarantine": 5 * d, "caller_stats": 30 * d, "flagged_numbers": 60 * d}, DeviceIDs: 2 * d}
+		"quarantine": 5 * d, "window_stats": 30 * d, "flags": 60 * d}, DeviceIDs: 2 * d}
 	stmts, ttl, err := s.SetRetention(ctx, policy)
 	if err != nil {
 		t.Fatal(err)
@@ -50,11 +50,11 @@ func TestRetentionByTTL(t *testing.T) {
 		t.Fatalf("first SetRetention: ttl %v, %d statements %q; want 5 tables and 3 columns", ttl, len(stmts), stmts)
 	}
 	for table, want := range map[string]string{
-		"cdrs":            "TTL start_time + toIntervalDay(10)",
-		"cdr_rejects":     "TTL received_at + toIntervalHour(36)",
-		"quarantine":      "TTL quarantined_at + toIntervalDay(5)",
-		"caller_stats":    "TTL window_start + toIntervalDay(30)",
-		"flagged_numbers": "TTL window_start + toIntervalDay(60)",
+		"cdrs":         "TTL start_time + toIntervalDay(10)",
+		"cdr_rejects":  "TTL received_at + toIntervalHour(36)",
+		"quarantine":   "TTL quarantined_at + toIntervalDay(5)",
+		"window_stats": "TTL window_start + toIntervalDay(30)",
+		"flags":        "TTL window_start + toIntervalDay(60)",
 	} {
 		if got := create(table); !strings.Contains(got, want) {
 			t.Errorf("%s: %s\nwant %s", table, got, want)
@@ -74,7 +74,7 @@ func TestRetentionByTTL(t *testing.T) {
 	for i, age := range []time.Duration{20 * d, 3 * d, time.Hour} {
 		c := schemas.CDR{Key: "k" + age.String(), CallID: "c", Caller: "+8613900000001", Callee: "+8613800000001",
 			StartTime: now.Add(-age), Duration: 30, Disposition: schemas.Answered, IMSI: "x", IMEI: "y", CellID: "z"}
-		b.AddCDR(&c, 0, int64(i))
+		b.AddCDR(&c, "cdrs", 0, int64(i))
 	}
 	if err := s.Write(ctx, &b); err != nil {
 		t.Fatal(err)

@@ -8,10 +8,8 @@ package sink
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -20,7 +18,6 @@ import (
 
 	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/internal/tlsconf"
-	"github.com/cdrpipe/cdrpipe/schemas"
 )
 
 // Sink is a ClickHouse connection plus the database it writes to.
@@ -107,97 +104,6 @@ func (s *Sink) Ping(ctx context.Context) error {
 		return fmt.Errorf("ping clickhouse: %w", err)
 	}
 	return nil
-}
-
-// Migrate creates the database, applies schema versions not yet recorded
-// in schema_migrations that the server's release supports, and
-// re-creates the views. It is idempotent.
-func (s *Sink) Migrate(ctx context.Context, verdict schemas.Verdict) (applied int, err error) {
-	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+s.db); err != nil {
-		return 0, fmt.Errorf("create database %s: %w", s.db, err)
-	}
-	if err := s.conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+s.db+".schema_migrations "+
-		"(version UInt32, name String, applied_at DateTime) ENGINE = MergeTree() ORDER BY version"); err != nil {
-		return 0, fmt.Errorf("create schema_migrations: %w", err)
-	}
-	done, err := s.appliedVersions(ctx)
-	if err != nil {
-		return 0, err
-	}
-	migs, err := schemas.Migrations(s.db)
-	if err != nil {
-		return 0, err
-	}
-	ver, err := s.conn.ServerVersion()
-	if err != nil {
-		return 0, fmt.Errorf("clickhouse server version: %w", err)
-	}
-	for _, m := range migs {
-		if done[m.Version] {
-			continue
-		}
-		if !m.RunsOn(int(ver.Version.Major), int(ver.Version.Minor)) {
-			s.log.Info("migration left for a newer ClickHouse; it is applied by the first migrate after an upgrade",
-				"migration", fmt.Sprintf("%04d_%s", m.Version, m.Name), "requires", fmt.Sprintf("%d.%d", m.Requires[0], m.Requires[1]),
-				"server", fmt.Sprintf("%d.%d", ver.Version.Major, ver.Version.Minor))
-			continue
-		}
-		for _, stmt := range m.Statements {
-			if err := s.conn.Exec(ctx, stmt); err != nil && !alreadyAdded(stmt, err) {
-				return applied, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
-			}
-		}
-		if err := s.record(ctx, m); err != nil {
-			return applied, fmt.Errorf("record migration %d: %w", m.Version, err)
-		}
-		applied++
-	}
-	for _, stmt := range schemas.Views(s.db, verdict) {
-		if err := s.conn.Exec(ctx, stmt); err != nil {
-			return applied, fmt.Errorf("create views: %w", err)
-		}
-	}
-	return applied, nil
-}
-
-// alreadyAdded reports whether err says that the column stmt adds exists
-// already: a migration cut short after its ALTER is applied again, and
-// 18.16 has no ADD COLUMN IF NOT EXISTS.
-func alreadyAdded(stmt string, err error) bool {
-	var exc *clickhouse.Exception
-	return strings.Contains(stmt, "ADD COLUMN") && errors.As(err, &exc) &&
-		(exc.Code == 15 || exc.Code == 44) && strings.Contains(exc.Message, "already exists")
-}
-
-// record notes an applied migration. It goes through a batch because a
-// plain INSERT … VALUES with bound parameters hangs against 18.16.
-func (s *Sink) record(ctx context.Context, m schemas.Migration) error {
-	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.db+".schema_migrations (version, name, applied_at)")
-	if err != nil {
-		return err
-	}
-	defer b.Abort()
-	if err := b.Append(uint32(m.Version), m.Name, time.Now()); err != nil {
-		return err
-	}
-	return b.Send()
-}
-
-func (s *Sink) appliedVersions(ctx context.Context) (map[int]bool, error) {
-	rows, err := s.conn.Query(ctx, "SELECT version FROM "+s.db+".schema_migrations")
-	if err != nil {
-		return nil, fmt.Errorf("read schema_migrations: %w", err)
-	}
-	defer rows.Close()
-	done := make(map[int]bool)
-	for rows.Next() {
-		var v uint32
-		if err := rows.Scan(&v); err != nil {
-			return nil, fmt.Errorf("read schema_migrations: %w", err)
-		}
-		done[int(v)] = true
-	}
-	return done, rows.Err()
 }
 
 // Write inserts every non-empty table of b, retrying each failed insert

@@ -32,7 +32,7 @@ func TestMigrateAndWriteIdempotent(t *testing.T) {
 		if i == 0 {
 			c.AnswerTime, c.EndTime = at.Add(2*time.Second), at.Add(6*time.Second)
 		}
-		b.AddCDR(&c, 1, int64(i))
+		b.AddCDR(&c, "cdrs", 1, int64(i))
 	}
 	b.AddFlag(&schemas.Flag{Number: "+8613900000001", Detector: "fan_out", WindowStart: at.Truncate(time.Hour),
 		WindowEnd: at.Truncate(time.Hour).Add(time.Hour), Score: 0.7, Value: 120, Evidence: "120 distinct callees", FlaggedAt: at})
@@ -98,7 +98,7 @@ func TestMigrateUsesWhatTheServerOffers(t *testing.T) {
 	var b sink.Batch
 	c := schemas.CDR{CallID: "x", Key: "SW/x", Caller: "+8613900000001", Callee: "+8613800000001", SwitchID: "SW",
 		StartTime: time.Date(2026, 11, 29, 7, 0, 3, 0, time.UTC), Disposition: schemas.Answered, Duration: 3}
-	b.AddCDR(&c, 0, 1)
+	b.AddCDR(&c, "cdrs", 0, 1)
 	b.AddReject(&schemas.Reject{Origin: schemas.Origin{Topic: "t", Offset: 2, Received: c.StartTime}, Raw: "{", Reason: "broken_json", Error: "broken"})
 	if err := s.Write(ctx, &b); err != nil {
 		t.Fatal(err)

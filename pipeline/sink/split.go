@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"time"
@@ -8,9 +9,12 @@ import (
 
 // writeTable inserts cols, the columns of t, retrying transient errors.
 // When ClickHouse refuses the rows themselves it inserts them in halves,
-// sorted by partition, splitting again those that fail, and quarantines
-// each single row that still fails: one bad row, or a batch spanning too
-// many partitions, no longer wedges the pipeline.
+// splitting again those that fail, and quarantines each single row that
+// still fails: one bad row, or a batch spanning too many partitions, no
+// longer wedges the pipeline. Rows read from Kafka are written in offset
+// order per partition, halves and quarantined rows alike, so a crash in
+// the middle never leaves a row unwritten below one written (Stored
+// relies on it).
 func (s *Sink) writeTable(ctx context.Context, t *table, cols []any) error {
 	err := s.insertRetry(ctx, t, cols)
 	if _, data := dataReason(err); !data {
@@ -19,13 +23,13 @@ func (s *Sink) writeTable(ctx context.Context, t *table, cols []any) error {
 	idx := t.sorted(cols)
 	s.log.Info("clickhouse refused rows, inserting them in halves around the ones at fault", "table", t.name,
 		"rows", len(idx), "partitions", t.partitions(cols, idx), "err", err)
-	var q quarantineRows
-	splits := s.Splits.Load()
-	if err := s.settle(ctx, t, cols, idx, err, &q); err != nil {
+	splits, quarantined := s.Splits.Load(), s.quarantinedBy[t.name].Load()
+	if err := s.settle(ctx, t, cols, idx, err); err != nil {
 		return err
 	}
-	s.log.Info("refused rows split out", "table", t.name, "inserts", 2*(s.Splits.Load()-splits), "quarantined", len(q.table))
-	return s.quarantine(ctx, t, &q)
+	s.log.Info("refused rows split out", "table", t.name, "inserts", 2*(s.Splits.Load()-splits),
+		"quarantined", s.quarantinedBy[t.name].Load()-quarantined)
+	return nil
 }
 
 // insertRetry inserts cols into t, retrying transient errors with backoff
@@ -44,11 +48,12 @@ func (s *Sink) try(ctx context.Context, t *table, cols []any) error {
 
 // settle inserts rows idx of cols, which failed together with the data
 // error cause: in two halves, each split again while it fails with a
-// data error, down to single rows, which are added to q.
-func (s *Sink) settle(ctx context.Context, t *table, cols []any, idx []int, cause error, q *quarantineRows) error {
+// data error, down to single rows, which are quarantined there and then.
+func (s *Sink) settle(ctx context.Context, t *table, cols []any, idx []int, cause error) error {
 	if len(idx) == 1 {
+		var q quarantineRows
 		q.add(t, cols, idx[0], cause)
-		return nil
+		return s.quarantine(ctx, t, &q)
 	}
 	s.Splits.Add(1)
 	mid := len(idx) / 2
@@ -60,18 +65,26 @@ func (s *Sink) settle(ctx context.Context, t *table, cols []any, idx []int, caus
 		if _, data := dataReason(err); !data {
 			return err
 		}
-		if err := s.settle(ctx, t, cols, half, err, q); err != nil {
+		if err := s.settle(ctx, t, cols, half, err); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// sorted returns the indices of the rows of cols, sorted by the column t
-// is partitioned by, so that each half of a split spans fewer partitions.
-// Rows of one time keep their order.
+// sorted returns the indices of the rows of cols in the order their
+// halves are written: rows read from Kafka by partition and offset (in
+// which they also roughly follow time), other rows by the column t is
+// partitioned by; either way each half of a split spans fewer partitions.
 func (t *table) sorted(cols []any) []int {
 	idx := allRows(colLen(cols[0]))
+	if t.kafkaPartition >= 0 && t.kafkaOffset >= 0 {
+		ps, offs := cols[t.kafkaPartition].([]uint32), cols[t.kafkaOffset].([]uint64)
+		slices.SortStableFunc(idx, func(a, b int) int {
+			return cmp.Or(cmp.Compare(ps[a], ps[b]), cmp.Compare(offs[a], offs[b]))
+		})
+		return idx
+	}
 	ts := cols[t.part].([]time.Time)
 	slices.SortStableFunc(idx, func(a, b int) int { return ts[a].Compare(ts[b]) })
 	return idx

@@ -13,8 +13,9 @@ import (
 
 // TestWriteQuarantinesBadRows drives a batch with a few rows ClickHouse
 // refuses through the split: every good row is inserted once, each bad
-// row is quarantined once with its key, reason, origin and JSON, in one
-// quarantine insert, and Write returns nil.
+// row is quarantined once with its key, reason, origin and JSON, as soon as
+// it is found (so no row is left unwritten below one written), and Write
+// returns nil.
 func TestWriteQuarantinesBadRows(t *testing.T) {
 	f := &fakeCH{fail: failBadCallers}
 	s := newFakeSink(f)
@@ -31,14 +32,20 @@ func TestWriteQuarantinesBadRows(t *testing.T) {
 		}
 	}
 	checkInserted(t, f, b, boolSet(bad))
-	if len(f.quar) != 1 {
-		t.Fatalf("%d quarantine inserts, want 1 for the table", len(f.quar))
+	if len(f.quar) != len(bad) {
+		t.Fatalf("%d quarantine inserts, want one for each of the %d bad rows", len(f.quar), len(bad))
 	}
-	q := f.quar[0]
-	if n := colLen(q[0]); n != len(bad) {
-		t.Fatalf("%d rows quarantined, want %d", n, len(bad))
-	}
-	for i := range len(bad) {
+	lastOffset := uint64(0)
+	for _, q := range f.quar {
+		if n := colLen(q[0]); n != 1 {
+			t.Fatalf("%d rows in a quarantine insert, want 1", n)
+		}
+		const i = 0
+		if off := q[6].([]uint64)[i]; off < lastOffset {
+			t.Errorf("offset %d quarantined after %d", off, lastOffset)
+		} else {
+			lastOffset = off
+		}
 		key := q[1].([]string)[i]
 		off, ok := bad[key]
 		if !ok {
@@ -56,7 +63,7 @@ func TestWriteQuarantinesBadRows(t *testing.T) {
 			t.Errorf("quarantine row %d: %v %v %v %v %s %v %v %v", i, q[0], q[1], q[2], q[3], q[4].([]string)[i], q[5], q[6], q[7])
 		}
 	}
-	if s.Quarantined.Load() != 6 || s.QuarantinedRows("cdrs") != 6 || s.QuarantinedRows("flagged_numbers") != 0 {
+	if s.Quarantined.Load() != 6 || s.QuarantinedRows("cdrs") != 6 || s.QuarantinedRows("flags") != 0 {
 		t.Errorf("counters: %d quarantined, %d of cdrs", s.Quarantined.Load(), s.QuarantinedRows("cdrs"))
 	}
 	if s.Splits.Load() == 0 || s.Retries.Load() != 0 {
@@ -68,9 +75,9 @@ func TestWriteQuarantinesBadRows(t *testing.T) {
 }
 
 // TestWriteSplitsByPartition refuses, as ClickHouse does past
-// max_partitions_per_insert_block, inserts spanning more than 8 days:
-// the halves are sorted by day, so 40 days take 8 pieces, each inserted
-// once, and nothing is quarantined.
+// max_partitions_per_insert_block, inserts spanning more than 8 days of a
+// backlog: the halves follow the offsets, and with them the days, so 40
+// days take 8 pieces, each inserted once, and nothing is quarantined.
 func TestWriteSplitsByPartition(t *testing.T) {
 	f := &fakeCH{fail: func(t *table, cols []any, _ int) error {
 		if t.name == "cdrs" && t.partitions(cols, allRows(colLen(cols[0]))) > 8 {
@@ -79,7 +86,7 @@ func TestWriteSplitsByPartition(t *testing.T) {
 		return nil
 	}}
 	s := newFakeSink(f)
-	b := testBatch(1000, 40, func(int) bool { return false })
+	b := backlogBatch(1000, 40)
 	if err := s.Write(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}

@@ -70,10 +70,10 @@ func yyyymm(t time.Time) int { return yyyymmdd(t) / 100 }
 // exporters wait for them, and the large cdrs insert last. Partition and
 // key columns follow schemas/sql.
 var tables = []*table{
-	newTable("flagged_numbers", flagInsert, func(b *Batch) []any { return b.flags.columns() },
+	newTable("flags", flagInsert, func(b *Batch) []any { return b.flags.columns() },
 		func(b *Batch) int { return len(b.flags.number) },
 		"window_start", yyyymm, "number", "detector", "window_start"),
-	newTable("caller_stats", statsInsert, func(b *Batch) []any { return b.stats.columns() },
+	newTable("window_stats", statsInsert, func(b *Batch) []any { return b.stats.columns() },
 		func(b *Batch) int { return len(b.stats.caller) },
 		"window_start", yyyymm, "caller", "window_start"),
 	newTable("cdr_rejects", rejectInsert, func(b *Batch) []any { return b.rejects.columns() },

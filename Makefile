@@ -17,7 +17,7 @@ BENCH_DURATION ?= 60s
 export CDRPIPE_KAFKA_BROKERS ?= 127.0.0.1:9092
 export CDRPIPE_CLICKHOUSE_ADDR ?= 127.0.0.1:9000
 
-.PHONY: all build up down status test unit fuzz demo bench bench-quality vet clean
+.PHONY: all build up down status up-cluster down-cluster status-cluster test unit fuzz demo bench bench-quality vet clean
 
 all: build
 
@@ -32,6 +32,18 @@ down:
 
 status:
 	bash deploy/local/status.sh
+
+# The cluster stack for integration tests (beside the single-node one): 3 Kafka nodes
+# (19092-19094), ZooKeeper (12181), 2 ClickHouse replicas (19000, 19001). See
+# deploy/local/README.md; one service at a time: deploy/local/cluster/ctl.sh.
+up-cluster:
+	bash deploy/local/cluster/up.sh
+
+down-cluster:
+	bash deploy/local/cluster/down.sh
+
+status-cluster:
+	bash deploy/local/cluster/status.sh
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

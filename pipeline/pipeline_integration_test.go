@@ -181,14 +181,16 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("flagged_numbers went from %d to %d rows after a replay", before.Counts.Flags, after.Counts.Flags)
 	}
 
-	// The same group again re-reads only what the windows still open at
-	// the end needed (about the last hour of two), and changes nothing.
+	// The same group again re-reads only what the engine still needed at
+	// the end (the windows open, and those closed whose callbacks are
+	// still awaited: about the last 1 h 35 min of two hours), stores none
+	// of it again, and changes nothing.
 	sum, err = f.run(t, ctx, f.cfg, pipeline.Options{UntilCaughtUp: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("same group again: %s", sum)
-	if sum.Records == 0 || sum.Records > f.truth.Lines*3/4 {
+	if sum.Records == 0 || sum.Records > f.truth.Lines*9/10 {
 		t.Errorf("a second run of the same group re-read %d of %d records; want the open windows' share", sum.Records, f.truth.Lines)
 	}
 	f.check(t)

@@ -56,10 +56,18 @@ func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 	// passes a partition's progress, so records on time for their
 	// partition never fall in a closed window (unless their partition
 	// was idle and released meanwhile: those are late too).
-	r.collect(r.eng.Process(recs, r.wmNow, r.wmKnown), b)
+	r.run(recs, b)
 	r.wmNow, r.wmKnown = r.wm.Advance(now)
+}
+
+// run runs the engine on recs at the current watermark, buffers what it
+// writes, and lets commits pass the records it no longer needs: those it
+// needs at the watermark it has applied, not at the one just computed,
+// whose closed windows it writes only on the next run.
+func (r *Runner) run(recs []*engine.Record, b *sink.Batch) {
+	r.collect(r.eng.Process(recs, r.wmNow, r.wmKnown), b)
 	if r.wmKnown {
-		r.trk.release(r.openFrom(r.wmNow))
+		r.trk.release(r.eng.Needs(r.wmNow))
 	}
 }
 
@@ -83,23 +91,12 @@ func (r *Runner) reject(m *kafka.Message, err error, now time.Time, b *sink.Batc
 }
 
 // advanceIdle lets the watermark move when no messages arrive, so idle
-// partitions stop holding windows open.
+// partitions stop holding windows open, and writes what closed.
 func (r *Runner) advanceIdle(b *sink.Batch) {
 	r.wmNow, r.wmKnown = r.wm.Advance(r.opts.Now())
-	if !r.wmKnown {
-		return
+	if r.wmKnown {
+		r.run(nil, b)
 	}
-	r.collect(r.eng.Process(nil, r.wmNow, true), b)
-	r.trk.release(r.openFrom(r.wmNow))
-}
-
-// openFrom is the start (Unix seconds) of the oldest window still open at
-// watermark wm.
-func (r *Runner) openFrom(wm time.Time) int64 {
-	slide := int64(r.cfg.Window.Slide / time.Second)
-	w := int64(r.cfg.Window.Size / r.cfg.Window.Slide)
-	b := wm.Unix() / slide
-	return (b - w + 1) * slide
 }
 
 // decode parses msgs in parallel into r.records and r.rejected.

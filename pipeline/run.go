@@ -110,6 +110,9 @@ loop:
 		}
 		if cur.Rows() >= r.cfg.Sink.BatchSize || r.opts.Now().Sub(lastFlush) >= r.cfg.Sink.FlushInterval || done {
 			if done {
+				// The input is read: write what the latest watermark
+				// closed, then what is still open, provisionally.
+				r.run(nil, cur)
 				r.final(cur)
 			}
 			if !r.send(ctx, jobs, cur) {
@@ -136,6 +139,11 @@ loop:
 	// deadline; fetched but unprocessed messages are simply not committed.
 	drain := time.AfterFunc(r.opts.DrainTimeout, cancelDrain)
 	defer drain.Stop()
+	if cur != nil && !done {
+		// Windows the latest watermark closed are written now, so the
+		// next start re-reads less.
+		r.run(nil, cur)
+	}
 	if cur != nil && (cur.Rows() > 0 || !done) {
 		if !done {
 			r.log.Info("stopping: flushing processed records", "rows", cur.Rows())

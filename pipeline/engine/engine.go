@@ -217,6 +217,23 @@ func newParams(cfg Config) (*params, error) {
 	}, nil
 }
 
+// Needs returns the earliest start time (Unix seconds) a record may have
+// and still be needed once the engine has run at watermark wm: records
+// of windows not yet closed, of windows closed but whose no_callback is
+// not yet judged, and those whose re-sent copies are still recognised.
+// A restart that re-reads every record from there rebuilds the same
+// state and writes the same rows; offsets are committed no further.
+func (e *Engine) Needs(wm time.Time) int64 {
+	p := e.p
+	closedThrough := p.bucket(wm.Unix()) - p.w
+	oldest := closedThrough + 1
+	if p.noCallback >= 0 {
+		oldest -= p.graceBuckets
+	}
+	oldest = min(oldest, closedThrough-p.lateBuckets)
+	return int64(oldest) * p.slide
+}
+
 // Prepare fills a record's derived keys and classifies the call's own
 // traits (one-ring, invalid callee, spoofed caller ID, mobile caller). It
 // only reads the engine's settings, so decoders call it in parallel.

@@ -331,9 +331,26 @@ svc_signal() {
   return 1
 }
 
+# kc_alone N: true if neither of node N's two peers is alive (no controller quorum).
+kc_alone() {
+  local m
+  for m in "${KC_NODES[@]}"; do
+    [[ $m == "$1" ]] && continue
+    svc_alive "kafka$m" && return 1
+  done
+  return 0
+}
+
 # svc_stop NAME: SIGTERM and wait (STOP_SECS), then SIGKILL.
+# A Kafka node's graceful stop is a controlled shutdown: it waits (up to 5 min, not
+# configurable) for the controller quorum to acknowledge it. When the node's two peers
+# are gone (the last node of down.sh, or the last one left by ctl.sh) no quorum can do
+# that, so after KC_ALONE_SECS alone it gets SIGKILL; its logs are recovered at the next
+# start.
+KC_ALONE_SECS="${CLUSTER_KAFKA_ALONE_SECS:-5}"
 svc_stop() {
-  local name="$1" pid
+  local name="$1" pid marker t0=$SECONDS alone_since="" deadline
+  marker="$(svc_marker "$name")"
   if ! svc_alive "$name"; then
     log "$name: not running"
     rm -f "$(svc_pid "$name")"
@@ -341,11 +358,28 @@ svc_stop() {
   fi
   pid="$(pid_of "$(svc_pid "$name")")"
   log "$name: stopping pid $pid"
-  local t0=$SECONDS
-  if ! svc_signal "$name" TERM "$STOP_SECS"; then
-    log "$name: still alive after ${STOP_SECS}s; sending SIGKILL"
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + STOP_SECS))
+  while pid_ours "$pid" "$marker"; do
+    if [[ $name == kafka* ]] && kc_alone "${name#kafka}"; then
+      alone_since="${alone_since:-$SECONDS}"
+      if ((SECONDS - alone_since >= KC_ALONE_SECS)); then
+        log "$name: its peers are down, so no controller quorum can acknowledge its controlled shutdown; sending SIGKILL"
+        break
+      fi
+    else
+      alone_since=""
+    fi
+    if ((SECONDS >= deadline)); then
+      log "$name: still alive after ${STOP_SECS}s; sending SIGKILL"
+      break
+    fi
+    sleep 0.2
+  done
+  if pid_ours "$pid" "$marker"; then
     svc_signal "$name" KILL 10 || die "$name: pid $pid would not die"
   fi
+  rm -f "$(svc_pid "$name")"
   log "$name: stopped ($((SECONDS - t0))s)"
 }
 

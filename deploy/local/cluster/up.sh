@@ -40,13 +40,19 @@ for svc in "${CL_SERVICES[@]}"; do
 done
 ((busy == 0)) || die "free the port(s) above, then run up.sh again"
 
-# Format the three Kafka nodes before starting any (each format is a JVM; the nodes must
-# share the cluster id).
+# Format the Kafka nodes before starting any: one shared cluster id, then the three
+# formats (a JVM each) side by side.
+fmt_pids=()
 for n in "${KC_NODES[@]}"; do
-  if ! svc_alive "kafka$n"; then
+  if ! svc_alive "kafka$n" && [[ ! -f "$(kc_dir "$n")/data/meta.properties" ]]; then
+    kc_cluster_id >/dev/null
     kc_config "$n"
-    kc_format "$n"
+    kc_format "$n" &
+    fmt_pids+=($!)
   fi
+done
+for p in "${fmt_pids[@]}"; do
+  wait "$p" || die "kafka storage format failed"
 done
 
 # Start all, then wait for all: the Kafka nodes need each other for a quorum, and the

@@ -33,7 +33,10 @@ type partition struct {
 	n   int
 
 	sources map[uint64]*source // by SourceKey
-	other   *source
+	// restored holds the sources of a restored snapshot not seen since,
+	// by the low 32 bits of their key (all a snapshot keeps).
+	restored map[uint32]*source
+	other    *source
 	// list holds the sources (other last, once it exists), for the scans
 	// of recompute and rescan: iterating a slice, not the map.
 	list []*source
@@ -97,7 +100,13 @@ func (p *partition) source(key uint64, name string) (s *source, fresh bool) {
 	if s = p.sources[key]; s != nil {
 		return s, false
 	}
-	if len(p.sources) >= maxSources {
+	if s = p.restored[uint32(key)]; s != nil {
+		delete(p.restored, uint32(key))
+		s.name, s.key = strings.Clone(name), key
+		p.sources[key] = s
+		return s, false
+	}
+	if len(p.sources)+len(p.restored) >= maxSources {
 		if p.other == nil {
 			p.other = &source{name: otherSources}
 			p.list = append(p.list, p.other)
@@ -107,7 +116,7 @@ func (p *partition) source(key uint64, name string) (s *source, fresh bool) {
 	}
 	// The name may point into a decoder's arena chunk: keep a copy, not
 	// the chunk.
-	s = &source{name: strings.Clone(name)}
+	s = &source{name: strings.Clone(name), key: key}
 	p.sources[key] = s
 	p.list = append(p.list, s)
 	return s, true

@@ -15,6 +15,7 @@ const minSkewSamples = 16
 // source is one switch's event-time progress within one partition.
 type source struct {
 	name string
+	key  uint64 // SourceKey of name
 	// latest is the latest start time (Unix seconds) among its records;
 	// has says there was one.
 	latest int64

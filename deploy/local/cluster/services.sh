@@ -126,11 +126,12 @@ zk_start() {
   zk_libs
   zk_config
   : >>"$ZK_STDOUT"
-  setsid nohup java -Xms64m -Xmx256m -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-    -Dcdrpipe.logs.dir="$LOG_DIR" -Dcdrpipe.log.name=cluster-zookeeper \
-    -Dlog4j2.configurationFile="$CLUSTER_SRC/log4j2.properties" \
-    -cp "$ZK_LIBS/*" org.apache.zookeeper.server.quorum.QuorumPeerMain "$ZK_CONF" \
-    >>"$ZK_STDOUT" 2>&1 </dev/null 9>&- &
+  # From its own directory (a JVM crash file lands there, not in the caller's directory).
+  ( cd "$ZK_HOME" && exec setsid nohup java -Xms64m -Xmx256m -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
+      -Djava.awt.headless=true -Dcdrpipe.logs.dir="$LOG_DIR" -Dcdrpipe.log.name=cluster-zookeeper \
+      -Dlog4j2.configurationFile="$CLUSTER_SRC/log4j2.properties" \
+      -cp "$ZK_LIBS/*" org.apache.zookeeper.server.quorum.QuorumPeerMain "$ZK_CONF" \
+      >>"$ZK_STDOUT" 2>&1 </dev/null 9>&- ) &
   record_pid $! "$ZK_PID" "$ZK_MARKER"
 }
 
@@ -179,12 +180,13 @@ kc_start() {
   kc_config "$n"
   kc_format "$n"
   : >>"$stdout"
-  setsid nohup java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
-    -Djava.awt.headless=true \
-    -Dcdrpipe.logs.dir="$LOG_DIR" -Dcdrpipe.log.name="cluster-kafka$n" \
-    -Dlog4j2.configurationFile="$CLUSTER_SRC/log4j2.properties" \
-    -cp "$KAFKA_LIBS/*" kafka.Kafka "$(kc_conf "$n")" \
-    >>"$stdout" 2>&1 </dev/null 9>&- &
+  # From the node's directory (a JVM crash file lands there, not in the caller's directory).
+  ( cd "$(kc_dir "$n")" && exec setsid nohup java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+      -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+      -Dcdrpipe.logs.dir="$LOG_DIR" -Dcdrpipe.log.name="cluster-kafka$n" \
+      -Dlog4j2.configurationFile="$CLUSTER_SRC/log4j2.properties" \
+      -cp "$KAFKA_LIBS/*" kafka.Kafka "$(kc_conf "$n")" \
+      >>"$stdout" 2>&1 </dev/null 9>&- ) &
   record_pid $! "$(kc_pid "$n")" "$(kc_marker "$n")"
 }
 

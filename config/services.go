@@ -26,6 +26,17 @@ type Kafka struct {
 	TLS TLS `mapstructure:"tls"`
 	// SASL authenticates to the brokers with a user and password.
 	SASL SASL `mapstructure:"sasl"`
+	// SessionTimeout is how long the group waits for a silent member
+	// before giving its partitions to the others.
+	SessionTimeout time.Duration `mapstructure:"session_timeout"`
+	// RebalanceTimeout is how long a rebalance waits for the members to
+	// write and commit what they processed and rejoin.
+	RebalanceTimeout time.Duration `mapstructure:"rebalance_timeout"`
+	// StateDir holds the member slots (one small file per process of a
+	// group), so a process restarted after a crash makes its dead
+	// member leave the group at once; empty is the system's temporary
+	// directory.
+	StateDir string `mapstructure:"state_dir"`
 }
 
 // SASL is how to authenticate to Kafka.

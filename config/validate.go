@@ -25,6 +25,8 @@ func (c *Config) Validate() error {
 		{strings.TrimSpace(c.Kafka.Group) == "", "kafka.group", "must not be empty"},
 		{c.Kafka.MaxWait <= 0, "kafka.max_wait", "must be positive"},
 		{c.Kafka.MaxBytes < 1<<16, "kafka.max_bytes", "must be at least 65536"},
+		{c.Kafka.SessionTimeout < 6*time.Second || c.Kafka.SessionTimeout > 5*time.Minute, "kafka.session_timeout", "must be between 6s (the brokers' minimum) and 5m"},
+		{c.Kafka.RebalanceTimeout < time.Second, "kafka.rebalance_timeout", "must be at least 1s"},
 		{!slices.Contains(SASLMechanisms, c.Kafka.SASL.Mechanism), "kafka.sasl.mechanism", fmt.Sprintf("%q is not one of %s", c.Kafka.SASL.Mechanism, strings.Join(SASLMechanisms, ", "))},
 		{c.Kafka.SASL.Mechanism != "none" && c.Kafka.SASL.Username == "", "kafka.sasl.username", "must be set for kafka.sasl.mechanism " + c.Kafka.SASL.Mechanism},
 		{(c.Kafka.TLS.CertFile == "") != (c.Kafka.TLS.KeyFile == ""), "kafka.tls.cert_file", "a client certificate needs both tls.cert_file and tls.key_file"},

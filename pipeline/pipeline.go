@@ -13,13 +13,12 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/pipeline/decode"
 	"github.com/cdrpipe/cdrpipe/pipeline/engine"
 	"github.com/cdrpipe/cdrpipe/pipeline/eventtime"
 	"github.com/cdrpipe/cdrpipe/pipeline/sink"
+	"github.com/cdrpipe/cdrpipe/pipeline/source"
 	"github.com/cdrpipe/cdrpipe/privacy"
 )
 
@@ -45,19 +44,16 @@ type Options struct {
 	AfterWriteEvery time.Duration
 }
 
-// Source is where a run reads: a consumer group (source.Source) or a
+// Source is where a run reads: a consumer group (source.Group) or a
 // stretch of the topic for shadow runs (source.Replay).
 type Source interface {
-	// Fetch returns the next message.
-	Fetch(ctx context.Context) (kafka.Message, error)
-	// Commit records, per partition, the next offset to read.
-	Commit(ctx context.Context, next map[int]int64) error
+	// Next waits for the next assignment of partitions; io.EOF when
+	// there will be none.
+	Next(ctx context.Context) (*source.Assignment, error)
 	// Partitions lists the topic's partitions.
 	Partitions(ctx context.Context) ([]int, error)
 	// EndOffsets says where a bounded run ends.
 	EndOffsets(ctx context.Context, parts []int) (map[int]int64, error)
-	// Committed says where reading starts.
-	Committed(ctx context.Context, parts []int) (map[int]int64, error)
 	// Probe asks the broker once whether it answers, for readiness.
 	Probe(ctx context.Context) error
 }
@@ -119,6 +115,15 @@ type Runner struct {
 	// windows but are not stored again.
 	stored sink.Stored
 
+	// owned lists the partitions of the current assignment, sorted;
+	// committed holds what was last committed for each, by this runner
+	// (written by the writer, read between assignments); ends holds
+	// where a bounded run ends.
+	owned     []int
+	from      map[int]int64 // where each owned partition's reading started
+	committed map[int]source.Commit
+	ends      map[int]int64
+
 	decoders []*decode.Decoder
 	records  []engine.Record
 	rejected []error
@@ -149,13 +154,11 @@ func New(cfg config.Config, opts Options, src Source, snk *sink.Sink, log *slog.
 	if opts.DrainTimeout == 0 {
 		opts.DrainTimeout = 30 * time.Second
 	}
-	eng, err := engine.New(engine.Config{Window: cfg.Window, Detectors: cfg.Detectors, Stats: cfg.Stats, Engine: cfg.Engine, Numbering: cfg.Numbering})
-	if err != nil {
+	r := &Runner{cfg: cfg, opts: opts, log: log, src: src, sink: snk, skewed: map[string]time.Duration{},
+		committed: map[int]source.Commit{}}
+	if err := r.reset(); err != nil {
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, opts: opts, log: log, src: src, sink: snk, eng: eng, skewed: map[string]time.Duration{},
-		wm:  eventtime.New(eventtime.SettingsFrom(cfg.Window)),
-		trk: newTracker()}
 	for range runtime.GOMAXPROCS(0) {
 		r.decoders = append(r.decoders, decode.NewDecoder(decode.OptionsFrom(cfg)))
 		if key := cfg.Privacy.CalleeKey; key != "" {

@@ -294,7 +294,7 @@ func (f *fixture) runner(ctx context.Context, cfg config.Config, opts pipeline.O
 	if err != nil {
 		return nil, nil, err
 	}
-	src, err := source.New(cfg.Kafka, f.log)
+	src, err := source.NewGroup(ctx, cfg.Kafka, f.log)
 	if err != nil {
 		s.Close()
 		return nil, nil, err

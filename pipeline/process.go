@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"context"
 	"sync"
 	"time"
 
@@ -37,6 +36,17 @@ func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 			continue
 		}
 		rec := &r.records[i]
+		sec := rec.CDR.StartTime.Unix()
+		if f, ok := r.wm.Frontier(m.Partition); ok {
+			sec = min(sec, f+maxJump)
+		}
+		// A record that starts a commit segment takes the partition's
+		// progress before it along, to be committed with its offset.
+		var snap string
+		if r.trk.starts(m.Partition, sec) {
+			snap = r.wm.Snapshot(m.Partition)
+		}
+		r.trk.add(m.Partition, m.Offset, sec, snap)
 		// Lateness is decided here, record by record in each partition's
 		// order, against that partition's own progress: the same input
 		// gives the same late records however partitions interleave.
@@ -44,11 +54,6 @@ func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 		if rec.CDR.Withheld {
 			r.m.Withheld.Add(1)
 		}
-		sec := rec.CDR.StartTime.Unix()
-		if f, ok := r.wm.Frontier(m.Partition); ok {
-			sec = min(sec, f+maxJump)
-		}
-		r.trk.add(m.Partition, m.Offset, sec)
 		recs = append(recs, rec)
 	}
 	r.m.Valid.Add(int64(len(recs)))
@@ -76,7 +81,11 @@ func (r *Runner) run(recs []*engine.Record, b *sink.Batch) {
 func (r *Runner) reject(m *kafka.Message, err error, now time.Time, b *sink.Batch) {
 	reason := decode.ReasonOf(err)
 	r.m.reject(reason)
-	r.trk.add(m.Partition, m.Offset, noTime)
+	var snap string
+	if r.trk.starts(m.Partition, noTime) {
+		snap = r.wm.Snapshot(m.Partition)
+	}
+	r.trk.add(m.Partition, m.Offset, noTime, snap)
 	if r.stored.Reject(m.Partition, m.Offset) {
 		return // stored by an earlier run
 	}
@@ -179,38 +188,4 @@ func (r *Runner) store(b *sink.Batch, rec *engine.Record) {
 // bounded run.
 func (r *Runner) final(b *sink.Batch) {
 	r.collect(r.eng.Flush(), b)
-}
-
-// endOffsets reads the end offsets at start and marks partitions with
-// nothing left to read (committed at or past the end) as done.
-func (r *Runner) endOffsets(ctx context.Context, parts []int) (map[int]int64, error) {
-	ends, err := r.src.EndOffsets(ctx, parts)
-	if err != nil {
-		return nil, err
-	}
-	committed, err := r.src.Committed(ctx, parts)
-	if err != nil {
-		return nil, err
-	}
-	for p, end := range ends {
-		if c, ok := committed[p]; ok && c >= end || end == 0 {
-			delete(ends, p)
-			r.wm.Done(p)
-		}
-	}
-	return ends, nil
-}
-
-// caughtUp reports whether every partition was read to its end offset;
-// finished partitions stop holding the watermark back.
-func (r *Runner) caughtUp(ends map[int]int64) bool {
-	all := true
-	for p, end := range ends {
-		if r.trk.processed(p) >= end {
-			r.wm.Done(p)
-			continue
-		}
-		all = false
-	}
-	return all
 }

@@ -3,53 +3,93 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"io"
 	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cdrpipe/cdrpipe/pipeline/sink"
+	"github.com/cdrpipe/cdrpipe/pipeline/source"
 )
 
-// The run loop: fetch into a bounded queue, process micro-batches, hand
-// full batches to the writer, which inserts and then commits; drain on a
-// stop.
+// The run loop: for each assignment of partitions, fetch into a bounded
+// queue, process micro-batches, hand full batches to the writer, which
+// inserts and then commits; when the assignment is revoked or the run
+// stops, write and commit what was processed before handing the
+// partitions back.
 
 // flushJob is a filled batch on its way to ClickHouse, with the offsets
 // that may be committed once it is written.
 type flushJob struct {
 	batch  *sink.Batch
-	commit map[int]int64
+	commit map[int]source.Commit
 }
 
-// Run consumes until ctx ends (or, with UntilCaughtUp, until caught up),
-// then drains: the last batch is written and offsets committed. A stop
-// by ctx is not an error.
+// Run consumes until ctx ends (or, with UntilCaughtUp, until the
+// partitions assigned to it are caught up), assignment after assignment.
+// A stop by ctx is not an error.
 func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	start := r.opts.Now()
-	parts, err := r.src.Partitions(ctx)
-	if err != nil {
-		return Summary{}, err
-	}
-	r.wm.Expect(parts, start)
-	if r.sink != nil {
-		if r.stored, err = r.sink.Stored(ctx, r.cfg.Kafka.Topic, parts); err != nil {
-			return Summary{}, err
-		}
-	}
-	var ends map[int]int64
 	if r.opts.UntilCaughtUp {
-		if ends, err = r.endOffsets(ctx, parts); err != nil {
+		parts, err := r.src.Partitions(ctx)
+		if err != nil {
 			return Summary{}, err
 		}
-		r.log.Info("reading until caught up", "end_offsets", ends)
+		if r.ends, err = r.src.EndOffsets(ctx, parts); err != nil {
+			return Summary{}, err
+		}
+		r.log.Info("reading until caught up", "end_offsets", r.ends)
 	}
+	var runErr error
+	for ctx.Err() == nil {
+		a, err := r.src.Next(ctx)
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, io.EOF) {
+				runErr = err
+			}
+			break
+		}
+		done, err := r.runAssignment(ctx, a)
+		a.Close()
+		if err != nil {
+			runErr = err
+			break
+		}
+		if done {
+			break
+		}
+		if ctx.Err() == nil {
+			r.log.Info("partitions revoked by a rebalance; processed records written and committed", "partitions", r.owned)
+		}
+	}
+	r.reportSkews()
+	return r.summary(r.opts.Now().Sub(start)), runErr
+}
 
-	fetchCtx, stopFetch := context.WithCancel(ctx)
+// runAssignment reads assignment a until it is revoked, ctx ends, or a
+// bounded run is caught up (done), then writes and commits what was
+// processed.
+func (r *Runner) runAssignment(ctx context.Context, a *source.Assignment) (done bool, err error) {
+	if err := r.begin(ctx, a); err != nil {
+		return false, err
+	}
+	// Work stops when the run is stopped or the partitions are taken
+	// back; writing what was processed goes on until the drain deadline.
+	work, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	go func() {
+		select {
+		case <-a.Revoked():
+			stopWork()
+		case <-work.Done():
+		}
+	}()
+	fetchCtx, stopFetch := context.WithCancel(work)
 	defer stopFetch()
 	q := newQueue(r.cfg.Engine.QueueSize * queueUnit)
 	fetchErr := make(chan error, 1)
-	go func() { fetchErr <- r.fetch(fetchCtx, q) }()
+	go func() { fetchErr <- r.fetch(fetchCtx, a, q) }()
 
 	// Two batches alternate: one fills while the other is written, so
 	// memory stays at two batches however slow ClickHouse is.
@@ -61,8 +101,42 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	defer cancelDrain()
 	var writerErr error
 	var wg sync.WaitGroup
-	wg.Go(func() { writerErr = r.write(drainCtx, jobs, free) })
+	wg.Go(func() { writerErr = r.write(drainCtx, a, jobs, free) })
 
+	cur, runErr := r.loop(work, q, fetchErr, jobs, free, &done)
+	stopFetch()
+
+	// Drain: what was processed is written and committed within the
+	// deadline; fetched but unprocessed messages are simply not committed.
+	drain := time.AfterFunc(r.opts.DrainTimeout, cancelDrain)
+	defer drain.Stop()
+	if cur != nil && !done {
+		// Windows the latest watermark closed are written now, so whoever
+		// reads the partitions next re-reads less.
+		r.run(nil, cur)
+	}
+	if cur != nil && (cur.Rows() > 0 || !done) {
+		if !done {
+			r.log.Info("stopping: flushing processed records", "rows", cur.Rows())
+		}
+		jobs <- flushJob{batch: cur, commit: r.trk.commitable(r.snapshot)}
+	}
+	close(jobs)
+	wg.Wait()
+	if writerErr != nil {
+		return done, writerErr
+	}
+	if runErr != nil && !errors.Is(runErr, context.Canceled) && !errors.Is(runErr, source.ErrRevoked) {
+		return done, runErr
+	}
+	return done, nil
+}
+
+// loop processes micro-batches of the queue into batches handed to the
+// writer, until work ends, fetching fails or (bounded runs) everything
+// assigned is read. It returns the batch being filled (nil if the stop
+// came while waiting for one).
+func (r *Runner) loop(work context.Context, q *queue, fetchErr <-chan error, jobs chan<- flushJob, free chan *sink.Batch, done *bool) (*sink.Batch, error) {
 	cur := <-free
 	lastFlush, lastLog := r.opts.Now(), r.opts.Now()
 	r.h.turn(lastFlush)
@@ -72,22 +146,18 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	defer ticker.Stop()
 	var taken []kafka.Message // messages taken from the queue, from next on not yet processed
 	next := 0
-	var runErr error
-	done := r.opts.UntilCaughtUp && r.caughtUp(ends)
-
-loop:
-	for !done && ctx.Err() == nil {
+	*done = r.opts.UntilCaughtUp && r.caughtUp()
+	for !*done && work.Err() == nil {
 		r.h.turn(r.opts.Now())
 		if next == len(taken) {
 			taken, next = q.take(taken), 0
 		}
 		if len(taken) == 0 {
 			select {
-			case <-ctx.Done():
-				break loop
+			case <-work.Done():
+				return cur, nil
 			case err := <-fetchErr:
-				runErr = err
-				break loop
+				return cur, err
 			case <-q.ready:
 				taken, next = q.take(taken), 0
 			case <-ticker.C:
@@ -100,7 +170,7 @@ loop:
 		} else {
 			r.advanceIdle(cur)
 		}
-		done = r.opts.UntilCaughtUp && r.caughtUp(ends)
+		*done = r.opts.UntilCaughtUp && r.caughtUp()
 		queued := len(taken) - next + q.len()
 		r.gauges(queued)
 		if now := r.opts.Now(); now.Sub(lastLog) >= progressEvery {
@@ -108,65 +178,38 @@ loop:
 			r.logProgress(queued)
 			r.reportSkews()
 		}
-		if cur.Rows() >= r.cfg.Sink.BatchSize || r.opts.Now().Sub(lastFlush) >= r.cfg.Sink.FlushInterval || done {
-			if done {
+		if cur.Rows() >= r.cfg.Sink.BatchSize || r.opts.Now().Sub(lastFlush) >= r.cfg.Sink.FlushInterval || *done {
+			if *done {
 				// The input is read: write what the latest watermark
 				// closed, then what is still open, provisionally.
 				r.run(nil, cur)
 				r.final(cur)
 			}
-			if !r.send(ctx, jobs, cur) {
-				break loop
+			if !r.send(work, jobs, cur) {
+				return cur, nil
 			}
 			// Waiting for the other batch is the back-pressure; a stop
 			// must not wait for ClickHouse beyond the drain deadline.
 			r.h.waiting.Store(true)
 			select {
 			case cur = <-free:
-			case <-ctx.Done():
+			case <-work.Done():
 				cur = nil
 			}
 			r.h.waiting.Store(false)
 			if cur == nil {
-				break loop
+				return nil, nil
 			}
 			lastFlush = r.opts.Now()
 		}
 	}
-	stopFetch()
-
-	// Drain: what was processed is written and committed within the
-	// deadline; fetched but unprocessed messages are simply not committed.
-	drain := time.AfterFunc(r.opts.DrainTimeout, cancelDrain)
-	defer drain.Stop()
-	if cur != nil && !done {
-		// Windows the latest watermark closed are written now, so the
-		// next start re-reads less.
-		r.run(nil, cur)
-	}
-	if cur != nil && (cur.Rows() > 0 || !done) {
-		if !done {
-			r.log.Info("stopping: flushing processed records", "rows", cur.Rows())
-		}
-		jobs <- flushJob{batch: cur, commit: r.trk.commitable()}
-	}
-	close(jobs)
-	wg.Wait()
-	r.reportSkews()
-	sum := r.summary(r.opts.Now().Sub(start))
-	if writerErr != nil {
-		return sum, writerErr
-	}
-	if runErr != nil && !errors.Is(runErr, context.Canceled) {
-		return sum, runErr
-	}
-	return sum, nil
+	return cur, nil
 }
 
 // send hands a batch to the writer, blocking while the previous one is
 // still being written: that is the back-pressure that pauses fetching.
 func (r *Runner) send(ctx context.Context, jobs chan<- flushJob, b *sink.Batch) bool {
-	job := flushJob{batch: b, commit: r.trk.commitable()}
+	job := flushJob{batch: b, commit: r.trk.commitable(r.snapshot)}
 	r.h.waiting.Store(true)
 	defer r.h.waiting.Store(false)
 	select {
@@ -178,12 +221,16 @@ func (r *Runner) send(ctx context.Context, jobs chan<- flushJob, b *sink.Batch) 
 	}
 }
 
-// write inserts batches and commits their offsets, in order.
-func (r *Runner) write(ctx context.Context, jobs <-chan flushJob, free chan<- *sink.Batch) error {
+// write inserts batches and commits their offsets, in order. A commit
+// refused because the group moved on means the partitions may belong to
+// another member now: nothing more is committed, and whoever reads them
+// next re-reads from the last commit without storing anything twice.
+func (r *Runner) write(ctx context.Context, a *source.Assignment, jobs <-chan flushJob, free chan<- *sink.Batch) error {
 	var firstErr error
 	var lastHook time.Time
+	fenced := false
 	defer func() {
-		if firstErr == nil {
+		if firstErr == nil && !fenced {
 			r.afterWrite(ctx)
 		}
 	}()
@@ -196,16 +243,26 @@ func (r *Runner) write(ctx context.Context, jobs <-chan flushJob, free chan<- *s
 			firstErr = err
 			continue
 		}
-		if err := r.src.Commit(ctx, job.commit); err != nil {
-			// Rows are written; a lost commit only means a replay, which
-			// the idempotent tables absorb.
-			r.log.Warn("commit failed; messages will be re-read after a restart", "err", err)
-		} else {
-			r.m.Commits.Add(1)
-		}
 		r.m.Written.Add(int64(rows))
 		job.batch.Reset()
 		free <- job.batch
+		if fenced {
+			continue
+		}
+		switch err := a.Commit(ctx, job.commit); {
+		case errors.Is(err, source.ErrFenced):
+			fenced = true
+			r.log.Info("the group moved on: this member's partitions were revoked; stopping its commits", "err", err)
+		case err != nil:
+			// Rows are written; a lost commit only means a replay, which
+			// the idempotent tables absorb.
+			r.log.Warn("commit failed; messages will be re-read after a restart", "err", err)
+		default:
+			r.m.Commits.Add(1)
+			for p, c := range job.commit {
+				r.committed[p] = c
+			}
+		}
 		if now := r.opts.Now(); r.opts.AfterWriteEvery > 0 && now.Sub(lastHook) >= r.opts.AfterWriteEvery {
 			lastHook = now
 			r.afterWrite(ctx)
@@ -214,8 +271,11 @@ func (r *Runner) write(ctx context.Context, jobs <-chan flushJob, free chan<- *s
 	return firstErr
 }
 
+// afterWrite runs the after-write hook (the blocklist's audit sync) on the
+// one member that owns partition 0, so that with several instances its
+// rows are written once.
 func (r *Runner) afterWrite(ctx context.Context) {
-	if r.opts.AfterWrite == nil {
+	if r.opts.AfterWrite == nil || !r.owns(0) {
 		return
 	}
 	if err := r.opts.AfterWrite(ctx); err != nil {
@@ -226,10 +286,10 @@ func (r *Runner) afterWrite(ctx context.Context) {
 // queueUnit is how many messages one unit of engine.queue_size holds.
 const queueUnit = 512
 
-// fetch feeds q until ctx ends.
-func (r *Runner) fetch(ctx context.Context, q *queue) error {
+// fetch feeds q from a until ctx ends.
+func (r *Runner) fetch(ctx context.Context, a *source.Assignment, q *queue) error {
 	for {
-		m, err := r.src.Fetch(ctx)
+		m, err := a.Fetch(ctx)
 		if err == nil {
 			err = q.put(ctx, m)
 		}

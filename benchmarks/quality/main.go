@@ -113,7 +113,7 @@ func run(args []string, stdout io.Writer) error {
 			fmt.Fprintf(os.Stderr, "drop database %s: %v\n", pc.ClickHouse.Database, err)
 		}
 	}()
-	src, err := source.New(pc.Kafka, log)
+	src, err := source.NewGroup(ctx, pc.Kafka, log)
 	if err != nil {
 		return err
 	}

@@ -90,27 +90,37 @@ func endOffsets(ctx context.Context, cfg config.Kafka) (map[int]int64, error) {
 }
 
 // consumeAll fetches until every partition is read to its end offset,
-// committing every `every` messages and at the end. It uses source.New,
-// the reader cdrpipe itself uses, so the floor has the same reader
-// settings (MinBytes, MaxBytes, MaxWait, QueueCapacity, explicit commits)
-// and cannot drift from them.
+// committing every `every` messages and at the end. It reads as cdrpipe
+// does, through source.Group and its per-partition readers, so the floor
+// has the same reader settings (MinBytes, MaxBytes, MaxWait, queue,
+// explicit commits per generation) and cannot drift from them.
 func consumeAll(ctx context.Context, cfg config.Kafka, ends map[int]int64, every int64) (res consumeResult, err error) {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	src, err := source.New(cfg, log)
+	g, err := source.NewGroup(ctx, cfg, log)
 	if err != nil {
 		return res, err
 	}
 	defer func() {
 		t0 := time.Now()
-		src.Close()
+		g.Close()
 		res.CloseSeconds = time.Since(t0).Seconds()
 	}()
-	next := make(map[int]int64, len(ends))
+	a, err := g.Next(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer a.Close()
+	from := map[int]int64{}
+	for _, st := range a.Partitions() {
+		from[st.Partition] = max(st.Offset, 0)
+	}
+	a.Read(from)
+	next := make(map[int]source.Commit, len(ends))
 	left := len(ends)
 	start := time.Now()
 	var first time.Time
 	for left > 0 {
-		m, err := src.Fetch(ctx)
+		m, err := a.Fetch(ctx)
 		if err != nil {
 			return res, fmt.Errorf("consume after %d messages: %w", res.Messages, err)
 		}
@@ -121,9 +131,9 @@ func consumeAll(ctx context.Context, cfg config.Kafka, ends map[int]int64, every
 		if m.Offset+1 == ends[m.Partition] {
 			left--
 		}
-		next[m.Partition] = m.Offset + 1
+		next[m.Partition] = source.Commit{Offset: m.Offset + 1}
 		if res.Messages%every == 0 || left == 0 {
-			if err := src.Commit(ctx, next); err != nil {
+			if err := a.Commit(ctx, next); err != nil {
 				return res, err
 			}
 			res.Commits++

@@ -179,7 +179,7 @@ func (a *app) run(cmd *cobra.Command, c config.Config, opts pipeline.Options, re
 	defer s.Close()
 	var src pipeline.Source = replay
 	if replay == nil {
-		group, err := source.New(c.Kafka, a.log)
+		group, err := source.NewGroup(ctx, c.Kafka, a.log)
 		if err != nil {
 			return err
 		}

@@ -2,10 +2,10 @@ package source
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"sync"
+	"slices"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -21,12 +21,7 @@ type Replay struct {
 	*Admin
 	from, to map[int]int64
 	log      *slog.Logger
-
-	start sync.Once
-	msgs  chan kafka.Message
-	errs  chan error
-	stop  context.CancelFunc
-	wg    sync.WaitGroup
+	given    bool
 }
 
 // NewReplay resolves the offsets of the stretch [from, to) by message
@@ -51,7 +46,7 @@ func NewReplay(ctx context.Context, cfg config.Kafka, from, to time.Time, log *s
 	if err != nil {
 		return nil, err
 	}
-	return &Replay{Admin: a, from: start, to: end, log: log, msgs: make(chan kafka.Message, 4096), errs: make(chan error, len(parts))}, nil
+	return &Replay{Admin: a, from: start, to: end, log: log}, nil
 }
 
 // Range returns, per partition, the first offset read and the offset
@@ -90,79 +85,25 @@ func (s *Admin) OffsetsAt(ctx context.Context, parts []int, t time.Time) (map[in
 	return out, nil
 }
 
-// Fetch returns the next message of the stretch. Messages of different
-// partitions interleave; each partition's come in order.
-func (r *Replay) Fetch(ctx context.Context) (kafka.Message, error) {
-	r.start.Do(func() { r.launch() })
-	select {
-	case m := <-r.msgs:
-		return m, nil
-	case err := <-r.errs:
-		return kafka.Message{}, err
-	case <-ctx.Done():
-		return kafka.Message{}, ctx.Err()
+// Next returns the whole stretch as one assignment, which is never
+// revoked and commits nothing; then io.EOF.
+func (r *Replay) Next(ctx context.Context) (*Assignment, error) {
+	if r.given {
+		return nil, io.EOF
 	}
-}
-
-// launch starts one reader per partition with something to read.
-func (r *Replay) launch() {
-	ctx, cancel := context.WithCancel(context.Background())
-	r.stop = cancel
+	r.given = true
+	var starts []Start
 	for p, from := range r.from {
-		to := r.to[p]
-		if from >= to {
-			continue
-		}
-		r.wg.Go(func() {
-			if err := r.read(ctx, p, from, to); err != nil && !errors.Is(err, context.Canceled) {
-				r.errs <- err
-			}
-		})
+		starts = append(starts, Start{Partition: p, Offset: from})
 	}
+	slices.SortFunc(starts, func(a, b Start) int { return a.Partition - b.Partition })
+	a := newAssignment(r.Admin, starts, r.log)
+	a.ends = r.to
+	return a, nil
 }
-
-func (r *Replay) read(ctx context.Context, p int, from, to int64) error {
-	rd := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: r.cfg.Brokers, Dialer: r.conn.Dialer(), Topic: r.cfg.Topic, Partition: p,
-		MinBytes: 1, MaxBytes: r.cfg.MaxBytes, MaxWait: r.cfg.MaxWait,
-	})
-	defer rd.Close()
-	if err := rd.SetOffset(from); err != nil {
-		return fmt.Errorf("replay %s/%d from %d: %w", r.cfg.Topic, p, from, err)
-	}
-	for {
-		m, err := rd.FetchMessage(ctx)
-		if err != nil {
-			return fmt.Errorf("replay %s/%d: %w", r.cfg.Topic, p, err)
-		}
-		if m.Offset >= to {
-			return nil
-		}
-		select {
-		case r.msgs <- m:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if m.Offset == to-1 {
-			return nil
-		}
-	}
-}
-
-// Commit does nothing: a replay belongs to no group.
-func (r *Replay) Commit(context.Context, map[int]int64) error { return nil }
 
 // EndOffsets returns where the stretch ends.
 func (r *Replay) EndOffsets(context.Context, []int) (map[int]int64, error) { return r.to, nil }
 
-// Committed returns where the stretch starts, as if it had been committed.
-func (r *Replay) Committed(context.Context, []int) (map[int]int64, error) { return r.from, nil }
-
-// Close stops the partition readers.
-func (r *Replay) Close() error {
-	if r.stop != nil {
-		r.stop()
-	}
-	r.wg.Wait()
-	return nil
-}
+// Close does nothing: the assignment holds the readers.
+func (r *Replay) Close() error { return nil }

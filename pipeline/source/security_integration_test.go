@@ -61,20 +61,26 @@ func TestSecuredKafka(t *testing.T) {
 			if err != nil || sent != 50 {
 				t.Fatalf("produced %d: %v", sent, err)
 			}
-			src, err := source.New(k, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			g, err := source.NewGroup(ctx, k, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer src.Close()
-			next := map[int]int64{}
+			defer g.Close()
+			a, err := g.Next(ctx)
+			if err != nil {
+				t.Fatalf("join: %v", err)
+			}
+			defer a.Close()
+			a.Read(nil)
+			next := map[int]source.Commit{}
 			for range 50 {
-				m, err := src.Fetch(ctx)
+				m, err := a.Fetch(ctx)
 				if err != nil {
 					t.Fatalf("fetch: %v", err)
 				}
-				next[m.Partition] = m.Offset + 1
+				next[m.Partition] = source.Commit{Offset: m.Offset + 1}
 			}
-			if err := src.Commit(ctx, next); err != nil {
+			if err := a.Commit(ctx, next); err != nil {
 				t.Fatalf("commit: %v", err)
 			}
 		})

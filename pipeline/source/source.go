@@ -1,14 +1,14 @@
 // Package source reads CDR messages from a Kafka topic as a consumer
-// group member, with explicit commits only: an offset is committed when
-// the pipeline says every row derived from the messages before it is
-// safely in ClickHouse, never automatically.
+// group member, one generation at a time, with explicit commits only: an
+// offset is committed when the pipeline says every row derived from the
+// messages before it is safely in ClickHouse, never automatically, and
+// only by the member the partition is assigned to.
 package source
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"strconv"
 	"time"
@@ -17,13 +17,6 @@ import (
 
 	"github.com/cdrpipe/cdrpipe/config"
 )
-
-// Source is a consumer-group reader of one topic.
-type Source struct {
-	*Admin
-	reader *kafka.Reader
-	log    *slog.Logger
-}
 
 // Admin answers questions about the topic and the group without joining
 // the group (a reader would, and its arrival would rebalance the others).
@@ -43,61 +36,6 @@ func NewAdmin(cfg config.Kafka) (*Admin, error) {
 		client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second, Transport: conn.Transport()}}, nil
 }
 
-// New returns a source for cfg. Nothing is fetched until Fetch is called.
-func New(cfg config.Kafka, log *slog.Logger) (*Source, error) {
-	adm, err := NewAdmin(cfg)
-	if err != nil {
-		return nil, err
-	}
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:               cfg.Brokers,
-		Dialer:                adm.conn.Dialer(),
-		GroupID:               cfg.Group,
-		Topic:                 cfg.Topic,
-		MinBytes:              1,
-		MaxBytes:              cfg.MaxBytes,
-		MaxWait:               cfg.MaxWait,
-		ReadBatchTimeout:      cfg.MaxWait + 5*time.Second,
-		QueueCapacity:         4096,
-		CommitInterval:        0, // synchronous, explicit commits only
-		StartOffset:           kafka.FirstOffset,
-		HeartbeatInterval:     time.Second,
-		SessionTimeout:        30 * time.Second,
-		RebalanceTimeout:      30 * time.Second,
-		JoinGroupBackoff:      time.Second,
-		WatchPartitionChanges: true,
-		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			log.Warn("kafka", "msg", fmt.Sprintf(msg, args...))
-		}),
-	})
-	return &Source{Admin: adm, reader: r, log: log}, nil
-}
-
-// Fetch returns the next message. It blocks until one arrives or ctx ends.
-// Errors Kafka calls temporary (a group coordinator moving, a broker
-// fenced while overloaded) are logged and waited out: the reader keeps
-// rejoining the group on its own, and a service that runs for months must
-// not stop over them.
-func (s *Source) Fetch(ctx context.Context) (kafka.Message, error) {
-	wait := 100 * time.Millisecond
-	for {
-		m, err := s.reader.FetchMessage(ctx)
-		if err == nil {
-			return m, nil
-		}
-		if ctx.Err() != nil || !temporary(err) {
-			return m, fmt.Errorf("fetch from %s: %w", s.cfg.Topic, err)
-		}
-		s.log.Warn("kafka: temporary error, fetching again", "topic", s.cfg.Topic, "err", err, "wait", wait)
-		select {
-		case <-ctx.Done():
-			return m, fmt.Errorf("fetch from %s: %w", s.cfg.Topic, ctx.Err())
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, maxFetchWait)
-	}
-}
-
 // maxFetchWait caps the wait between fetches after temporary errors.
 const maxFetchWait = 5 * time.Second
 
@@ -107,28 +45,6 @@ func temporary(err error) bool {
 	var ke kafka.Error
 	return errors.As(err, &ke) && ke.Temporary()
 }
-
-// Commit commits, per partition, the offset of the next message to read.
-func (s *Source) Commit(ctx context.Context, next map[int]int64) error {
-	if len(next) == 0 {
-		return nil
-	}
-	msgs := make([]kafka.Message, 0, len(next))
-	for p, off := range next {
-		if off <= 0 {
-			continue
-		}
-		// kafka-go commits a message's offset plus one.
-		msgs = append(msgs, kafka.Message{Topic: s.cfg.Topic, Partition: p, Offset: off - 1})
-	}
-	if err := s.reader.CommitMessages(ctx, msgs...); err != nil {
-		return fmt.Errorf("commit offsets of %s: %w", s.cfg.Topic, err)
-	}
-	return nil
-}
-
-// Close leaves the group and closes connections.
-func (s *Source) Close() error { return s.reader.Close() }
 
 // probeTimeout bounds a Probe whose context has no deadline.
 const probeTimeout = 2 * time.Second

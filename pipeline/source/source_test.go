@@ -1,9 +1,9 @@
 package source
 
 // These tests run an in-process Kafka-protocol broker (franz-go's kfake)
-// so that the consumer-group reader, explicit commits, resumption and the
-// admin look-ups are exercised against a real wire protocol without any
-// external service.
+// so that the group member, its per-partition readers, explicit commits
+// through the generation, resumption and the admin look-ups are
+// exercised against a real wire protocol without any external service.
 
 import (
 	"bytes"
@@ -68,6 +68,9 @@ func testConfig(brokers []string, group string) config.Kafka {
 		Group:    group,
 		MaxWait:  200 * time.Millisecond,
 		MaxBytes: 1 << 20,
+		// kfake's group coordinator runs with Kafka's defaults.
+		SessionTimeout:   10 * time.Second,
+		RebalanceTimeout: 10 * time.Second,
 	}
 }
 
@@ -103,7 +106,7 @@ func produce(ctx context.Context, t *testing.T, brokers []string, counts map[int
 }
 
 // fetchN fetches n messages from s, failing t on the first error.
-func fetchN(ctx context.Context, t *testing.T, s *Source, n int) []kafka.Message {
+func fetchN(ctx context.Context, t *testing.T, s *member, n int) []kafka.Message {
 	t.Helper()
 	out := make([]kafka.Message, 0, n)
 	for len(out) < n {
@@ -161,7 +164,7 @@ func checkExactlyOnce(t *testing.T, msgs []kafka.Message, counts map[int]int, fr
 
 // checkNothingMore fails t if s delivers another message within wait: the
 // topic is exhausted, so Fetch must end with the context's deadline.
-func checkNothingMore(t *testing.T, s *Source, wait time.Duration) {
+func checkNothingMore(t *testing.T, s *member, wait time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
@@ -176,7 +179,7 @@ func checkNothingMore(t *testing.T, s *Source, wait time.Duration) {
 }
 
 // closeSource closes s, failing t on error.
-func closeSource(t *testing.T, s *Source) {
+func closeSource(t *testing.T, s *member) {
 	t.Helper()
 	if err := s.Close(); err != nil {
 		t.Errorf("close source: %v", err)
@@ -459,19 +462,58 @@ func TestFetchRidesOutCoordinatorErrors(t *testing.T) {
 	if refused.Load() < refusals {
 		t.Fatalf("only %d joins were refused; the test did not exercise the error", refused.Load())
 	}
-	if !strings.Contains(logged.String(), "temporary error, fetching again") {
+	if !strings.Contains(logged.String(), "temporary error, joining again") {
 		t.Errorf("the temporary error was not logged:\n%s", logged.String())
 	}
 }
 
-// mustSource is New, failing t on error.
-func mustSource(t testing.TB, cfg config.Kafka, log *slog.Logger) *Source {
+// member is a group member with its first assignment, read from the
+// committed offsets, as the pipeline reads one.
+type member struct {
+	g *Group
+	a *Assignment
+}
+
+// mustSource joins cfg's group and starts reading its first assignment,
+// failing t on error.
+func mustSource(t testing.TB, cfg config.Kafka, log *slog.Logger) *member {
 	t.Helper()
-	s, err := New(cfg, log)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	g, err := NewGroup(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	a, err := g.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := map[int]int64{}
+	for _, st := range a.Partitions() {
+		from[st.Partition] = max(st.Offset, 0)
+	}
+	a.Read(from)
+	return &member{g: g, a: a}
+}
+
+func (m *member) Fetch(ctx context.Context) (kafka.Message, error) { return m.a.Fetch(ctx) }
+
+// Commit commits next offsets through the generation.
+func (m *member) Commit(ctx context.Context, next map[int]int64) error {
+	c := make(map[int]Commit, len(next))
+	for p, off := range next {
+		c[p] = Commit{Offset: off}
+	}
+	return m.a.Commit(ctx, c)
+}
+
+func (m *member) Committed(ctx context.Context, parts []int) (map[int]int64, error) {
+	return m.g.Committed(ctx, parts)
+}
+
+func (m *member) Close() error {
+	m.a.Close()
+	return m.g.Close()
 }
 
 // mustAdmin is NewAdmin, failing t on error.

@@ -57,7 +57,7 @@ ZK_MARKER="$ZK_CONF"
 
 # ---------------------------------------------------------------- clickhouse: 1 shard, 2 replicas
 
-CHC_CLUSTER=cdrpipe
+CHR_CLUSTER=cdrpipe
 CHR_REPLICAS=(1 2)
 chr_tcp_port() { echo $((18999 + $1)); }          # 19000, 19001
 chr_http_port() { echo $((18122 + $1)); }         # 18123, 18124

@@ -219,7 +219,7 @@ chr_config() {
   sed -e "s|@N@|$n|g" -e "s|@CH_DIR@|$dir|g" -e "s|@LOG_DIR@|$LOG_DIR|g" \
     -e "s|@TCP_PORT@|$(chr_tcp_port "$n")|g" -e "s|@HTTP_PORT@|$(chr_http_port "$n")|g" \
     -e "s|@INTERSERVER_PORT@|$(chr_interserver_port "$n")|g" -e "s|@ZK_PORT@|$ZK_PORT|g" \
-    -e "s|@CLUSTER@|$CHC_CLUSTER|g" \
+    -e "s|@CLUSTER@|$CHR_CLUSTER|g" \
     -e "s|@R1_TCP_PORT@|$(chr_tcp_port 1)|g" -e "s|@R2_TCP_PORT@|$(chr_tcp_port 2)|g" \
     "$CLUSTER_SRC/clickhouse-config.xml" >"$dir/config.xml.tmp"
   mv "$dir/config.xml.tmp" "$dir/config.xml"

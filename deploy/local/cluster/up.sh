@@ -96,8 +96,8 @@ for n in "${CHR_REPLICAS[@]}"; do
     ((SECONDS < deadline)) || { show_logs "$(chr_errlog "$n")"; die "ch$n: cannot reach ZooKeeper at 127.0.0.1:$ZK_PORT"; }
     sleep 0.5
   done
-  replicas="$(clickhouse-client --port "$port" -q "SELECT count() FROM system.clusters WHERE cluster = '$CHC_CLUSTER'")"
-  [[ "$replicas" == 2 ]] || die "ch$n: cluster $CHC_CLUSTER has $replicas replicas in system.clusters, want 2"
+  replicas="$(clickhouse-client --port "$port" -q "SELECT count() FROM system.clusters WHERE cluster = '$CHR_CLUSTER'")"
+  [[ "$replicas" == 2 ]] || die "ch$n: cluster $CHR_CLUSTER has $replicas replicas in system.clusters, want 2"
 done
 
 ch_version="$(clickhouse-client --port "$(chr_tcp_port 1)" -q 'SELECT version()' 2>/dev/null || echo '?')"
@@ -107,7 +107,7 @@ cluster stack is up ($((SECONDS - START_TS))s; started:${started:- nothing, alre
              controllers $KC_VOTERS  pids $(pid_of "$(kc_pid 1)") $(pid_of "$(kc_pid 2)") $(pid_of "$(kc_pid 3)")
              RF 3, min.insync.replicas 2, 6 partitions per new topic
   zookeeper  $ZK_VERSION standalone  127.0.0.1:$ZK_PORT  pid $(pid_of "$ZK_PID")
-  clickhouse $ch_version  cluster $CHC_CLUSTER, shard 01, user default (no password)
+  clickhouse $ch_version  cluster $CHR_CLUSTER, shard 01, user default (no password)
              r1 native 127.0.0.1:$(chr_tcp_port 1)  http $(chr_http_port 1)  pid $(pid_of "$(chr_pid 1)")
              r2 native 127.0.0.1:$(chr_tcp_port 2)  http $(chr_http_port 2)  pid $(pid_of "$(chr_pid 2)")
   state      $CL  (logs: $LOG_DIR/cluster-*)

@@ -1,0 +1,122 @@
+package pipeline
+
+import (
+	"context"
+	"slices"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cdrpipe/cdrpipe/pipeline/engine"
+	"github.com/cdrpipe/cdrpipe/pipeline/eventtime"
+	"github.com/cdrpipe/cdrpipe/pipeline/source"
+)
+
+// Assignments: each time the group assigns partitions, the runner either
+// carries on where it was (the same partitions came back and nobody
+// committed them meanwhile) or starts afresh: an empty engine, and every
+// partition read again from its committed offset with the event-time
+// progress committed with it, which rebuilds exactly the windows that
+// were open there.
+
+// reset empties the engine, the watermark and the commit tracker.
+func (r *Runner) reset() error {
+	eng, err := engine.New(engine.Config{Window: r.cfg.Window, Detectors: r.cfg.Detectors, Stats: r.cfg.Stats,
+		Engine: r.cfg.Engine, Numbering: r.cfg.Numbering})
+	if err != nil {
+		return err
+	}
+	r.eng = eng
+	r.wm = eventtime.New(eventtime.SettingsFrom(r.cfg.Window))
+	r.trk = newTracker()
+	r.wmNow, r.wmKnown = r.wmNow.Truncate(0), false
+	r.owned = nil
+	return nil
+}
+
+// begin takes over assignment a and starts its readers.
+func (r *Runner) begin(ctx context.Context, a *source.Assignment) error {
+	starts := a.Partitions()
+	parts := make([]int, 0, len(starts))
+	for _, st := range starts {
+		parts = append(parts, st.Partition)
+	}
+	slices.Sort(parts)
+	from := make(map[int]int64, len(starts))
+	if r.carriesOn(starts, parts) {
+		for _, p := range parts {
+			from[p] = r.trk.processed(p)
+		}
+		r.log.Info("assignment: the same partitions back, carrying on", "partitions", parts)
+	} else {
+		if err := r.reset(); err != nil {
+			return err
+		}
+		r.owned = parts
+		for _, st := range starts {
+			from[st.Partition] = kafka.FirstOffset
+			if st.Offset >= 0 {
+				from[st.Partition] = st.Offset
+			}
+			if err := r.wm.Restore(st.Partition, st.Metadata); err != nil {
+				r.log.Warn("saved event-time progress unreadable; the partition's first records decide it afresh", "partition", st.Partition, "err", err)
+			}
+		}
+		r.wm.Expect(parts, r.opts.Now())
+		if r.sink != nil {
+			var err error
+			if r.stored, err = r.sink.Stored(ctx, r.cfg.Kafka.Topic, parts); err != nil {
+				return err
+			}
+		}
+		r.log.Info("assignment: reading from the committed offsets", "partitions", parts, "from", from)
+	}
+	for _, p := range parts {
+		if end, ok := r.ends[p]; ok && from[p] >= end {
+			r.wm.Done(p) // nothing to read in a bounded run
+		}
+	}
+	r.from = from
+	a.Read(from)
+	return nil
+}
+
+// carriesOn reports whether the runner can keep its state for a new
+// assignment: the same partitions, each committed last by this runner
+// (nobody else read them meanwhile).
+func (r *Runner) carriesOn(starts []source.Start, parts []int) bool {
+	if r.owned == nil || !slices.Equal(r.owned, parts) {
+		return false
+	}
+	for _, st := range starts {
+		c, ok := r.committed[st.Partition]
+		if !ok || c.Offset != st.Offset || c.Metadata != st.Metadata || r.trk.processed(st.Partition) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// owns reports whether partition p is in the current assignment.
+func (r *Runner) owns(p int) bool {
+	_, ok := slices.BinarySearch(r.owned, p)
+	return ok
+}
+
+// caughtUp reports whether every partition of the assignment was read to
+// where a bounded run ends; finished partitions stop holding the
+// watermark back.
+func (r *Runner) caughtUp() bool {
+	all := true
+	for _, p := range r.owned {
+		end, ok := r.ends[p]
+		if !ok || end == 0 || max(r.trk.processed(p), r.from[p]) >= end {
+			r.wm.Done(p)
+			continue
+		}
+		all = false
+	}
+	return all
+}
+
+// snapshot returns partition p's event-time progress for a commit.
+func (r *Runner) snapshot(p int) string { return r.wm.Snapshot(p) }

@@ -26,7 +26,6 @@ func TestVerdictAllowlistAndLifecycle(t *testing.T) {
 	}
 
 	now := time.Now().UTC().Truncate(time.Second)
-	win := now.Truncate(time.Hour)
 	const (
 		mild      = "+8613800000001" // fan_out alone: a call centre
 		robocall  = "+8613800000002" // fan_out + short_calls
@@ -37,9 +36,10 @@ func TestVerdictAllowlistAndLifecycle(t *testing.T) {
 		old       = "+8613800000007" // flagged before the TTL
 	)
 	var b sink.Batch
+	// A flag counts from its window's start (its flagged_at).
 	flag := func(n, d string, at time.Time) {
-		b.AddFlag(&schemas.Flag{Number: n, Detector: d, WindowStart: win, WindowEnd: win.Add(time.Hour), Score: 0.7,
-			Value: 100, Evidence: d + " evidence", FlaggedAt: at})
+		b.AddFlag(&schemas.Flag{Number: n, Detector: d, WindowStart: at, WindowEnd: at.Add(time.Hour), Score: 0.7,
+			Value: 100, Evidence: d + " evidence", FlaggedAt: at, Final: true})
 	}
 	before := now.Add(-time.Minute)
 	flag(mild, "fan_out", before)

@@ -43,7 +43,8 @@ type Window struct {
 	// calls, for the spread of talk times.
 	TalkSquares float64
 	// Gaps, GapSum and GapSquares describe the seconds between
-	// consecutive call starts.
+	// consecutive call starts of the window, in start order; the engine
+	// measures them when the window closes (Closing).
 	Gaps       int
 	GapSum     float64
 	GapSquares float64

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 
@@ -30,11 +31,13 @@ func (r *Runner) reset() error {
 	r.trk = newTracker()
 	r.wmNow, r.wmKnown = r.wmNow.Truncate(0), false
 	r.owned = nil
+	r.held = r.held[:0]
+	r.startKnown = false
 	return nil
 }
 
-// begin takes over assignment a and starts its readers.
-func (r *Runner) begin(ctx context.Context, a *source.Assignment) error {
+// begin takes over assignment a and starts its readers, which fill q.
+func (r *Runner) begin(ctx context.Context, a *source.Assignment, q *queue) error {
 	starts := a.Partitions()
 	parts := make([]int, 0, len(starts))
 	for _, st := range starts {
@@ -76,7 +79,7 @@ func (r *Runner) begin(ctx context.Context, a *source.Assignment) error {
 		}
 	}
 	r.from = from
-	a.Read(from)
+	a.Read(from, q.put)
 	return nil
 }
 
@@ -116,6 +119,40 @@ func (r *Runner) caughtUp() bool {
 		all = false
 	}
 	return all
+}
+
+// aheadBuckets is how far, in slides, a partition may lead the watermark
+// and still be read: the engine keeps this much room ahead of the
+// windows it must keep (params.ring).
+const aheadBuckets = 3
+
+// eligible reports whether the run loop may take partition p's messages
+// now: not while its progress leads the reference (the watermark, or
+// before it is known the slowest known partition) by more than
+// aheadBuckets slides; its reader waits meanwhile. The partition that
+// holds the watermark back is never that far ahead, so reading always
+// goes on.
+func (r *Runner) eligible(p int) bool {
+	ref, ok := r.reference()
+	if !ok {
+		return true
+	}
+	f, known := r.wm.Frontier(p)
+	return !known || f <= ref+aheadBuckets*int64(r.cfg.Window.Slide/time.Second)
+}
+
+// reference is the event time (Unix seconds) that reading follows: the
+// watermark the engine runs at, or before it is known (some partition's
+// progress is not), the progress of the first partition whose progress
+// became known, less the allowed lateness.
+func (r *Runner) reference() (int64, bool) {
+	if r.wmKnown {
+		return r.wmNow.Unix(), true
+	}
+	if !r.startKnown {
+		r.startFloor, r.startKnown = r.wm.Floor()
+	}
+	return r.startFloor, r.startKnown
 }
 
 // snapshot returns partition p's event-time progress for a commit.

@@ -124,6 +124,15 @@ type Runner struct {
 	committed map[int]source.Commit
 	ends      map[int]int64
 
+	// held holds records too far ahead of the watermark for the engine
+	// yet (copies: records is reused); released those given back to it;
+	// flushing gives them all back at the end of a bounded run.
+	held, released []engine.Record
+	flushing       bool
+	// startFloor is what reading follows until the watermark is known.
+	startFloor int64
+	startKnown bool
+
 	decoders []*decode.Decoder
 	records  []engine.Record
 	rejected []error

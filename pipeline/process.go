@@ -25,6 +25,7 @@ func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 	r.m.Records.Add(int64(len(msgs)))
 
 	recs := make([]*engine.Record, 0, len(msgs))
+	var valid int64
 	// A record far ahead of its partition (a broken clock) must not hold
 	// commits back until the stream catches up with it: past this limit
 	// it is not protected by replay, and only its own windows suffer.
@@ -54,15 +55,42 @@ func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 		if rec.CDR.Withheld {
 			r.m.Withheld.Add(1)
 		}
+		valid++
+		if !r.wmKnown || rec.CDR.StartTime.Unix() >= r.eng.Horizon(r.wmNow) {
+			// Too far ahead of the watermark for the engine's rings, or
+			// read before the watermark is known: held until it catches
+			// up (the run loop stops reading a partition that leads by
+			// much, so few are). Its row is stored now, in offset order
+			// with the partition's others, as Stored needs.
+			if r.eng.Claim(rec, r.wmNow, r.wmKnown) {
+				r.store(b, rec)
+			} else {
+				r.m.Duplicates.Add(1)
+			}
+			r.held = append(r.held, *rec)
+			continue
+		}
 		recs = append(recs, rec)
 	}
-	r.m.Valid.Add(int64(len(recs)))
+	r.m.Valid.Add(valid)
 	// Windows close on the watermark from before this batch, which never
 	// passes a partition's progress, so records on time for their
 	// partition never fall in a closed window (unless their partition
 	// was idle and released meanwhile: those are late too).
 	r.run(recs, b)
+	r.advance(now)
+}
+
+// advance moves the watermark the engine runs at: the partitions'
+// progress, but never past a record held back, whose windows must stay
+// open until the engine has it.
+func (r *Runner) advance(now time.Time) {
 	r.wmNow, r.wmKnown = r.wm.Advance(now)
+	for i := range r.held {
+		if t := r.held[i].CDR.StartTime; t.Before(r.wmNow) {
+			r.wmNow = t.Truncate(time.Second)
+		}
+	}
 }
 
 // run runs the engine on recs at the current watermark, buffers what it
@@ -70,10 +98,39 @@ func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 // needs at the watermark it has applied, not at the one just computed,
 // whose closed windows it writes only on the next run.
 func (r *Runner) run(recs []*engine.Record, b *sink.Batch) {
+	recs = r.unhold(recs, !r.flushing)
 	r.collect(r.eng.Process(recs, r.wmNow, r.wmKnown), b)
 	if r.wmKnown {
 		r.trk.release(r.eng.Needs(r.wmNow))
 	}
+}
+
+// unhold adds to recs the held records the engine can now take (all of
+// them unless bounded), keeping the others held.
+func (r *Runner) unhold(recs []*engine.Record, bounded bool) []*engine.Record {
+	if len(r.held) == 0 {
+		return recs
+	}
+	// The engine's outputs point into the records until they are
+	// collected, so released ones move to a buffer of their own.
+	if bounded && !r.wmKnown {
+		return recs
+	}
+	r.released = r.released[:0]
+	keep := r.held[:0]
+	limit := r.eng.Horizon(r.wmNow)
+	for _, h := range r.held {
+		if bounded && h.CDR.StartTime.Unix() >= limit {
+			keep = append(keep, h)
+			continue
+		}
+		r.released = append(r.released, h)
+	}
+	r.held = keep
+	for i := range r.released {
+		recs = append(recs, &r.released[i])
+	}
+	return recs
 }
 
 // reject stores a message that could not be decoded, with its reason.
@@ -102,7 +159,7 @@ func (r *Runner) reject(m *kafka.Message, err error, now time.Time, b *sink.Batc
 // advanceIdle lets the watermark move when no messages arrive, so idle
 // partitions stop holding windows open, and writes what closed.
 func (r *Runner) advanceIdle(b *sink.Batch) {
-	r.wmNow, r.wmKnown = r.wm.Advance(r.opts.Now())
+	r.advance(r.opts.Now())
 	if r.wmKnown {
 		r.run(nil, b)
 	}
@@ -185,7 +242,10 @@ func (r *Runner) store(b *sink.Batch, rec *engine.Record) {
 }
 
 // final adds provisional stats for windows still open at the end of a
-// bounded run.
+// bounded run, after the held records.
 func (r *Runner) final(b *sink.Batch) {
+	r.flushing = true
+	r.run(nil, b)
+	r.flushing = false
 	r.collect(r.eng.Flush(), b)
 }

@@ -2,71 +2,105 @@ package pipeline
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/segmentio/kafka-go"
 )
 
-// queue carries fetched messages from the fetcher to the run loop. The
-// fetcher appends one message at a time under a mutex; the run loop
-// takes everything queued at once by swapping buffers. A channel send
-// per message cost more than decoding the message, and handing over
-// chunks would let a chunk wait in the fetcher while the topic is quiet.
-// The limit is the fetch-side back-pressure: when processing stalls, the
-// fetcher waits and stops fetching.
+// queue carries fetched messages from the partitions' readers to the run
+// loop, a buffer per partition. A reader appends one message at a time
+// under a mutex; the run loop takes, in one go, everything queued for the
+// partitions it is willing to read now, by swapping buffers. A channel
+// send per message cost more than decoding the message.
+//
+// The per-partition limit is the fetch-side back-pressure, partition by
+// partition: the run loop leaves alone a partition that runs too far
+// ahead of the others in event time, its buffer fills, and its reader
+// waits, while the partitions behind keep flowing. Event time then
+// advances evenly across partitions however fast each can be read
+// (after a restart, a backlog's partitions race), which keeps the
+// engine's state to the windows around the watermark, and its results
+// the same.
 type queue struct {
 	mu    sync.Mutex
-	buf   []kafka.Message
-	limit int
+	parts map[int]*partQueue
+	ids   []int         // partitions with a buffer, sorted
+	n     int           // messages queued, all partitions
+	limit int           // per partition
 	ready chan struct{} // a token when messages were queued
-	room  chan struct{} // a token when the run loop took messages
+}
+
+type partQueue struct {
+	buf  []kafka.Message
+	room chan struct{} // a token when the run loop took its messages
 }
 
 func newQueue(limit int) *queue {
-	return &queue{
-		buf:   make([]kafka.Message, 0, limit),
-		limit: limit,
-		ready: make(chan struct{}, 1),
-		room:  make(chan struct{}, 1),
-	}
+	return &queue{parts: make(map[int]*partQueue), limit: max(limit, 1), ready: make(chan struct{}, 1)}
 }
 
-// put queues m, waiting while the queue is full, until ctx ends.
+// part returns partition p's buffer, creating it; q.mu is held.
+func (q *queue) part(p int) *partQueue {
+	pq := q.parts[p]
+	if pq == nil {
+		pq = &partQueue{room: make(chan struct{}, 1)}
+		q.parts[p] = pq
+		i, _ := slices.BinarySearch(q.ids, p)
+		q.ids = slices.Insert(q.ids, i, p)
+	}
+	return pq
+}
+
+// put queues m, waiting while its partition's buffer is full, until ctx
+// ends.
 func (q *queue) put(ctx context.Context, m kafka.Message) error {
 	for {
 		q.mu.Lock()
-		if len(q.buf) < q.limit {
-			q.buf = append(q.buf, m)
+		pq := q.part(m.Partition)
+		if len(pq.buf) < q.limit {
+			pq.buf = append(pq.buf, m)
+			q.n++
 			q.mu.Unlock()
 			signal(q.ready)
 			return nil
 		}
+		room := pq.room
 		q.mu.Unlock()
 		select {
-		case <-q.room:
+		case <-room:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 }
 
-// take returns everything queued and keeps spare, emptied, as the next
-// buffer; the caller owns the result until it passes it back as spare.
-func (q *queue) take(spare []kafka.Message) []kafka.Message {
-	clear(spare) // let the collector have the values already processed
+// take appends to dst everything queued for the partitions eligible (nil:
+// all) lets through, partition by partition, and returns it.
+func (q *queue) take(dst []kafka.Message, eligible func(p int) bool) []kafka.Message {
+	clear(dst) // let the collector have the values already processed
+	dst = dst[:0]
 	q.mu.Lock()
-	got := q.buf
-	q.buf = spare[:0]
+	for _, p := range q.ids {
+		pq := q.parts[p]
+		if len(pq.buf) == 0 || eligible != nil && !eligible(p) {
+			continue
+		}
+		dst = append(dst, pq.buf...)
+		q.n -= len(pq.buf)
+		clear(pq.buf)
+		pq.buf = pq.buf[:0]
+		signal(pq.room)
+	}
 	q.mu.Unlock()
-	signal(q.room)
-	return got
+	return dst
 }
 
 // len reports how many messages wait.
 func (q *queue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.buf)
+	return q.n
 }
 
 // signal leaves a token in c unless one is there already; a full

@@ -71,7 +71,8 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 // bounded run is caught up (done), then writes and commits what was
 // processed.
 func (r *Runner) runAssignment(ctx context.Context, a *source.Assignment) (done bool, err error) {
-	if err := r.begin(ctx, a); err != nil {
+	q := newQueue(max(r.cfg.Engine.QueueSize*queueUnit/max(len(a.Partitions()), 1), minPartQueue))
+	if err := r.begin(ctx, a, q); err != nil {
 		return false, err
 	}
 	// Work stops when the run is stopped or the partitions are taken
@@ -85,11 +86,6 @@ func (r *Runner) runAssignment(ctx context.Context, a *source.Assignment) (done 
 		case <-work.Done():
 		}
 	}()
-	fetchCtx, stopFetch := context.WithCancel(work)
-	defer stopFetch()
-	q := newQueue(r.cfg.Engine.QueueSize * queueUnit)
-	fetchErr := make(chan error, 1)
-	go func() { fetchErr <- r.fetch(fetchCtx, a, q) }()
 
 	// Two batches alternate: one fills while the other is written, so
 	// memory stays at two batches however slow ClickHouse is.
@@ -103,8 +99,7 @@ func (r *Runner) runAssignment(ctx context.Context, a *source.Assignment) (done 
 	var wg sync.WaitGroup
 	wg.Go(func() { writerErr = r.write(drainCtx, a, jobs, free) })
 
-	cur, runErr := r.loop(work, q, fetchErr, jobs, free, &done)
-	stopFetch()
+	cur, runErr := r.loop(work, q, a.Err(), jobs, free, &done)
 
 	// Drain: what was processed is written and committed within the
 	// deadline; fetched but unprocessed messages are simply not committed.
@@ -150,7 +145,7 @@ func (r *Runner) loop(work context.Context, q *queue, fetchErr <-chan error, job
 	for !*done && work.Err() == nil {
 		r.h.turn(r.opts.Now())
 		if next == len(taken) {
-			taken, next = q.take(taken), 0
+			taken, next = q.take(taken, r.eligible), 0
 		}
 		if len(taken) == 0 {
 			select {
@@ -159,7 +154,7 @@ func (r *Runner) loop(work context.Context, q *queue, fetchErr <-chan error, job
 			case err := <-fetchErr:
 				return cur, err
 			case <-q.ready:
-				taken, next = q.take(taken), 0
+				taken, next = q.take(taken, r.eligible), 0
 			case <-ticker.C:
 			}
 		}
@@ -283,21 +278,10 @@ func (r *Runner) afterWrite(ctx context.Context) {
 	}
 }
 
-// queueUnit is how many messages one unit of engine.queue_size holds.
-const queueUnit = 512
-
-// fetch feeds q from a until ctx ends.
-func (r *Runner) fetch(ctx context.Context, a *source.Assignment, q *queue) error {
-	for {
-		m, err := a.Fetch(ctx)
-		if err == nil {
-			err = q.put(ctx, m)
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-	}
-}
+// queueUnit is how many messages one unit of engine.queue_size holds,
+// shared out among the assigned partitions; minPartQueue is the least a
+// partition gets.
+const (
+	queueUnit    = 512
+	minPartQueue = 1024
+)

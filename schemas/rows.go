@@ -20,6 +20,10 @@ type Flag struct {
 	// replaces the row written when the threshold was first crossed, even
 	// if a replay writes that one again later.
 	Final bool
+	// Withdrawn says the closed window no longer shows the trait its
+	// crossing row flagged (a share that fell back under its threshold
+	// as the window filled): the flag does not stand.
+	Withdrawn bool
 }
 
 // CallerStats is one row of caller_stats: a caller's aggregates over one

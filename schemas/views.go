@@ -42,7 +42,7 @@ type View struct {
 func Views(db string, v Verdict) []View {
 	return []View{
 		{"flagged_numbers", `SELECT number, detector, window_start, window_end, score, value, evidence, flagged_at
-FROM ` + db + `.flags FINAL`},
+FROM ` + db + `.flags FINAL WHERE withdrawn = 0`},
 		{"caller_stats", `SELECT caller, window_start, window_end, calls, answered, distinct_callees, short_calls, avg_talk, sequential_score, updated_at
 FROM ` + db + `.window_stats FINAL`},
 		{"verdicts", verdictsQuery(db, v)},
@@ -70,7 +70,7 @@ FROM
     FROM
     (
         SELECT number, detector, argMax(evidence, score) AS best_evidence, min(flagged_at) AS first_at, max(flagged_at) AS last_at
-        FROM ` + db + `.flags
+        FROM ` + db + `.flags FINAL
         ANY LEFT JOIN
         (
             SELECT number, max(at) AS reset_at
@@ -78,7 +78,7 @@ FROM
             WHERE source = 'manual' AND action = 'remove'
             GROUP BY number
         ) AS resets USING (number)
-        WHERE flagged_at >= now() - ` + strconv.FormatInt(int64(v.TTL/time.Second), 10) + ` AND flagged_at > reset_at
+        WHERE window_start >= now() - ` + strconv.FormatInt(int64(v.TTL/time.Second), 10) + ` AND window_start > reset_at AND withdrawn = 0
         GROUP BY number, detector
     )
     GROUP BY number

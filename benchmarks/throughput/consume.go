@@ -114,7 +114,7 @@ func consumeAll(ctx context.Context, cfg config.Kafka, ends map[int]int64, every
 	for _, st := range a.Partitions() {
 		from[st.Partition] = max(st.Offset, 0)
 	}
-	a.Read(from)
+	a.Read(from, nil)
 	next := make(map[int]source.Commit, len(ends))
 	left := len(ends)
 	start := time.Now()

@@ -22,7 +22,6 @@ func (s *shard) summary(h *heavy, wn *win, closing bool) *detectors.Window {
 	w.Calls, w.Answered, w.Short = int(a.calls), int(a.answered), int(a.short)
 	w.TalkSeconds, w.TalkSquares = a.talk, a.talkSq
 	w.OneRing, w.Invalid, w.Spoofed = int(a.oneRing), int(a.invalid), int(a.spoofed)
-	w.Gaps, w.GapSum, w.GapSquares = int(a.gaps), a.gapSum, a.gapSq
 	w.MaxConcurrent, w.PeakPerMinute = int(a.maxConc), int(a.peakMin)
 	var sketch *hll
 	for b := wn.start; h.overflow != nil && b < wn.start+p.w; b++ {
@@ -38,6 +37,7 @@ func (s *shard) summary(h *heavy, wn *win, closing bool) *detectors.Window {
 		w.Distinct += int(sketch.estimate() + 0.5)
 	}
 	if closing {
+		s.gaps(h, wn.start, w)
 		mask := windowMask(wn.start, p.w)
 		for c := range h.calledBack {
 			if m := h.callees.find(c); m != nil && *m&mask != 0 {
@@ -97,6 +97,20 @@ func (s *shard) flag(numberText string, d detectors.Detector, k int32, f detecto
 	})
 }
 
+// withdraw emits the closing row of a flag window k no longer shows.
+func (s *shard) withdraw(numberText string, d detectors.Detector, k int32) {
+	s.out.Flags = append(s.out.Flags, schemas.Flag{
+		Number:      numberText,
+		Detector:    d.Name(),
+		WindowStart: s.p.time(k),
+		WindowEnd:   s.p.time(k + s.p.w),
+		Evidence:    "withdrawn: the whole window no longer shows it",
+		FlaggedAt:   s.p.time(k),
+		Final:       true,
+		Withdrawn:   true,
+	})
+}
+
 // mayRun reports whether window wn can hold a run of sequential callees:
 // not when no callee ever landed next to another. Sorting the callees of
 // every closing window of a call centre would cost more than the rest of
@@ -124,6 +138,12 @@ func (s *shard) final(h *heavy, wn *win, w *detectors.Window, numberText string)
 		}
 		f, ok := d.Check(w)
 		if !ok {
+			if wn.flagged&(1<<i) != 0 {
+				// Flagged when crossed, not by the whole window: the
+				// closing row withdraws it, so the flags that stand
+				// depend on the window's calls only.
+				s.withdraw(numberText, d, wn.start)
+			}
 			continue
 		}
 		wn.flagged |= 1 << i

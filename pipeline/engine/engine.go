@@ -31,6 +31,10 @@ type Record struct {
 	// CDR.Callee (its pseudonym, made by the pipeline where it decodes,
 	// in parallel). The engine reads CDR.Callee only.
 	StoredCallee string
+	// Stored says the record was claimed early (Claim): its row is
+	// stored already, and counted says whether the engine counts it.
+	Stored  bool
+	counted bool
 
 	callerKey uint64
 	calleeKey uint64
@@ -80,8 +84,10 @@ type params struct {
 	// noCallback is the index of no_callback in detectors (-1: off); it is
 	// judged graceBuckets after its window closes, not at the close.
 	noCallback int
-	// spoofed is the index of spoofed_origin in detectors (-1: off).
+	// spoofed is the index of spoofed_origin in detectors (-1: off);
+	// robotic that of robotic_timing.
 	spoofed      int
+	robotic      int
 	graceBuckets int32
 
 	minutesPerBucket int
@@ -209,6 +215,7 @@ func newParams(cfg Config) (*params, error) {
 		bombSpan:     int64(d.CallBombing.Span / time.Second),
 		noCallback:   slices.IndexFunc(dets, func(d detectors.Detector) bool { return d.Name() == "no_callback" }),
 		spoofed:      slices.IndexFunc(dets, func(d detectors.Detector) bool { return d.Name() == "spoofed_origin" }),
+		robotic:      slices.IndexFunc(dets, func(d detectors.Detector) bool { return d.Name() == "robotic_timing" }),
 		graceBuckets: grace,
 
 		minutesPerBucket: int(max(1, slide/60)),
@@ -232,6 +239,30 @@ func (e *Engine) Needs(wm time.Time) int64 {
 	}
 	oldest = min(oldest, closedThrough-p.lateBuckets)
 	return int64(oldest) * p.slide
+}
+
+// Claim de-duplicates r now, for a record the pipeline holds back from
+// the engine for a while (Horizon) but whose row it stores at once: the
+// rows of a partition must be stored in offset order. It reports whether
+// to store the row (its first copy); when the engine gets the record
+// later, it counts it as the claim decided.
+func (e *Engine) Claim(r *Record, wm time.Time, wmKnown bool) (store bool) {
+	s := e.shards[mix.Mix64(r.callerKey)%uint64(len(e.shards))]
+	sec := r.CDR.StartTime.Unix()
+	late := r.Late || wmKnown && sec < wm.Unix()
+	store, r.counted = s.dedup.claim(s.p.bucket(sec), r.keyHash, !late)
+	r.Stored = true
+	return store
+}
+
+// Horizon returns the latest start time (Unix seconds, exclusive) of a
+// record the engine can take at watermark wm: each caller keeps a ring of
+// buckets, from the oldest window it must still write to the newest it
+// saw, and a record further ahead would overwrite windows still open.
+// Such records are held back until the watermark catches up.
+func (e *Engine) Horizon(wm time.Time) int64 {
+	p := e.p
+	return int64(p.bucket(wm.Unix())+p.lateBuckets+4) * p.slide
 }
 
 // Prepare fills a record's derived keys and classifies the call's own
@@ -288,16 +319,20 @@ func (e *Engine) Process(batch []*Record, wm time.Time, wmKnown bool) []Output {
 	}
 	e.each(func(i int, s *shard) {
 		if wmKnown {
+			// The calls received in buckets the watermark sealed first,
+			// so that windows closing now have their callbacks.
+			s.seal(wm.Unix())
 			s.advance(wm.Unix())
 		}
 		s.processAll(e.parts[i])
 	})
-	// Second phase: each shard takes the calls its numbers received.
+	// Second phase: each shard takes the calls its numbers received, to
+	// handle once their buckets are sealed.
 	var wg sync.WaitGroup
 	for j, s := range e.shards {
 		wg.Go(func() {
 			for _, from := range e.shards {
-				s.reverseAll(from.outbox[j])
+				s.hold(from.outbox[j])
 			}
 			e.outs[j] = s.out
 		})
@@ -314,7 +349,10 @@ func (e *Engine) Process(batch []*Record, wm time.Time, wmKnown bool) []Output {
 // Flush writes provisional stats for every open window, for the end of a
 // bounded run.
 func (e *Engine) Flush() []Output {
-	e.each(func(_ int, s *shard) { s.flush() })
+	e.each(func(_ int, s *shard) {
+		s.seal(sealAll)
+		s.flush()
+	})
 	return e.outs
 }
 

@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"slices"
+
+	"github.com/cdrpipe/cdrpipe/detectors"
 	"github.com/cdrpipe/cdrpipe/internal/mix"
 )
 
@@ -54,6 +57,7 @@ func (s *shard) add(h *heavy, numberText string, ev event) {
 	if cs.bucket != b {
 		*cs = counts{bucket: b}
 		clear(minutes)
+		s.clearStarts(h, slot)
 	}
 	first, last := b-p.w+1, b
 	// Windows are started before the call is counted: a new one sums the
@@ -107,46 +111,63 @@ func (s *shard) tally(h *heavy, minutes []uint16, ev event, b int32) counts {
 		}
 		d.peakMin = minutes[m]
 	}
-	// Gaps between starts, in arrival order; an out-of-order call adds none.
-	if h.lastStart != 0 && ev.sec >= h.lastStart {
-		g := float64(ev.sec - h.lastStart)
-		d.gaps = 1
-		d.gapSum = g
-		d.gapSq = g * g
-	}
-	h.lastStart = max(h.lastStart, ev.sec)
+	s.keepStart(h, b, ev.sec)
 	return d
 }
 
-// concurrency records how many of the caller's calls were in progress at
-// once, around this one. The peaks can only be at this call's start or at
-// the start of a recent call that begins while it is in progress; each
-// peak is counted in the bucket where it happens, so the result does not
-// depend on the order in which the calls arrived.
+// concurrency records how many of a mobile caller's calls were in
+// progress at once, around this one. The peaks can only be at this call's
+// start or at the start of a kept call that begins while it is in
+// progress, and each is counted in the bucket where it happens. A call is
+// kept while a later call on time can still overlap it: until the
+// watermark passes its end. Then the count at every call's start is
+// complete once the last call covering it arrives, whatever the order of
+// arrival. Only mobile numbers are judged on it (a handset holds one or
+// two calls; a PBX holds hundreds), so others keep nothing.
 func (s *shard) concurrency(h *heavy, ev event) {
+	if ev.flags&flagMobile == 0 {
+		return
+	}
 	self := span{start: ev.sec, end: ev.sec + uint32(ev.ring) + uint32(ev.talk)}
-	recent := h.recent[:min(h.nRecent, recentCalls)]
-	if self.end > self.start {
-		s.peak(h, recent, self, self.start)
-		for _, r := range recent {
-			if self.start < r.start && r.start < self.end {
-				s.peak(h, recent, self, r.start)
-			}
+	if self.end <= self.start {
+		return
+	}
+	wm := uint32(max(s.wmSec, 0))
+	kept := h.spans[:0]
+	for _, sp := range h.spans {
+		if sp.end > wm {
+			kept = append(kept, sp)
 		}
 	}
-	h.recent[h.nRecent%recentCalls] = self
-	h.nRecent++
+	h.spans = kept
+	if len(h.spans) >= maxSpans {
+		// A "handset" with this many calls at once is saturated; its
+		// count stays at the cap (the cap is the evidence).
+		s.peak(h, nil, self, self.start, maxSpans)
+		return
+	}
+	s.peak(h, h.spans, self, self.start, 0)
+	for _, sp := range h.spans {
+		if self.start < sp.start && sp.start < self.end {
+			s.peak(h, h.spans, self, sp.start, 0)
+		}
+	}
+	h.spans = append(h.spans, self)
 }
 
-// peak counts the calls in progress at second x and keeps the largest
-// count in x's bucket.
-func (s *shard) peak(h *heavy, recent []span, self span, x uint32) {
+// maxSpans bounds the calls a mobile caller keeps for concurrency.
+const maxSpans = 256
+
+// peak counts the calls in progress at second x (self and those of kept)
+// and keeps the largest count in x's bucket; at least floor.
+func (s *shard) peak(h *heavy, kept []span, self span, x uint32, floor uint16) {
 	n := uint16(1) // self: x lies within it
-	for _, r := range recent {
+	for _, r := range kept {
 		if r.start <= x && x < r.end {
 			n++
 		}
 	}
+	n = max(n, floor)
 	b := s.p.bucket(int64(x))
 	if cs := &h.counts[mod(b, s.p.ring)]; cs.bucket == b {
 		cs.maxConc = max(cs.maxConc, n)
@@ -260,4 +281,63 @@ func (s *shard) addOverflow(h *heavy, callee uint64, b int32) {
 	}
 	h.overflow[slot].add(mix.Mix64(callee))
 	s.out.Overflowed++
+}
+
+// maxStarts bounds the call starts kept per bucket for gaps; a window
+// with a fuller bucket (a call centre, thousands an hour) is not judged on
+// its gaps, which say nothing of a person there anyway.
+const maxStarts = 2048
+
+// keepStart keeps the start sec of a call in bucket b, for the gaps of
+// the windows it falls in. Gaps are measured when a window closes, over
+// its starts sorted: the same whatever the order the calls arrived in.
+func (s *shard) keepStart(h *heavy, b int32, sec uint32) {
+	if s.p.robotic < 0 {
+		return
+	}
+	slot := mod(b, s.p.ring)
+	if h.starts == nil {
+		h.starts = make([][]uint32, s.p.ring)
+	}
+	if len(h.starts[slot]) >= maxStarts {
+		h.startsFull |= 1 << uint(slot)
+		return
+	}
+	h.starts[slot] = append(h.starts[slot], sec)
+}
+
+// clearStarts empties ring slot slot for a new bucket.
+func (s *shard) clearStarts(h *heavy, slot int32) {
+	if h.starts != nil {
+		h.starts[slot] = h.starts[slot][:0]
+	}
+	h.startsFull &^= 1 << uint(slot)
+}
+
+// gaps measures the seconds between consecutive call starts of window k
+// into w; nothing when a bucket of it overflowed.
+func (s *shard) gaps(h *heavy, k int32, w *detectors.Window) {
+	p := s.p
+	if h.starts == nil {
+		return
+	}
+	all := s.startBuf[:0]
+	for b := k; b < k+p.w; b++ {
+		slot := mod(b, p.ring)
+		if h.counts[slot].bucket != b {
+			continue
+		}
+		if h.startsFull&(1<<uint(slot)) != 0 {
+			return
+		}
+		all = append(all, h.starts[slot]...)
+	}
+	s.startBuf = all
+	slices.Sort(all)
+	for i := 1; i < len(all); i++ {
+		g := float64(all[i] - all[i-1])
+		w.Gaps++
+		w.GapSum += g
+		w.GapSquares += g * g
+	}
 }

@@ -1,6 +1,10 @@
 package engine
 
 import (
+	"cmp"
+	"math"
+	"slices"
+
 	"github.com/cdrpipe/cdrpipe/detectors"
 	"github.com/cdrpipe/cdrpipe/internal/mix"
 	"github.com/cdrpipe/cdrpipe/pipeline/decode"
@@ -23,6 +27,66 @@ func (s *shard) sendReverse(r rev) {
 	i := mix.Mix64(r.target) % uint64(len(s.outbox))
 	s.outbox[i] = append(s.outbox[i], r)
 }
+
+// The callee side is handled in event-time order, not in the order calls
+// arrive: a received call is held until the watermark seals its bucket
+// (no call on time can start in it any more), then the bucket's calls are
+// handled sorted by start, caller and callee. Whether a callee was called
+// back, and whose calls flood a callee, then depend on the calls alone,
+// not on how the partitions interleaved. The cost is that call_bombing is
+// flagged once the bucket is sealed (minutes later than a caller-side
+// trait), and the held calls: those of the allowed lateness.
+
+// hold files rs, calls received by this shard's numbers, until their
+// buckets are sealed.
+func (s *shard) hold(rs []rev) {
+	for i := range rs {
+		b := rs[i].bucket
+		l, ok := s.pending[b]
+		if !ok {
+			if n := len(s.sparePend); n > 0 {
+				l = s.sparePend[n-1][:0]
+				s.sparePend = s.sparePend[:n-1]
+			}
+			s.pendBuckets = append(s.pendBuckets, b)
+		}
+		s.pending[b] = append(l, rs[i])
+	}
+}
+
+// seal handles the held calls of every bucket that ends at or before wm
+// (Unix seconds; all of them when wm is seal All), oldest bucket first,
+// each in canonical order.
+func (s *shard) seal(wm int64) {
+	if len(s.pendBuckets) == 0 {
+		return
+	}
+	slices.Sort(s.pendBuckets)
+	n := 0
+	for _, b := range s.pendBuckets {
+		if wm != sealAll && (int64(b)+1)*s.p.slide > wm {
+			break
+		}
+		rs := s.pending[b]
+		slices.SortFunc(rs, func(x, y rev) int {
+			return cmp.Or(cmp.Compare(x.sec, y.sec), cmp.Compare(x.from, y.from), cmp.Compare(x.target, y.target))
+		})
+		s.reverseAll(rs)
+		delete(s.pending, b)
+		if len(s.sparePend) < maxSparePend {
+			s.sparePend = append(s.sparePend, rs[:0])
+		}
+		n++
+	}
+	s.pendBuckets = append(s.pendBuckets[:0], s.pendBuckets[n:]...)
+}
+
+// sealAll is the watermark that seals every bucket (the end of a bounded
+// run).
+const sealAll = math.MaxInt64
+
+// maxSparePend bounds the emptied bucket lists kept for reuse.
+const maxSparePend = 8
 
 // reverseAll handles rs in order, touching ahead as processAll does.
 func (s *shard) reverseAll(rs []rev) {
@@ -50,23 +114,53 @@ func (s *shard) reverse(r *rev) {
 	}
 }
 
-// callback records that r.target, a caller with full state, was called by
-// one of the numbers it called.
+// callback records that r.target, a caller this shard holds, was called
+// by one of the numbers it had called by then (in r's bucket or before).
+// A small caller marks its calls to that number; they carry the mark into
+// full state if it is promoted.
 func (s *shard) callback(r *rev) {
-	// Only heavy callers judge callbacks; their table is small and stays
-	// in cache, unlike the index of every caller.
-	i := s.heavyOf.find(r.target)
-	if i == nil {
+	if i := s.heavyOf.find(r.target); i != nil {
+		h := s.heavies[*i]
+		m := h.callees.find(r.from)
+		if m == nil || *m&s.upTo(h, r.bucket) == 0 {
+			return
+		}
+		if h.calledBack == nil {
+			h.calledBack = make(map[uint64]struct{})
+		}
+		h.calledBack[r.from] = struct{}{}
 		return
 	}
-	h := s.heavies[*i]
-	if h.callees.find(r.from) == nil {
+	ci := s.index.find(r.target)
+	if ci == nil {
+		return // it called nobody lately
+	}
+	cl := s.callers.at(*ci)
+	if cl.heavy != 0 || cl.n == 0 {
 		return
 	}
-	if h.calledBack == nil {
-		h.calledBack = make(map[uint64]struct{})
+	var buf [maxSmall + 1]event
+	es := s.calls(cl, &buf)
+	marked := false
+	for k := range es {
+		if es[k].callee == r.from && es[k].sec <= r.sec {
+			es[k].flags |= flagCalledBack
+			marked = true
+		}
 	}
-	h.calledBack[r.from] = struct{}{}
+	if marked {
+		s.setCalls(cl, es)
+	}
+}
+
+// upTo returns the callee-mask bits of h's buckets up to b: of the ring
+// (and of the 64 buckets a mask holds), those not after b.
+func (s *shard) upTo(h *heavy, b int32) uint64 {
+	lo := max(b-63, h.top-s.p.ring+1)
+	if b < lo {
+		return 0
+	}
+	return windowMask(lo, b-lo+1)
 }
 
 // victim is a callee receiving many calls lately.

@@ -30,6 +30,7 @@ type shard struct {
 	wmSec    int64 // watermark, Unix seconds
 	wmBucket int32 // bucket of the watermark
 	sorted   []uint64
+	startBuf []uint32         // scratch for gaps
 	view     detectors.Window // scratch for summary
 	touched  uint64           // keeps the lookahead loads from being optimised away
 	gone     []uint64         // scratch for heavy.expire
@@ -37,6 +38,11 @@ type shard struct {
 
 	// outbox holds, per destination shard, the calls its numbers received.
 	outbox [][]rev
+	// pending holds the calls this shard's numbers received, per bucket of
+	// start time, until the watermark seals the bucket (seal).
+	pending     map[int32][]rev
+	sparePend   [][]rev
+	pendBuckets []int32
 	// Callee-side call counts of the last two bombing spans, and the
 	// callees past a couple of calls.
 	received     table[hits]
@@ -47,10 +53,11 @@ type shard struct {
 
 func newShard(p *params, shards int) *shard {
 	return &shard{
-		p:      p,
-		dedup:  newDedup(),
-		expiry: make(map[int32]*[]int32),
-		outbox: make([][]rev, shards),
+		p:       p,
+		dedup:   newDedup(),
+		expiry:  make(map[int32]*[]int32),
+		outbox:  make([][]rev, shards),
+		pending: make(map[int32][]rev),
 	}
 }
 
@@ -114,13 +121,24 @@ func (s *shard) process(r *Record) {
 	c := &r.CDR
 	sec := c.StartTime.Unix()
 	b := s.p.bucket(sec)
-	if s.dedup.seen(b, r.keyHash) {
-		s.out.Duplicates++
-		return
+	late := r.Late || sec < s.wmSec
+	var count bool
+	if r.Stored {
+		count = r.counted // claimed, stored and reckoned when held back
+	} else {
+		var store bool
+		store, count = s.dedup.claim(b, r.keyHash, !late)
+		switch {
+		case !store:
+			s.out.Duplicates++
+		case late:
+			s.out.CDRs = append(s.out.CDRs, r)
+			s.out.Late++
+		default:
+			s.out.CDRs = append(s.out.CDRs, r)
+		}
 	}
-	s.out.CDRs = append(s.out.CDRs, r)
-	if r.Late || sec < s.wmSec {
-		s.out.Late++
+	if !count {
 		return
 	}
 	if r.callerKey == 0 {

@@ -50,6 +50,12 @@ func (s *shard) count(number uint64, known int32, numberText string, ev event) {
 	s.setCalls(cl, nil)
 	for _, e := range keep {
 		s.add(h, numberText, e)
+		if e.flags&flagCalledBack != 0 {
+			if h.calledBack == nil {
+				h.calledBack = make(map[uint64]struct{})
+			}
+			h.calledBack[e.callee] = struct{}{}
+		}
 	}
 	s.add(h, numberText, ev)
 }

@@ -39,6 +39,9 @@ const (
 	flagInvalid // to an unallocated or invalid number
 	flagSpoofed // domestic caller ID on an international trunk, or outside the plan
 	flagMobile  // the caller is a mobile number
+	// flagCalledBack marks a small caller's call whose callee called it
+	// back (set on the callee side, carried into full state).
+	flagCalledBack
 )
 
 // caller is the state every active caller has. Heavy callers point to a
@@ -61,13 +64,10 @@ type counts struct {
 	oneRing  uint32
 	invalid  uint32
 	spoofed  uint32
-	gaps     uint32
 	maxConc  uint16
 	peakMin  uint16 // most calls started in one minute
 	talk     float64
 	talkSq   float64
-	gapSum   float64
-	gapSq    float64
 }
 
 // add merges d into c.
@@ -78,13 +78,10 @@ func (c *counts) add(d *counts) {
 	c.oneRing += d.oneRing
 	c.invalid += d.invalid
 	c.spoofed += d.spoofed
-	c.gaps += d.gaps
 	c.maxConc = max(c.maxConc, d.maxConc)
 	c.peakMin = max(c.peakMin, d.peakMin)
 	c.talk += d.talk
 	c.talkSq += d.talkSq
-	c.gapSum += d.gapSum
-	c.gapSq += d.gapSq
 }
 
 // maxDetectors is how many detectors a window can track (one bit each).
@@ -122,20 +119,19 @@ type heavy struct {
 	// minutes counts call starts per minute, minutesPerBucket slots per
 	// ring bucket, for the peak calls per minute.
 	minutes []uint16
-	// recent holds the latest calls' time spans, for how many were in
-	// progress at once.
-	recent  [recentCalls]span
-	nRecent int
-	// lastStart is the latest call start seen, for gaps between calls.
-	lastStart uint32
+	// spans holds the time spans of a mobile caller's calls that a later
+	// call on time could still overlap, for how many were in progress at
+	// once.
+	spans []span
+	// starts holds, per ring slot, the call starts of its bucket (Unix
+	// seconds), for the gaps between calls, measured when a window
+	// closes; a bit of startsFull says a slot had more than maxStarts.
+	starts     [][]uint32
+	startsFull uint64
 	// calledBack holds callees that called this caller back.
 	calledBack map[uint64]struct{}
 	mobile     bool
 }
-
-// recentCalls bounds the calls remembered for concurrency: a handset
-// holds one or two, so a few dozen show any excess.
-const recentCalls = 32
 
 // span is a call from start to release, Unix seconds.
 type span struct{ start, end uint32 }

@@ -139,6 +139,19 @@ func (w *Watermark) Frontier(partition int) (sec int64, ok bool) {
 	return 0, false
 }
 
+// Floor returns the slowest known partition's progress less the allowed
+// lateness: the watermark once every partition's progress is known, a
+// lower bound of the records still to come before; ok is false while no
+// partition's progress is known.
+func (w *Watermark) Floor() (sec int64, ok bool) {
+	for _, p := range w.parts {
+		if p != nil && p.known && !p.done && (!ok || p.frontier-w.lateness < sec) {
+			sec, ok = p.frontier-w.lateness, true
+		}
+	}
+	return sec, ok
+}
+
 // Done marks a partition as finished (caught up), so it no longer holds
 // the watermark back.
 func (w *Watermark) Done(partition int) {

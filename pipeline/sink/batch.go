@@ -139,7 +139,7 @@ type flagColumns struct {
 	start, end, flaggedAt []time.Time
 	score, value          []float64
 	evidence              []string
-	version               []uint8
+	version, withdrawn    []uint8
 }
 
 // AddFlag buffers one row of flags (flagged_numbers).
@@ -154,18 +154,19 @@ func (b *Batch) AddFlag(f *schemas.Flag) {
 	t.evidence = append(t.evidence, f.Evidence)
 	t.flaggedAt = append(t.flaggedAt, f.FlaggedAt)
 	t.version = append(t.version, boolByte(f.Final))
+	t.withdrawn = append(t.withdrawn, boolByte(f.Withdrawn))
 }
 
 func (t *flagColumns) reset() {
 	*t = flagColumns{number: t.number[:0], detector: t.detector[:0], start: t.start[:0], end: t.end[:0],
-		flaggedAt: t.flaggedAt[:0], score: t.score[:0], value: t.value[:0], evidence: t.evidence[:0], version: t.version[:0]}
+		flaggedAt: t.flaggedAt[:0], score: t.score[:0], value: t.value[:0], evidence: t.evidence[:0], version: t.version[:0], withdrawn: t.withdrawn[:0]}
 }
 
 func (t *flagColumns) columns() []any {
-	return []any{t.number, t.detector, t.start, t.end, t.score, t.value, t.evidence, t.flaggedAt, t.version}
+	return []any{t.number, t.detector, t.start, t.end, t.score, t.value, t.evidence, t.flaggedAt, t.version, t.withdrawn}
 }
 
-const flagInsert = "(number, detector, window_start, window_end, score, value, evidence, flagged_at, version)"
+const flagInsert = "(number, detector, window_start, window_end, score, value, evidence, flagged_at, version, withdrawn)"
 
 type statsColumns struct {
 	caller                           []string
@@ -235,3 +236,29 @@ func (t *rejectColumns) columns() []any {
 }
 
 const rejectInsert = "(topic, kafka_partition, kafka_offset, received_at, reason, error, raw)"
+
+// Flags returns the flag rows buffered, in order (for tests and tools that
+// compare what two runs would write).
+func (b *Batch) Flags() []schemas.Flag {
+	t := &b.flags
+	out := make([]schemas.Flag, len(t.number))
+	for i := range out {
+		out[i] = schemas.Flag{Number: t.number[i], Detector: t.detector[i], WindowStart: t.start[i], WindowEnd: t.end[i],
+			Score: t.score[i], Value: t.value[i], Evidence: t.evidence[i], FlaggedAt: t.flaggedAt[i], Final: t.version[i] == 1,
+			Withdrawn: t.withdrawn[i] == 1}
+	}
+	return out
+}
+
+// Stats returns the caller_stats rows buffered, in order (for tests and
+// tools).
+func (b *Batch) Stats() []schemas.CallerStats {
+	t := &b.stats
+	out := make([]schemas.CallerStats, len(t.caller))
+	for i := range out {
+		out[i] = schemas.CallerStats{Caller: t.caller[i], WindowStart: t.start[i], WindowEnd: t.end[i], Calls: t.calls[i],
+			Answered: t.answered[i], DistinctCallees: t.distinct[i], ShortCalls: t.short[i], AvgTalk: t.avgTalk[i],
+			SequentialScore: t.seqScore[i], UpdatedAt: t.updated[i]}
+	}
+	return out
+}

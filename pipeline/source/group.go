@@ -251,27 +251,43 @@ func (a *Assignment) Revoked() <-chan struct{} { return a.revoked }
 func (a *Assignment) revoke() { a.revokeOnce.Do(func() { close(a.revoked) }) }
 
 // Read starts reading each assigned partition at from[partition] (an
-// offset, or kafka.FirstOffset).
-func (a *Assignment) Read(from map[int]int64) {
+// offset, or kafka.FirstOffset; the committed offset or the first when
+// from has none), handing each message to put, which may block to hold a
+// partition back; nil put queues them for Fetch. Reader errors come out
+// of Fetch, or of Err.
+func (a *Assignment) Read(from map[int]int64, put func(context.Context, kafka.Message) error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
+	if put == nil {
+		put = func(ctx context.Context, m kafka.Message) error {
+			select {
+			case a.msgs <- m:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
 	for _, st := range a.starts {
 		off, ok := from[st.Partition]
 		if !ok {
 			off = kafka.FirstOffset
+			if st.Offset >= 0 {
+				off = st.Offset
+			}
 		}
 		if end, bounded := a.ends[st.Partition]; bounded && off >= end {
 			continue
 		}
 		a.wg.Go(func() {
-			if err := a.read(ctx, st.Partition, off); err != nil && ctx.Err() == nil {
+			if err := a.read(ctx, st.Partition, off, put); err != nil && ctx.Err() == nil {
 				a.errs <- err
 			}
 		})
 	}
 }
 
-func (a *Assignment) read(ctx context.Context, p int, from int64) error {
+func (a *Assignment) read(ctx context.Context, p int, from int64, put func(context.Context, kafka.Message) error) error {
 	cfg := a.adm.cfg
 	rd := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: cfg.Brokers, Dialer: a.adm.conn.Dialer(), Topic: cfg.Topic, Partition: p,
@@ -305,10 +321,8 @@ func (a *Assignment) read(ctx context.Context, p int, from int64) error {
 		if bounded && m.Offset >= end {
 			return nil
 		}
-		select {
-		case a.msgs <- m:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := put(ctx, m); err != nil {
+			return err
 		}
 		if bounded && m.Offset == end-1 {
 			return nil
@@ -316,8 +330,12 @@ func (a *Assignment) read(ctx context.Context, p int, from int64) error {
 	}
 }
 
-// Fetch returns the next message of any assigned partition; each
-// partition's come in order. After a revoke it returns ErrRevoked.
+// Err delivers the first error of a partition's reader.
+func (a *Assignment) Err() <-chan error { return a.errs }
+
+// Fetch returns the next message of any assigned partition (when Read was
+// given no put); each partition's come in order. After a revoke it
+// returns ErrRevoked.
 func (a *Assignment) Fetch(ctx context.Context) (kafka.Message, error) {
 	select {
 	case m := <-a.msgs:

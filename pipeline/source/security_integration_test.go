@@ -71,7 +71,7 @@ func TestSecuredKafka(t *testing.T) {
 				t.Fatalf("join: %v", err)
 			}
 			defer a.Close()
-			a.Read(nil)
+			a.Read(nil, nil)
 			next := map[int]source.Commit{}
 			for range 50 {
 				m, err := a.Fetch(ctx)

@@ -492,7 +492,7 @@ func mustSource(t testing.TB, cfg config.Kafka, log *slog.Logger) *member {
 	for _, st := range a.Partitions() {
 		from[st.Partition] = max(st.Offset, 0)
 	}
-	a.Read(from)
+	a.Read(from, nil)
 	return &member{g: g, a: a}
 }
 

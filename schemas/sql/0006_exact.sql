@@ -21,9 +21,11 @@ FROM {db}.cdr_rejects GROUP BY topic, kafka_partition;
 
 -- Flags keep versions by design: one written when a threshold is crossed,
 -- one with the whole window when it closes (version 1), which must win
--- even when a replay writes the first one again afterwards. The table
--- becomes flags, with a version; flagged_numbers becomes a view of one
--- row per flag (created with the other views).
+-- even when a replay writes the first one again afterwards; the closing
+-- row withdraws the flag (withdrawn = 1) when the whole window no longer
+-- shows the trait. The table becomes flags, with a version;
+-- flagged_numbers becomes a view of one row per standing flag (created
+-- with the other views).
 CREATE TABLE IF NOT EXISTS {db}.flags
 (
     number       String,
@@ -34,14 +36,15 @@ CREATE TABLE IF NOT EXISTS {db}.flags
     value        Float64,
     evidence     String,
     flagged_at   DateTime,
-    version      UInt8
+    version      UInt8,
+    withdrawn    UInt8
 )
 ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(window_start)
 ORDER BY (number, detector, window_start);
 
-INSERT INTO {db}.flags (number, detector, window_start, window_end, score, value, evidence, flagged_at, version)
-SELECT number, detector, window_start, window_end, score, value, evidence, window_start, 1 FROM {db}.flagged_numbers;
+INSERT INTO {db}.flags (number, detector, window_start, window_end, score, value, evidence, flagged_at, version, withdrawn)
+SELECT number, detector, window_start, window_end, score, value, evidence, window_start, 1, 0 FROM {db}.flagged_numbers;
 
 DROP TABLE IF EXISTS {db}.flagged_numbers;
 

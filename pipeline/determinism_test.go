@@ -1,0 +1,352 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cdrpipe/cdrpipe/config"
+	"github.com/cdrpipe/cdrpipe/pipeline/sink"
+	"github.com/cdrpipe/cdrpipe/traffic"
+)
+
+// Verdicts are a function of the input: the same messages give the same
+// flags and caller stats however the partitions interleave, however the
+// micro-batches are cut, and across a restart from a commit. These tests
+// run the traffic model's records through the runner (no services: the
+// rows are read from its batches) in several ways and compare.
+
+// detTopic is the topic the messages claim to come from.
+const detTopic = "cdrs"
+
+// model generates the traffic model's messages over hours for subs
+// subscribers, spread over parts partitions by caller (as cdrpipe's
+// producer does) or at random (keyed is false), each partition's in
+// order.
+func model(t testing.TB, subs int, hours int, parts int, keyed bool) (cfg config.Config, byPart [][]kafka.Message) {
+	t.Helper()
+	cfg = config.Default()
+	traffic.Configure(&cfg)
+	tc := traffic.DefaultConfig()
+	tc.Start = time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	tc.Subscribers = subs
+	tc.Duration = time.Duration(hours) * time.Hour
+	tc.FanOut, tc.ShortCalls, tc.Sequential = 6, 6, 6
+	tc.Seed = 5
+	var buf bytes.Buffer
+	if _, err := traffic.Generate(context.Background(), tc, &buf); err != nil {
+		t.Fatal(err)
+	}
+	byPart = make([][]kafka.Message, parts)
+	r := rand.New(rand.NewPCG(9, 9))
+	ids := make([]int, parts)
+	for i := range ids {
+		ids[i] = i
+	}
+	at := tc.Start
+	for _, line := range bytes.Split(buf.Bytes(), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var key struct {
+			Caller string `json:"caller"`
+		}
+		_ = json.Unmarshal(line, &key)
+		p := r.IntN(parts)
+		if keyed {
+			p = (&kafka.Hash{}).Balance(kafka.Message{Key: []byte(key.Caller)}, ids...)
+		}
+		at = at.Add(time.Millisecond)
+		byPart[p] = append(byPart[p], kafka.Message{Topic: detTopic, Partition: p, Offset: int64(len(byPart[p])),
+			Value: slices.Clone(line), Time: at})
+	}
+	return cfg, byPart
+}
+
+// outcome is what a run wrote that must not depend on how it ran: each
+// window's final flags (one per number, detector and window, the closing
+// version) and caller stats.
+type outcome struct {
+	flags map[string]string // "number detector window" -> "score value evidence"
+	pairs map[string]bool   // "number detector"
+	stats map[string]string // "caller window" -> the row
+}
+
+func newOutcome() *outcome {
+	return &outcome{flags: map[string]string{}, pairs: map[string]bool{}, stats: map[string]string{}}
+}
+
+// add takes the rows of b, later rows of a key replacing earlier ones as
+// the tables' versions do.
+func (o *outcome) add(b *sink.Batch) {
+	for _, f := range b.Flags() {
+		k := fmt.Sprintf("%s %s %s", f.Number, f.Detector, f.WindowStart.Format("15:04"))
+		if old, ok := o.flags[k]; ok && strings.HasPrefix(old, "final") && !f.Final {
+			continue // a crossing row never replaces the closing one
+		}
+		kind := "crossing"
+		if f.Final {
+			kind = "final"
+		}
+		o.flags[k] = fmt.Sprintf("%s %.4f %.4f %s", kind, f.Score, f.Value, f.Evidence)
+	}
+	clear(o.pairs)
+	for k, v := range o.flags {
+		if !strings.Contains(v, "withdrawn") {
+			f := strings.Fields(k)
+			o.pairs[f[0]+" "+f[1]] = true
+		}
+	}
+	for _, s := range b.Stats() {
+		k := fmt.Sprintf("%s %s", s.Caller, s.WindowStart.Format("15:04"))
+		o.stats[k] = fmt.Sprintf("%d %d %d %d %.3f %.3f", s.Calls, s.Answered, s.DistinctCallees, s.ShortCalls, s.AvgTalk, s.SequentialScore)
+	}
+}
+
+// runOver processes byPart's messages with a fresh runner as the run
+// loop takes them from its queue: from partitions chosen at random among
+// those it is willing to read (eligible), runs of 1 to maxRun messages
+// each, in micro-batches of batch messages. It returns what the runner
+// wrote, after a final flush as a bounded run ends.
+func runOver(t testing.TB, cfg config.Config, byPart [][]kafka.Message, seed uint64, maxRun, batch int) *outcome {
+	t.Helper()
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	r, err := New(cfg, Options{Now: func() time.Time { return now }}, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := make([]int, len(byPart))
+	for i := range all {
+		all[i] = i
+	}
+	r.owned = all
+	r.wm.Expect(all, now)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	next := make([]int, len(byPart))
+	o := newOutcome()
+	var b sink.Batch
+	stalls := 0
+	for {
+		var ready, left []int
+		for p := range byPart {
+			if next[p] < len(byPart[p]) {
+				left = append(left, p)
+				if r.eligible(p) {
+					ready = append(ready, p)
+				}
+			} else {
+				r.wm.Done(p)
+			}
+		}
+		if len(left) == 0 {
+			break
+		}
+		if len(ready) == 0 {
+			// As the run loop does on its ticker: let the watermark and
+			// the held records move.
+			if stalls++; stalls > 3 {
+				t.Fatalf("no partition may be read (left: %v): the run would stall", left)
+			}
+			r.advanceIdle(&b)
+			o.add(&b)
+			b.Reset()
+			continue
+		}
+		stalls = 0
+		p := ready[rng.IntN(len(ready))]
+		end := min(next[p]+1+rng.IntN(maxRun), len(byPart[p]))
+		msgs := byPart[p][next[p]:end]
+		next[p] = end
+		for i := 0; i < len(msgs); i += batch {
+			r.process(msgs[i:min(i+batch, len(msgs))], &b)
+			o.add(&b)
+			b.Reset()
+		}
+	}
+	r.advanceIdle(&b)
+	r.final(&b)
+	o.add(&b)
+	return o
+}
+
+// diff describes how two outcomes differ, at most a few lines each way.
+func diff(a, b *outcome) string {
+	var out []string
+	cmp := func(name string, x, y map[string]string) {
+		var only []string
+		for k, v := range x {
+			if w, ok := y[k]; !ok {
+				only = append(only, fmt.Sprintf("%s %s only in the first: %s", name, k, v))
+			} else if v != w {
+				only = append(only, fmt.Sprintf("%s %s: %s / %s", name, k, v, w))
+			}
+		}
+		for k, v := range y {
+			if _, ok := x[k]; !ok {
+				only = append(only, fmt.Sprintf("%s %s only in the second: %s", name, k, v))
+			}
+		}
+		sort.Strings(only)
+		if len(only) > 12 && os.Getenv("DET_ALL") == "" {
+			only = append(only[:12], fmt.Sprintf("... %d more", len(only)-12))
+		}
+		out = append(out, only...)
+	}
+	cmp("flag", a.flags, b.flags)
+	cmp("stats", a.stats, b.stats)
+	return strings.Join(out, "\n")
+}
+
+// TestSameVerdictsWhateverTheInterleaving processes the model's messages
+// keyed by caller, then spread at random over the partitions, each time
+// in three interleavings and batch sizes: the windows' final flags and
+// the caller stats are the same.
+func TestSameVerdictsWhateverTheInterleaving(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates three hours of traffic")
+	}
+	for _, keyed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("keyed=%v", keyed), func(t *testing.T) {
+			cfg, byPart := model(t, 20000, 3, 4, keyed)
+			ref := runOver(t, cfg, byPart, 1, 5000, 4096)
+			if len(ref.pairs) < 50 || len(ref.stats) < 100 {
+				t.Fatalf("reference run: %d flagged pairs, %d stats rows; the model tests nothing", len(ref.pairs), len(ref.stats))
+			}
+			for i, way := range []struct {
+				seed       uint64
+				run, batch int
+			}{{2, 1, 64}, {3, 300, 1000}} {
+				got := runOver(t, cfg, byPart, way.seed, way.run, way.batch)
+				if d := diff(ref, got); d != "" {
+					t.Errorf("interleaving %d differs from the reference:\n%s", i+1, d)
+				}
+			}
+		})
+	}
+}
+
+// traits generates hours of traffic that leans on the traits whose state
+// is sensitive to arrival order: robotic callers (regular gaps), callers
+// whose callees call back before and after being called (no_callback),
+// floods of one callee (call_bombing), one-ring bait and handsets in
+// several calls at once, over a background of ordinary callers. Records
+// go to random partitions, each partition's in order of sending (start
+// plus a delay of up to 2 minutes), so they arrive out of start order.
+func traits(t testing.TB, parts int) (cfg config.Config, byPart [][]kafka.Message) {
+	t.Helper()
+	cfg = config.Default()
+	r := rand.New(rand.NewPCG(11, 3))
+	t0 := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	type call struct {
+		caller, callee string
+		start          time.Time
+		talk, ring     float64
+	}
+	var calls []call
+	num := func(kind, i int) string { return fmt.Sprintf("+86139%02d%06d", kind, i) }
+	add := func(caller, callee string, at time.Time, talk, ring float64) {
+		calls = append(calls, call{caller, callee, at, talk, ring})
+	}
+	const hours = 3
+	// Background: 3000 people, a call or two an hour each, to each other.
+	for i := range 3000 {
+		for range 1 + r.IntN(3*hours) {
+			add(num(1, i), num(1, r.IntN(3000)), t0.Add(time.Duration(r.IntN(hours*3600))*time.Second), float64(20+r.IntN(300)), 8)
+		}
+	}
+	// Robotic: a call every 30 s, 8 s of talk, for two hours.
+	for i := range 4 {
+		for k := range 240 {
+			add(num(2, i), num(1, r.IntN(3000)), t0.Add(time.Duration(1800+k*30+r.IntN(2))*time.Second), 8, 3)
+		}
+	}
+	// Callbacks: 40 callees an hour; a fifth call back, some before being
+	// called (a missed call returned early), some within the grace.
+	for i := range 6 {
+		for k := range 80 {
+			callee := num(3, i*100+k)
+			at := t0.Add(time.Duration(600+k*90) * time.Second)
+			add(num(4, i), callee, at, 30, 5)
+			if k%5 == 0 {
+				add(callee, num(4, i), at.Add(time.Duration(-300+r.IntN(2700))*time.Second), 60, 5)
+			}
+		}
+	}
+	// Floods: 25 callers call one callee 4 times each within 8 minutes.
+	for v := range 3 {
+		for c := range 25 {
+			for k := range 4 {
+				add(num(5, v*100+c), num(6, v), t0.Add(time.Duration(3600+v*1800+c*7+k*110)*time.Second), 5, 5)
+			}
+		}
+	}
+	// One-ring bait and handsets in several calls at once.
+	for i := range 3 {
+		for k := range 30 {
+			add(num(7, i), num(1, r.IntN(3000)), t0.Add(time.Duration(2400+k*40)*time.Second), 0, 2)
+			add(num(8, i), num(1, r.IntN(3000)), t0.Add(time.Duration(4000+k*20)*time.Second), 300, 5)
+		}
+	}
+	type sent struct {
+		at  time.Time
+		msg []byte
+	}
+	perPart := make([][]sent, parts)
+	for i, c := range calls {
+		disp := "answered"
+		if c.talk == 0 {
+			disp = "no_answer"
+		}
+		line := fmt.Sprintf(`{"call_id":"c%d","caller":%q,"callee":%q,"start_time":%q,"duration":%g,"ring_duration":%g,"disposition":%q}`,
+			i, c.caller, c.callee, c.start.Format(time.RFC3339), c.talk, c.ring, disp)
+		p := r.IntN(parts)
+		perPart[p] = append(perPart[p], sent{c.start.Add(time.Duration(r.IntN(120)) * time.Second), []byte(line)})
+	}
+	byPart = make([][]kafka.Message, parts)
+	for p, ss := range perPart {
+		slices.SortStableFunc(ss, func(a, b sent) int { return a.at.Compare(b.at) })
+		for _, s := range ss {
+			byPart[p] = append(byPart[p], kafka.Message{Topic: detTopic, Partition: p, Offset: int64(len(byPart[p])), Value: s.msg, Time: s.at})
+		}
+	}
+	return cfg, byPart
+}
+
+// TestSameTraitsWhateverTheInterleaving runs the traits that depend on
+// more than one caller's calls, or on their order, through three
+// interleavings and batch sizes: the same windows are flagged, with the
+// same evidence, and every trait of the scenario shows up.
+func TestSameTraitsWhateverTheInterleaving(t *testing.T) {
+	cfg, byPart := traits(t, 4)
+	ref := runOver(t, cfg, byPart, 1, 2000, 2048)
+	found := map[string]bool{}
+	for k := range ref.pairs {
+		found[strings.Fields(k)[1]] = true
+	}
+	for _, want := range []string{"robotic_timing", "no_callback", "call_bombing", "one_ring", "concurrent_calls"} {
+		if !found[want] {
+			t.Errorf("the scenario flagged no %s (flagged: %v)", want, found)
+		}
+	}
+	for i, way := range []struct {
+		seed       uint64
+		run, batch int
+	}{{2, 1, 50}, {3, 700, 900}, {4, 40, 4096}} {
+		got := runOver(t, cfg, byPart, way.seed, way.run, way.batch)
+		if d := diff(ref, got); d != "" {
+			t.Errorf("interleaving %d differs from the reference:\n%s", i+1, d)
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/pipeline/sink"
+	"github.com/cdrpipe/cdrpipe/pipeline/source"
 	"github.com/cdrpipe/cdrpipe/traffic"
 )
 
@@ -122,22 +123,41 @@ func (o *outcome) add(b *sink.Batch) {
 // wrote, after a final flush as a bounded run ends.
 func runOver(t testing.TB, cfg config.Config, byPart [][]kafka.Message, seed uint64, maxRun, batch int) *outcome {
 	t.Helper()
+	o := newOutcome()
+	r := detRunner(t, cfg, len(byPart), nil)
+	drive(t, r, byPart, make([]int, len(byPart)), -1, seed, maxRun, batch, o)
+	return o
+}
+
+// detRunner makes a runner that owns partitions 0 to parts-1, resuming
+// each from the progress saved in commits when there is one.
+func detRunner(t testing.TB, cfg config.Config, parts int, commits map[int]source.Commit) *Runner {
+	t.Helper()
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	r, err := New(cfg, Options{Now: func() time.Time { return now }}, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := make([]int, len(byPart))
+	all := make([]int, parts)
 	for i := range all {
 		all[i] = i
+		if err := r.wm.Restore(i, commits[i].Metadata); err != nil {
+			t.Fatal(err)
+		}
 	}
 	r.owned = all
 	r.wm.Expect(all, now)
+	return r
+}
+
+// drive feeds r from next[p] on in each partition, as runOver describes,
+// into o; after stopAfter messages (never when negative) it stops without
+// the final flush, as a killed process does, and returns true.
+func drive(t testing.TB, r *Runner, byPart [][]kafka.Message, next []int, stopAfter int, seed uint64, maxRun, batch int, o *outcome) bool {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 1))
-	next := make([]int, len(byPart))
-	o := newOutcome()
 	var b sink.Batch
-	stalls := 0
+	stalls, done := 0, 0
 	for {
 		var ready, left []int
 		for p := range byPart {
@@ -152,6 +172,9 @@ func runOver(t testing.TB, cfg config.Config, byPart [][]kafka.Message, seed uin
 		}
 		if len(left) == 0 {
 			break
+		}
+		if stopAfter >= 0 && done >= stopAfter {
+			return true
 		}
 		if len(ready) == 0 {
 			// As the run loop does on its ticker: let the watermark and
@@ -169,6 +192,7 @@ func runOver(t testing.TB, cfg config.Config, byPart [][]kafka.Message, seed uin
 		end := min(next[p]+1+rng.IntN(maxRun), len(byPart[p]))
 		msgs := byPart[p][next[p]:end]
 		next[p] = end
+		done += len(msgs)
 		for i := 0; i < len(msgs); i += batch {
 			r.process(msgs[i:min(i+batch, len(msgs))], &b)
 			o.add(&b)
@@ -178,7 +202,7 @@ func runOver(t testing.TB, cfg config.Config, byPart [][]kafka.Message, seed uin
 	r.advanceIdle(&b)
 	r.final(&b)
 	o.add(&b)
-	return o
+	return false
 }
 
 // diff describes how two outcomes differ, at most a few lines each way.
@@ -347,6 +371,61 @@ func TestSameTraitsWhateverTheInterleaving(t *testing.T) {
 		got := runOver(t, cfg, byPart, way.seed, way.run, way.batch)
 		if d := diff(ref, got); d != "" {
 			t.Errorf("interleaving %d differs from the reference:\n%s", i+1, d)
+		}
+	}
+}
+
+// TestRestartsGiveTheSameVerdicts stops runs at random points without a
+// final flush, as a killed process does, twice, and resumes each time
+// from what it would have committed (offsets and event-time progress):
+// the windows' flags and stats are those of a run never stopped.
+func TestRestartsGiveTheSameVerdicts(t *testing.T) {
+	t.Run("traits", func(t *testing.T) {
+		cfg, byPart := traits(t, 4)
+		restarts(t, cfg, byPart)
+	})
+	t.Run("switches", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("generates three hours of traffic")
+		}
+		// Twenty switches, clocks off, records late and very late.
+		cfg, byPart := model(t, 20000, 3, 4, false)
+		restarts(t, cfg, byPart)
+	})
+}
+
+func restarts(t *testing.T, cfg config.Config, byPart [][]kafka.Message) {
+	ref := runOver(t, cfg, byPart, 1, 300, 1024)
+	total := 0
+	for _, ms := range byPart {
+		total += len(ms)
+	}
+	rng := rand.New(rand.NewPCG(21, 5))
+	for trial := range 3 {
+		got := newOutcome()
+		next := make([]int, len(byPart))
+		var commits map[int]source.Commit
+		for stop := range 3 {
+			r := detRunner(t, cfg, len(byPart), commits)
+			stopAfter := -1
+			if stop < 2 {
+				stopAfter = rng.IntN(total / 2)
+			}
+			if !drive(t, r, byPart, next, stopAfter, uint64(10*trial+stop), 300, 1024, got) {
+				break
+			}
+			// What the writer would commit with the last batch: the
+			// next run re-reads from there.
+			commits = r.trk.commitable(r.snapshot)
+			for p := range next {
+				next[p] = 0
+				if c, ok := commits[p]; ok {
+					next[p] = int(c.Offset)
+				}
+			}
+		}
+		if d := diff(ref, got); d != "" {
+			t.Errorf("trial %d, killed twice and resumed, differs from the run never stopped:\n%s", trial+1, d)
 		}
 	}
 }

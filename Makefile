@@ -60,6 +60,13 @@ CURRENT_CLICKHOUSE ?= 127.0.0.1:9100
 test: up vet
 	$(GO) test -count=1 -timeout 12m ./...
 	CDRPIPE_CLICKHOUSE_ADDR=$(CURRENT_CLICKHOUSE) $(GO) test -count=1 -timeout 12m ./...
+	$(MAKE) test-faults
+
+# Fault tests: the binary killed, stopped and restarted, and the stack's
+# services restarted under it; each result must equal an undisturbed run.
+# They restart services, so they run alone, after everything else.
+test-faults: up
+	$(GO) test -tags faults -p 1 -count=1 -timeout 20m -run Fault ./cmd/cdrpipe
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./pipeline/decode

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -174,4 +175,17 @@ func env(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// Control stops, kills or starts one service of the local stack
+// (deploy/local/ctl.sh: action stop, kill or start; service kafka,
+// clickhouse or ch-current), for fault tests.
+func Control(t testing.TB, action, service string) {
+	t.Helper()
+	start := time.Now()
+	out, err := exec.Command("bash", filepath.Join(repoRoot(t), "deploy", "local", "ctl.sh"), action, service).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ctl.sh %s %s: %v\n%s", action, service, err, out)
+	}
+	t.Logf("ctl.sh %s %s: %s", action, service, time.Since(start).Round(time.Millisecond))
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -103,7 +106,7 @@ func (g *Group) Next(ctx context.Context) (*Assignment, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if !temporary(err) && !errors.Is(err, kafka.RebalanceInProgress) {
+		if !temporary(err) && !errors.Is(err, kafka.RebalanceInProgress) && !unreachable(err) {
 			return nil, fmt.Errorf("join group %s: %w", g.cfg.Group, err)
 		}
 		g.log.Warn("kafka group: temporary error, joining again", "group", g.cfg.Group, "err", err, "wait", wait)
@@ -114,6 +117,16 @@ func (g *Group) Next(ctx context.Context) (*Assignment, error) {
 		}
 		wait = min(2*wait, maxFetchWait)
 	}
+}
+
+// unreachable reports whether err says the brokers could not be reached
+// or dropped the connection: a broker restarting, a network cut. A
+// service that runs for months waits for them to come back; refused
+// credentials and certificates were caught when it started.
+func unreachable(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // assignment reads what gen assigned: the partitions with the offsets and

@@ -255,13 +255,13 @@ func (s *Admin) leaders(ctx context.Context) error {
 }
 
 // retry runs f until it succeeds, fails with an error Kafka does not call
-// temporary, or ctx ends. A broker that just started, or a group whose
+// temporary (nor a broker out of reach), or ctx ends. A broker that just started, or a group whose
 // coordinator is still loading, answers with temporary errors for a while.
 func retry(ctx context.Context, f func() error) error {
 	wait := 50 * time.Millisecond
 	for {
 		err := f()
-		if err == nil || !temporary(err) {
+		if err == nil || !temporary(err) && !unreachable(err) {
 			return err
 		}
 		select {

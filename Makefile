@@ -17,7 +17,7 @@ BENCH_DURATION ?= 60s
 export CDRPIPE_KAFKA_BROKERS ?= 127.0.0.1:9092
 export CDRPIPE_CLICKHOUSE_ADDR ?= 127.0.0.1:9000
 
-.PHONY: all build up down status up-cluster down-cluster status-cluster test unit fuzz demo bench bench-quality vet clean
+.PHONY: all build up down status up-cluster down-cluster status-cluster test test-faults unit fuzz demo bench bench-quality vet clean
 
 all: build
 

@@ -29,7 +29,8 @@ func (r *Runner) reset() error {
 	r.eng = eng
 	r.wm = eventtime.New(eventtime.SettingsFrom(r.cfg.Window))
 	r.trk = newTracker()
-	r.wmNow, r.wmKnown = r.wmNow.Truncate(0), false
+	r.wmNow, r.wmKnown = time.Time{}, false
+	r.applied, r.appliedKnown = time.Time{}, false
 	r.owned = nil
 	r.held = r.held[:0]
 	r.startKnown = false

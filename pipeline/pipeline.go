@@ -100,8 +100,11 @@ type Runner struct {
 
 	wmNow   time.Time // watermark after the last batch
 	wmKnown bool
-	m       Metrics
-	h       health
+	// applied is the watermark the engine last ran at.
+	applied      time.Time
+	appliedKnown bool
+	m            Metrics
+	h            health
 	// skewed holds the sources reported as skewed, with the offset
 	// reported, so a log line is written when that changes.
 	skewed map[string]time.Duration
@@ -128,6 +131,7 @@ type Runner struct {
 	// yet (copies: records is reused); released those given back to it;
 	// flushing gives them all back at the end of a bounded run.
 	held, released []engine.Record
+	stepAt         []time.Time // watermarks of unhold's steps
 	flushing       bool
 	// startFloor is what reading follows until the watermark is known.
 	startFloor int64

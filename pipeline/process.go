@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -81,16 +82,10 @@ func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 	r.advance(now)
 }
 
-// advance moves the watermark the engine runs at: the partitions'
-// progress, but never past a record held back, whose windows must stay
-// open until the engine has it.
+// advance moves the watermark to the partitions' progress; the engine
+// applies it at the next run.
 func (r *Runner) advance(now time.Time) {
 	r.wmNow, r.wmKnown = r.wm.Advance(now)
-	for i := range r.held {
-		if t := r.held[i].CDR.StartTime; t.Before(r.wmNow) {
-			r.wmNow = t.Truncate(time.Second)
-		}
-	}
 }
 
 // run runs the engine on recs at the current watermark, buffers what it
@@ -98,39 +93,70 @@ func (r *Runner) advance(now time.Time) {
 // needs at the watermark it has applied, not at the one just computed,
 // whose closed windows it writes only on the next run.
 func (r *Runner) run(recs []*engine.Record, b *sink.Batch) {
-	recs = r.unhold(recs, !r.flushing)
+	r.unhold(b, !r.flushing)
 	r.collect(r.eng.Process(recs, r.wmNow, r.wmKnown), b)
+	r.applied, r.appliedKnown = r.wmNow, r.wmKnown
 	if r.wmKnown {
 		r.trk.release(r.eng.Needs(r.wmNow))
 	}
 }
 
-// unhold adds to recs the held records the engine can now take (all of
-// them unless bounded), keeping the others held.
-func (r *Runner) unhold(recs []*engine.Record, bounded bool) []*engine.Record {
-	if len(r.held) == 0 {
-		return recs
+// unhold gives the engine the held records it can now take (all of them
+// unless bounded), in start order and in steps: each step runs at the
+// watermark of its earliest record, capped by the current one, so no
+// record lands in a window the watermark closed while it was held, and
+// none lies further ahead of its step's watermark than the rings reach.
+// The watermark the engine runs at only grows, from the one it last
+// applied to the current one, which the batch's own records then get.
+func (r *Runner) unhold(b *sink.Batch, bounded bool) {
+	if len(r.held) == 0 || bounded && !r.wmKnown {
+		return
 	}
+	slices.SortStableFunc(r.held, func(x, y engine.Record) int {
+		return x.CDR.StartTime.Compare(y.CDR.StartTime)
+	})
 	// The engine's outputs point into the records until they are
-	// collected, so released ones move to a buffer of their own.
-	if bounded && !r.wmKnown {
-		return recs
-	}
+	// collected, so released ones move to a buffer of their own, which
+	// grows only while a run lasts.
 	r.released = r.released[:0]
-	keep := r.held[:0]
-	limit := r.eng.Horizon(r.wmNow)
-	for _, h := range r.held {
-		if bounded && h.CDR.StartTime.Unix() >= limit {
-			keep = append(keep, h)
-			continue
+	var steps []int
+	at, known := r.applied, r.appliedKnown
+	i := 0
+	for i < len(r.held) {
+		w := r.held[i].CDR.StartTime.Truncate(time.Second)
+		if r.wmKnown && w.After(r.wmNow) {
+			w = r.wmNow
 		}
-		r.released = append(r.released, h)
+		if known && w.Before(at) {
+			w = at
+		}
+		limit := r.eng.Horizon(w)
+		j := i
+		for j < len(r.held) && r.held[j].CDR.StartTime.Unix() < limit {
+			j++
+		}
+		if j == i {
+			if bounded {
+				break
+			}
+			j = len(r.held) // flushing: the rest go in at the last step
+		}
+		r.released = append(r.released, r.held[i:j]...)
+		steps = append(steps, len(r.released))
+		r.stepAt = append(r.stepAt, w)
+		at, known, i = w, true, j
 	}
-	r.held = keep
-	for i := range r.released {
-		recs = append(recs, &r.released[i])
+	r.held = append(r.held[:0], r.held[i:]...)
+	from := 0
+	for k, to := range steps {
+		out := make([]*engine.Record, 0, to-from)
+		for n := from; n < to; n++ {
+			out = append(out, &r.released[n])
+		}
+		r.collect(r.eng.Process(out, r.stepAt[k], true), b)
+		from = to
 	}
-	return recs
+	r.stepAt = r.stepAt[:0]
 }
 
 // reject stores a message that could not be decoded, with its reason.

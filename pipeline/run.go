@@ -175,9 +175,12 @@ func (r *Runner) loop(work context.Context, q *queue, fetchErr <-chan error, job
 		}
 		if cur.Rows() >= r.cfg.Sink.BatchSize || r.opts.Now().Sub(lastFlush) >= r.cfg.Sink.FlushInterval || *done {
 			if *done {
-				// The input is read: write what the latest watermark
-				// closed, then what is still open, provisionally.
+				// The input is read: give the engine the records held
+				// back, write what the partitions' progress closes, then
+				// what is still open, provisionally.
+				r.flushing = true
 				r.run(nil, cur)
+				r.flushing = false
 				r.final(cur)
 			}
 			if !r.send(work, jobs, cur) {

@@ -53,11 +53,12 @@ vet:
 unit:
 	$(GO) test -short -count=1 ./...
 
-# Everything: brings the stack up first, then runs unit and integration
-# tests against the real broker and servers: once with Debian's ClickHouse
-# 18.16, once more with a current release (chdb-core, CURRENT_CLICKHOUSE).
+# Everything: brings both stacks up first, then runs unit and integration
+# tests against the real brokers and servers: once with Debian's ClickHouse
+# 18.16, once more with a current release (chdb-core, CURRENT_CLICKHOUSE);
+# the cluster tests use the cluster stack each time.
 CURRENT_CLICKHOUSE ?= 127.0.0.1:9100
-test: up vet
+test: up up-cluster vet
 	$(GO) test -count=1 -timeout 12m ./...
 	CDRPIPE_CLICKHOUSE_ADDR=$(CURRENT_CLICKHOUSE) $(GO) test -count=1 -timeout 12m ./...
 	$(MAKE) test-faults
@@ -65,7 +66,7 @@ test: up vet
 # Fault tests: the binary killed, stopped and restarted, and the stack's
 # services restarted under it; each result must equal an undisturbed run.
 # They restart services, so they run alone, after everything else.
-test-faults: up
+test-faults: up up-cluster
 	$(GO) test -tags faults -p 1 -count=1 -timeout 20m -run Fault ./cmd/cdrpipe
 
 fuzz:

@@ -68,6 +68,9 @@ var validateCases = []struct {
 	// clickhouse
 	{"addr empty", func(c *config.Config) { c.ClickHouse.Addr = "" }, "clickhouse.addr"},
 	{"addr no port", func(c *config.Config) { c.ClickHouse.Addr = "clickhouse" }, "clickhouse.addr"},
+	{"addr replica no port", func(c *config.Config) { c.ClickHouse.Addr = "ch1:9000,ch2" }, "clickhouse.addr"},
+	{"addr only commas", func(c *config.Config) { c.ClickHouse.Addr = " , " }, "clickhouse.addr"},
+	{"cluster sql", func(c *config.Config) { c.ClickHouse.Cluster = "c1 ON CLUSTER x" }, "clickhouse.cluster"},
 	{"database sql", func(c *config.Config) { c.ClickHouse.Database = "drop table;" }, "clickhouse.database"},
 	{"database empty", func(c *config.Config) { c.ClickHouse.Database = "" }, "clickhouse.database"},
 	{"database leading digit", func(c *config.Config) { c.ClickHouse.Database = "1db" }, "clickhouse.database"},

@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Metrics controls the Prometheus endpoint of `run`.
 type Metrics struct {
@@ -54,7 +57,15 @@ var SASLMechanisms = []string{"none", "plain", "scram-sha-256", "scram-sha-512"}
 
 // ClickHouse says where results go.
 type ClickHouse struct {
-	Addr     string `mapstructure:"addr"`
+	// Addr is host:port of the server, or of a cluster's replicas
+	// separated by commas: connections go to the first that answers, so
+	// writes carry on while a replica is down.
+	Addr string `mapstructure:"addr"`
+	// Cluster names the cluster (remote_servers) the database lives on:
+	// migrations run ON CLUSTER, tables are Replicated*MergeTree, and a
+	// Distributed table <name>_all reads each one over the cluster. Empty
+	// for a single server.
+	Cluster  string `mapstructure:"cluster"`
 	Database string `mapstructure:"database"`
 	Username string `mapstructure:"username"`
 	Password string `mapstructure:"password"`
@@ -86,4 +97,15 @@ type TLS struct {
 	// ServerName is the name checked in the server's certificate, when it
 	// is not the host of the address.
 	ServerName string `mapstructure:"server_name"`
+}
+
+// Addrs returns the server addresses of Addr.
+func (c ClickHouse) Addrs() []string {
+	var out []string
+	for _, a := range strings.Split(c.Addr, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }

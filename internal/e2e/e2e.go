@@ -182,10 +182,16 @@ func env(k, def string) string {
 // clickhouse or ch-current), for fault tests.
 func Control(t testing.TB, action, service string) {
 	t.Helper()
+	control(t, filepath.Join("deploy", "local", "ctl.sh"), action, service)
+}
+
+// control runs script (a path in the repository) with action and service.
+func control(t testing.TB, script, action, service string) {
+	t.Helper()
 	start := time.Now()
-	out, err := exec.Command("bash", filepath.Join(repoRoot(t), "deploy", "local", "ctl.sh"), action, service).CombinedOutput()
+	out, err := exec.Command("bash", filepath.Join(repoRoot(t), script), action, service).CombinedOutput()
 	if err != nil {
-		t.Fatalf("ctl.sh %s %s: %v\n%s", action, service, err, out)
+		t.Fatalf("%s %s %s: %v\n%s", script, action, service, err, out)
 	}
-	t.Logf("ctl.sh %s %s: %s", action, service, time.Since(start).Round(time.Millisecond))
+	t.Logf("%s %s %s: %s", script, action, service, time.Since(start).Round(time.Millisecond))
 }

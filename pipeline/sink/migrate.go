@@ -17,7 +17,7 @@ import (
 // views up to date. It is idempotent, and instances starting together
 // take turns (see lock).
 func (s *Sink) Migrate(ctx context.Context, verdict schemas.Verdict) (applied int, err error) {
-	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+s.db); err != nil {
+	if err := s.schema(ctx, "CREATE DATABASE IF NOT EXISTS "+s.db); err != nil {
 		return 0, fmt.Errorf("create database %s: %w", s.db, err)
 	}
 	unlock, err := s.lock(ctx)
@@ -25,7 +25,7 @@ func (s *Sink) Migrate(ctx context.Context, verdict schemas.Verdict) (applied in
 		return 0, err
 	}
 	defer unlock()
-	if err := s.conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+s.db+".schema_migrations "+
+	if err := s.schema(ctx, "CREATE TABLE IF NOT EXISTS "+s.db+".schema_migrations "+
 		"(version UInt32, name String, applied_at DateTime) ENGINE = MergeTree() ORDER BY version"); err != nil {
 		return 0, fmt.Errorf("create schema_migrations: %w", err)
 	}
@@ -51,7 +51,7 @@ func (s *Sink) Migrate(ctx context.Context, verdict schemas.Verdict) (applied in
 				"server", fmt.Sprintf("%d.%d", ver.Version.Major, ver.Version.Minor))
 			continue
 		}
-		for _, stmt := range m.Statements {
+		for _, stmt := range s.onCluster(m.Statements...) {
 			if err := s.conn.Exec(ctx, stmt); err != nil && !alreadyDone(stmt, err) {
 				return applied, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 			}
@@ -115,4 +115,29 @@ func (s *Sink) appliedVersions(ctx context.Context) (map[int]bool, error) {
 		done[int(v)] = true
 	}
 	return done, rows.Err()
+}
+
+// onCluster returns stmts as they run where the database lives: as they
+// are on a single server, ON CLUSTER with replicated engines and
+// Distributed tables on a cluster (schemas.Clustered).
+func (s *Sink) onCluster(stmts ...string) []string {
+	if s.cluster == "" {
+		return stmts
+	}
+	var out []string
+	for _, stmt := range stmts {
+		out = append(out, schemas.Clustered(stmt, s.cluster)...)
+	}
+	return out
+}
+
+// schema runs a statement that changes the schema, on every replica of a
+// cluster.
+func (s *Sink) schema(ctx context.Context, stmt string) error {
+	for _, st := range s.onCluster(stmt) {
+		if err := s.conn.Exec(ctx, st); err != nil {
+			return err
+		}
+	}
+	return nil
 }

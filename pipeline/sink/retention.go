@@ -29,7 +29,7 @@ func (s *Sink) SetRetention(ctx context.Context, r schemas.Retention) (stmts []s
 	}
 	stmts = retentionChanges(s.db, r, creates)
 	for i, stmt := range stmts {
-		if err := s.conn.Exec(ctx, stmt); err != nil {
+		if err := s.schema(ctx, stmt); err != nil {
 			return stmts[:i], true, fmt.Errorf("set retention: %w", err)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 type Sink struct {
 	conn       driver.Conn
 	db         string
+	cluster    string // clickhouse.cluster: schema changes ON CLUSTER
 	minBackoff time.Duration
 	maxBackoff time.Duration
 	log        *slog.Logger
@@ -49,7 +50,7 @@ type Sink struct {
 // (migrate creates it); every statement names its database.
 func Open(ctx context.Context, cfg config.ClickHouse, sinkCfg config.Sink, log *slog.Logger) (*Sink, error) {
 	opts := &clickhouse.Options{
-		Addr:         []string{cfg.Addr},
+		Addr:         cfg.Addrs(),
 		Auth:         clickhouse.Auth{Database: "default", Username: cfg.Username, Password: cfg.Password},
 		DialTimeout:  cfg.DialTimeout,
 		ReadTimeout:  5 * time.Minute,
@@ -68,7 +69,9 @@ func Open(ctx context.Context, cfg config.ClickHouse, sinkCfg config.Sink, log *
 	if err != nil {
 		return nil, fmt.Errorf("open clickhouse %s: %w", cfg.Addr, err)
 	}
-	return newSink(conn, cfg.Database, sinkCfg.MaxBackoff, log), nil
+	s := newSink(conn, cfg.Database, sinkCfg.MaxBackoff, log)
+	s.cluster = cfg.Cluster
+	return s, nil
 }
 
 // newSink builds a sink on conn, which tests of the split leave nil.

@@ -23,7 +23,7 @@ import (
 // view at once; on 18.16 the new view is made beside the old one and
 // renamed over it, in one RENAME.
 func (s *Sink) refreshViews(ctx context.Context, views []schemas.View, orReplace bool) error {
-	if err := s.conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+s.db+".schema_views "+
+	if err := s.schema(ctx, "CREATE TABLE IF NOT EXISTS "+s.db+".schema_views "+
 		"(name String, query_hash String, created_at DateTime) ENGINE = ReplacingMergeTree(created_at) ORDER BY name"); err != nil {
 		return fmt.Errorf("create schema_views: %w", err)
 	}
@@ -75,7 +75,7 @@ func (s *Sink) createView(ctx context.Context, v schemas.View, exists, orReplace
 		}
 	}
 	for _, stmt := range stmts {
-		if err := s.conn.Exec(ctx, stmt); err != nil {
+		if err := s.schema(ctx, stmt); err != nil {
 			return fmt.Errorf("create view %s: %w", name, err)
 		}
 	}
@@ -149,10 +149,10 @@ func (s *Sink) lock(ctx context.Context) (unlock func(), err error) {
 	name := s.db + ".migration_lock"
 	wait := 100 * time.Millisecond
 	for logged := false; ; {
-		err := s.conn.Exec(ctx, "CREATE TABLE "+name+" (holder String) ENGINE = Memory")
+		err := s.schema(ctx, "CREATE TABLE "+name+" (holder String) ENGINE = Memory")
 		if err == nil {
 			return func() {
-				if err := s.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+name); err != nil {
+				if err := s.schema(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+name); err != nil {
 					s.log.Warn("could not release the migration lock; the next migrate takes it over after "+lockStale.String(), "err", err)
 				}
 			}, nil
@@ -166,7 +166,7 @@ func (s *Sink) lock(ctx context.Context) (unlock func(), err error) {
 		}
 		if age > lockStale {
 			s.log.Warn("taking over a stale migration lock", "age", age.Round(time.Second))
-			if err := s.conn.Exec(ctx, "DROP TABLE IF EXISTS "+name); err != nil {
+			if err := s.schema(ctx, "DROP TABLE IF EXISTS "+name); err != nil {
 				return nil, fmt.Errorf("drop a stale migration lock: %w", err)
 			}
 			continue

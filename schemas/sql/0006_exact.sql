@@ -47,6 +47,8 @@ INSERT INTO {db}.flags (number, detector, window_start, window_end, score, value
 SELECT number, detector, window_start, window_end, score, value, evidence, window_start, 1, 0 FROM {db}.flagged_numbers;
 
 DROP TABLE IF EXISTS {db}.flagged_numbers;
+-- And the Distributed table over it, on a cluster (clickhouse.cluster).
+DROP TABLE IF EXISTS {db}.flagged_numbers_all;
 
 -- Caller stats keep versions too (a provisional row at the end of a
 -- bounded run, the full one when the window closes; calls is the
@@ -73,3 +75,4 @@ INSERT INTO {db}.window_stats (caller, window_start, window_end, calls, answered
 SELECT caller, window_start, window_end, calls, answered, distinct_callees, short_calls, avg_talk, sequential_score, window_end FROM {db}.caller_stats;
 
 DROP TABLE IF EXISTS {db}.caller_stats;
+DROP TABLE IF EXISTS {db}.caller_stats_all;

@@ -35,6 +35,10 @@ type Record struct {
 	// stored already, and counted says whether the engine counts it.
 	Stored  bool
 	counted bool
+	// Side is the role the record plays: both of the call's (one stage
+	// reading the input), or one of them (a copy routed by caller or by
+	// callee through a repartitioned topic). Set it before Prepare.
+	Side Side
 
 	callerKey uint64
 	calleeKey uint64
@@ -42,6 +46,25 @@ type Record struct {
 	flags     uint8 // per-call traits (flagOneRing, ...), set by Prepare
 	caller    int32 // index+1 of the caller's state in its shard, 0 if not known yet
 }
+
+// Side is which of a call's two roles a record plays in the engine.
+type Side uint8
+
+const (
+	// Both counts the call for its caller's windows and on the callee
+	// side (callbacks, floods of one callee).
+	Both Side = iota
+	// CallerSide counts it for its caller only: the copy routed by caller.
+	CallerSide
+	// CalleeSide counts it on the callee side only: the copy routed by
+	// callee, which reaches the engine holding the callee's own calls.
+	CalleeSide
+)
+
+// calleeSalt sets a callee-side copy's de-duplication key apart from its
+// caller-side twin, which the same engine may hold when caller and callee
+// route to the same partition.
+const calleeSalt = 0x9e3779b97f4a7c15
 
 // Output is what the engine produced from one batch.
 type Output struct {
@@ -273,6 +296,9 @@ func (e *Engine) Prepare(r *Record) {
 	r.callerKey = decode.NumberKey(c.Caller)
 	r.calleeKey = decode.NumberKey(c.Callee)
 	r.keyHash = fnv64a(c.Key)
+	if r.Side == CalleeSide {
+		r.keyHash ^= calleeSalt
+	}
 	r.flags = e.p.classify(c)
 }
 

@@ -144,16 +144,20 @@ func (s *shard) process(r *Record) {
 	if r.callerKey == 0 {
 		return // a withheld caller ID without a number: nobody to count it for
 	}
-	ev := event{callee: r.calleeKey, sec: uint32(sec), talk: seconds16(c.Duration),
-		ring: uint8(min(c.RingDuration, 255)), flags: r.flags}
-	if c.Answered() {
-		ev.flags |= flagAnswered
-		if c.Duration < s.p.shortTalk {
-			ev.flags |= flagShort
+	if r.Side != CalleeSide {
+		ev := event{callee: r.calleeKey, sec: uint32(sec), talk: seconds16(c.Duration),
+			ring: uint8(min(c.RingDuration, 255)), flags: r.flags}
+		if c.Answered() {
+			ev.flags |= flagAnswered
+			if c.Duration < s.p.shortTalk {
+				ev.flags |= flagShort
+			}
 		}
+		s.count(r.callerKey, r.caller, c.Caller, ev)
 	}
-	s.count(r.callerKey, r.caller, c.Caller, ev)
-	s.sendReverse(rev{target: r.calleeKey, from: r.callerKey, sec: uint32(sec), bucket: b})
+	if r.Side != CallerSide {
+		s.sendReverse(rev{target: r.calleeKey, from: r.callerKey, sec: uint32(sec), bucket: b})
+	}
 }
 
 func seconds16(d float64) uint16 {

@@ -49,12 +49,28 @@ type cdrColumns struct {
 	topic                                    []string
 	partition                                []uint32
 	offset                                   []uint64
+	// storedTopic, storedPartition and storedOffset name the message
+	// whose processing stored the row: the input message itself, or the
+	// internal one that carried it (two stages).
+	storedTopic     []string
+	storedPartition []uint32
+	storedOffset    []uint64
 }
 
 // AddCDR buffers one cdrs row, read from offset of partition of topic. It
 // does not allocate once the batch's slices have grown to the batch size.
 func (b *Batch) AddCDR(c *schemas.CDR, topic string, partition int, offset int64) {
+	b.AddCDRVia(c, topic, partition, offset, topic, partition, offset)
+}
+
+// AddCDRVia buffers one cdrs row read from offset of partition of topic
+// and carried to the stage that stores it by the message at viaOffset of
+// viaPartition of viaTopic (the internal topic).
+func (b *Batch) AddCDRVia(c *schemas.CDR, topic string, partition int, offset int64, viaTopic string, viaPartition int, viaOffset int64) {
 	t := &b.cdrs
+	t.storedTopic = append(t.storedTopic, viaTopic)
+	t.storedPartition = append(t.storedPartition, uint32(viaPartition))
+	t.storedOffset = append(t.storedOffset, uint64(viaOffset))
 	t.callKey = append(t.callKey, c.Key)
 	t.callID = append(t.callID, c.CallID)
 	t.caller = append(t.caller, c.Caller)
@@ -117,6 +133,7 @@ func (t *cdrColumns) reset() {
 		duration: t.duration[:0], ring: t.ring[:0], disposition: t.disposition[:0], cause: t.cause[:0],
 		switchID: t.switchID[:0], trunkID: t.trunkID[:0], imsi: t.imsi[:0], imei: t.imei[:0],
 		cell: t.cell[:0], att: t.att[:0], withheld: t.withheld[:0], topic: t.topic[:0], partition: t.partition[:0], offset: t.offset[:0],
+		storedTopic: t.storedTopic[:0], storedPartition: t.storedPartition[:0], storedOffset: t.storedOffset[:0],
 	}
 }
 
@@ -128,11 +145,11 @@ func (t *cdrColumns) columns() []any {
 	t.endPtr = nullable(t.endPtr[:0], t.end)
 	return []any{t.callKey, t.callID, t.caller, t.callee, t.start, t.startMS, t.answerPtr, t.endPtr,
 		t.duration, t.ring, t.disposition, t.cause, t.switchID, t.trunkID, t.imsi, t.imei, t.cell, t.att,
-		t.withheld, t.topic, t.partition, t.offset}
+		t.withheld, t.topic, t.partition, t.offset, t.storedTopic, t.storedPartition, t.storedOffset}
 }
 
 const cdrInsert = "(call_key, call_id, caller, callee, start_time, start_ms, answer_time, end_time, duration, ring_duration, " +
-	"disposition, cause, switch_id, trunk_id, imsi, imei, cell_id, attestation, withheld, kafka_topic, kafka_partition, kafka_offset)"
+	"disposition, cause, switch_id, trunk_id, imsi, imei, cell_id, attestation, withheld, kafka_topic, kafka_partition, kafka_offset, stored_topic, stored_partition, stored_offset)"
 
 type flagColumns struct {
 	number, detector      []string

@@ -73,13 +73,14 @@ func (s *Sink) settle(ctx context.Context, t *table, cols []any, idx []int, caus
 }
 
 // sorted returns the indices of the rows of cols in the order their
-// halves are written: rows read from Kafka by partition and offset (in
-// which they also roughly follow time), other rows by the column t is
+// halves are written: rows read from Kafka by the partition and offset of
+// the message that stored them (in which they also roughly follow time,
+// and which Stored relies on), other rows by the column t is
 // partitioned by; either way each half of a split spans fewer partitions.
 func (t *table) sorted(cols []any) []int {
 	idx := allRows(colLen(cols[0]))
-	if t.kafkaPartition >= 0 && t.kafkaOffset >= 0 {
-		ps, offs := cols[t.kafkaPartition].([]uint32), cols[t.kafkaOffset].([]uint64)
+	if t.orderPartition >= 0 && t.orderOffset >= 0 {
+		ps, offs := cols[t.orderPartition].([]uint32), cols[t.orderOffset].([]uint64)
 		slices.SortStableFunc(idx, func(a, b int) int {
 			return cmp.Or(cmp.Compare(ps[a], ps[b]), cmp.Compare(offs[a], offs[b]))
 		})

@@ -28,8 +28,11 @@ type table struct {
 	// ORDER BY), so a replayed row is quarantined once.
 	key []int
 	// kafkaPartition and kafkaOffset are the indices of the columns that
-	// say where the row came from, or -1.
+	// say where the row came from, or -1; orderPartition and orderOffset
+	// those of the message that stored it, whose order a split keeps
+	// (the same columns unless the table says otherwise).
 	kafkaPartition, kafkaOffset int
+	orderPartition, orderOffset int
 }
 
 // newTable resolves the names of the partition and key columns of an
@@ -41,6 +44,10 @@ func newTable(name, columns string, values func(*Batch) []any, rows func(*Batch)
 		names: strings.Split(strings.Trim(columns, "()"), ", ")}
 	t.kafkaPartition = slices.Index(t.names, "kafka_partition")
 	t.kafkaOffset = slices.Index(t.names, "kafka_offset")
+	t.orderPartition, t.orderOffset = t.kafkaPartition, t.kafkaOffset
+	if i := slices.Index(t.names, "stored_partition"); i >= 0 {
+		t.orderPartition, t.orderOffset = i, slices.Index(t.names, "stored_offset")
+	}
 	t.part = t.index(part)
 	for _, k := range key {
 		t.key = append(t.key, t.index(k))

@@ -191,8 +191,30 @@ func EnsureTopic(ctx context.Context, brokers []string, topic string, partitions
 // EnsureTopicOn is EnsureTopic through conn (TLS and SASL for a secured
 // cluster).
 func EnsureTopicOn(ctx context.Context, conn Connection, topic string, partitions int) error {
-	if partitions < 1 {
-		return fmt.Errorf("ensure topic %s: partitions %d must be at least 1", topic, partitions)
+	return EnsureTopicSpec(ctx, conn, TopicSpec{Name: topic, Partitions: partitions, Replication: 1})
+}
+
+// TopicSpec is a topic to create.
+type TopicSpec struct {
+	Name        string
+	Partitions  int
+	Replication int
+	// Retention is how long the brokers keep messages; zero leaves the
+	// brokers' default.
+	Retention time.Duration
+}
+
+// EnsureTopicSpec creates the topic t describes unless it exists, then
+// waits until every partition has a leader. An existing topic is left
+// as it is.
+func EnsureTopicSpec(ctx context.Context, conn Connection, t TopicSpec) error {
+	topic, partitions := t.Name, t.Partitions
+	if partitions < 1 || t.Replication < 1 {
+		return fmt.Errorf("ensure topic %s: %d partitions and replication %d must be at least 1", topic, partitions, t.Replication)
+	}
+	tc := kafka.TopicConfig{Topic: topic, NumPartitions: partitions, ReplicationFactor: t.Replication}
+	if t.Retention > 0 {
+		tc.ConfigEntries = []kafka.ConfigEntry{{ConfigName: "retention.ms", ConfigValue: fmt.Sprint(t.Retention.Milliseconds())}}
 	}
 	ctx, cancel := context.WithTimeout(ctx, topicWait)
 	defer cancel()
@@ -203,7 +225,7 @@ func EnsureTopicOn(ctx context.Context, conn Connection, topic string, partition
 		}
 		defer ctrl.Close()
 		setDeadline(ctx, ctrl)
-		err = ctrl.CreateTopics(kafka.TopicConfig{Topic: topic, NumPartitions: partitions, ReplicationFactor: 1})
+		err = ctrl.CreateTopics(tc)
 		if errors.Is(err, kafka.TopicAlreadyExists) {
 			return nil
 		}

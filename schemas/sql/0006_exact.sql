@@ -3,6 +3,12 @@
 
 -- The topic a call was read from, beside its partition and offset.
 ALTER TABLE {db}.cdrs ADD COLUMN kafka_topic String DEFAULT '';
+-- The message whose processing stored the row: the one read from the
+-- input (one stage), or the internal one that carried the call to the
+-- instance that counts its caller (kafka.repartition).
+ALTER TABLE {db}.cdrs ADD COLUMN stored_topic String DEFAULT '';
+ALTER TABLE {db}.cdrs ADD COLUMN stored_partition UInt32 DEFAULT 0;
+ALTER TABLE {db}.cdrs ADD COLUMN stored_offset UInt64 DEFAULT 0;
 
 -- The highest offset stored per topic and partition, kept by ClickHouse as
 -- part of every insert: after a restart the pipeline re-reads messages
@@ -11,8 +17,8 @@ ALTER TABLE {db}.cdrs ADD COLUMN kafka_topic String DEFAULT '';
 -- Read with max(max_offset) ... GROUP BY topic, partition.
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.cdrs_stored
 ENGINE = ReplacingMergeTree(max_offset) ORDER BY (topic, partition)
-AS SELECT kafka_topic AS topic, kafka_partition AS partition, max(kafka_offset) AS max_offset
-FROM {db}.cdrs GROUP BY kafka_topic, kafka_partition;
+AS SELECT stored_topic AS topic, stored_partition AS partition, max(stored_offset) AS max_offset
+FROM {db}.cdrs GROUP BY stored_topic, stored_partition;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.rejects_stored
 ENGINE = ReplacingMergeTree(max_offset) ORDER BY (topic, partition)

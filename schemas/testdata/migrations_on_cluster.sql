@@ -170,10 +170,28 @@ DROP TABLE IF EXISTS cdrpipe.cdrs_all ON CLUSTER cdrpipe;
 
 CREATE TABLE IF NOT EXISTS cdrpipe.cdrs_all ON CLUSTER cdrpipe AS cdrpipe.cdrs ENGINE = Distributed(cdrpipe, cdrpipe, cdrs, rand());
 
+ALTER TABLE cdrpipe.cdrs ON CLUSTER cdrpipe ADD COLUMN stored_topic String DEFAULT '';
+
+DROP TABLE IF EXISTS cdrpipe.cdrs_all ON CLUSTER cdrpipe;
+
+CREATE TABLE IF NOT EXISTS cdrpipe.cdrs_all ON CLUSTER cdrpipe AS cdrpipe.cdrs ENGINE = Distributed(cdrpipe, cdrpipe, cdrs, rand());
+
+ALTER TABLE cdrpipe.cdrs ON CLUSTER cdrpipe ADD COLUMN stored_partition UInt32 DEFAULT 0;
+
+DROP TABLE IF EXISTS cdrpipe.cdrs_all ON CLUSTER cdrpipe;
+
+CREATE TABLE IF NOT EXISTS cdrpipe.cdrs_all ON CLUSTER cdrpipe AS cdrpipe.cdrs ENGINE = Distributed(cdrpipe, cdrpipe, cdrs, rand());
+
+ALTER TABLE cdrpipe.cdrs ON CLUSTER cdrpipe ADD COLUMN stored_offset UInt64 DEFAULT 0;
+
+DROP TABLE IF EXISTS cdrpipe.cdrs_all ON CLUSTER cdrpipe;
+
+CREATE TABLE IF NOT EXISTS cdrpipe.cdrs_all ON CLUSTER cdrpipe AS cdrpipe.cdrs ENGINE = Distributed(cdrpipe, cdrpipe, cdrs, rand());
+
 CREATE MATERIALIZED VIEW IF NOT EXISTS cdrpipe.cdrs_stored ON CLUSTER cdrpipe
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/cdrpipe/cdrs_stored', '{replica}', max_offset) ORDER BY (topic, partition)
-AS SELECT kafka_topic AS topic, kafka_partition AS partition, max(kafka_offset) AS max_offset
-FROM cdrpipe.cdrs GROUP BY kafka_topic, kafka_partition;
+AS SELECT stored_topic AS topic, stored_partition AS partition, max(stored_offset) AS max_offset
+FROM cdrpipe.cdrs GROUP BY stored_topic, stored_partition;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS cdrpipe.rejects_stored ON CLUSTER cdrpipe
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/cdrpipe/rejects_stored', '{replica}', max_offset) ORDER BY (topic, partition)

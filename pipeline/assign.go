@@ -9,6 +9,7 @@ import (
 
 	"github.com/cdrpipe/cdrpipe/pipeline/engine"
 	"github.com/cdrpipe/cdrpipe/pipeline/eventtime"
+	"github.com/cdrpipe/cdrpipe/pipeline/repartition"
 	"github.com/cdrpipe/cdrpipe/pipeline/source"
 )
 
@@ -27,7 +28,13 @@ func (r *Runner) reset() error {
 		return err
 	}
 	r.eng = eng
-	r.wm = eventtime.New(eventtime.SettingsFrom(r.cfg.Window))
+	if r.opts.Stage == Detect {
+		r.et, r.prog = nil, repartition.NewProgress(r.cfg.Window.AllowedLateness)
+		r.wm = r.prog
+	} else {
+		r.et, r.prog = eventtime.New(eventtime.SettingsFrom(r.cfg.Window)), nil
+		r.wm = r.et
+	}
 	r.trk = newTracker()
 	r.wmNow, r.wmKnown = time.Time{}, false
 	r.applied, r.appliedKnown = time.Time{}, false
@@ -68,7 +75,7 @@ func (r *Runner) begin(ctx context.Context, a *source.Assignment, q *queue) erro
 		r.wm.Expect(parts, r.opts.Now())
 		if r.sink != nil {
 			var err error
-			if r.stored, err = r.sink.Stored(ctx, r.cfg.Kafka.Topic, parts); err != nil {
+			if r.stored, err = r.sink.Stored(ctx, r.readTopic(), parts); err != nil {
 				return err
 			}
 		}
@@ -110,6 +117,9 @@ func (r *Runner) owns(p int) bool {
 // where a bounded run ends; finished partitions stop holding the
 // watermark back.
 func (r *Runner) caughtUp() bool {
+	if r.opts.Stage == Detect {
+		return r.prog.AllDone()
+	}
 	all := true
 	for _, p := range r.owned {
 		end, ok := r.ends[p]
@@ -158,3 +168,12 @@ func (r *Runner) reference() (int64, bool) {
 
 // snapshot returns partition p's event-time progress for a commit.
 func (r *Runner) snapshot(p int) string { return r.wm.Snapshot(p) }
+
+// readTopic is the topic the runner reads: the carriers', or the
+// internal one in the second stage.
+func (r *Runner) readTopic() string {
+	if r.opts.Stage == Detect {
+		return r.opts.Internal
+	}
+	return r.cfg.Kafka.Topic
+}

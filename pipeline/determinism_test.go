@@ -182,7 +182,7 @@ func drive(t testing.TB, r *Runner, byPart [][]kafka.Message, next []int, stopAf
 			if stalls++; stalls > 3 {
 				t.Fatalf("no partition may be read (left: %v): the run would stall", left)
 			}
-			r.advanceIdle(&b)
+			r.advanceIdle(context.Background(), &b)
 			o.add(&b)
 			b.Reset()
 			continue
@@ -194,12 +194,12 @@ func drive(t testing.TB, r *Runner, byPart [][]kafka.Message, next []int, stopAf
 		next[p] = end
 		done += len(msgs)
 		for i := 0; i < len(msgs); i += batch {
-			r.process(msgs[i:min(i+batch, len(msgs))], &b)
+			r.process(context.Background(), msgs[i:min(i+batch, len(msgs))], &b)
 			o.add(&b)
 			b.Reset()
 		}
 	}
-	r.advanceIdle(&b)
+	r.advanceIdle(context.Background(), &b)
 	r.final(&b)
 	o.add(&b)
 	return false

@@ -17,6 +17,7 @@ import (
 	"github.com/cdrpipe/cdrpipe/pipeline/decode"
 	"github.com/cdrpipe/cdrpipe/pipeline/engine"
 	"github.com/cdrpipe/cdrpipe/pipeline/eventtime"
+	"github.com/cdrpipe/cdrpipe/pipeline/repartition"
 	"github.com/cdrpipe/cdrpipe/pipeline/sink"
 	"github.com/cdrpipe/cdrpipe/pipeline/source"
 	"github.com/cdrpipe/cdrpipe/privacy"
@@ -42,6 +43,14 @@ type Options struct {
 	// blocklist's audit sync hangs here. Its errors are logged.
 	AfterWrite      func(ctx context.Context) error
 	AfterWriteEvery time.Duration
+	// Stage says which part of the work the runner does: Whole by
+	// default; Route or Detect for one of two stages.
+	Stage Stage
+	// Publisher takes the first stage's copies (Route only).
+	Publisher *repartition.Publisher
+	// Internal is the internal topic the second stage reads (Detect
+	// only); the configuration's topic is the carriers'.
+	Internal string
 }
 
 // Source is where a run reads: a consumer group (source.Group) or a
@@ -95,7 +104,13 @@ type Runner struct {
 	src  Source
 	sink *sink.Sink
 	eng  *engine.Engine
-	wm   *eventtime.Watermark
+	// wm is the progress the runner follows: et, the input partitions'
+	// own (one stage, or the first of two), or prog, the first stage's
+	// marks (the second stage).
+	wm   progress
+	et   *eventtime.Watermark
+	prog *repartition.Progress
+	pub  *repartition.Publisher
 	trk  *tracker
 
 	wmNow   time.Time // watermark after the last batch
@@ -138,6 +153,10 @@ type Runner struct {
 	startKnown bool
 
 	decoders []*decode.Decoder
+	// copies and detected are the second stage's: the copies read from a
+	// micro-batch's messages, and the records made of them.
+	copies   []repartition.Copy
+	detected []engine.Record
 	records  []engine.Record
 	rejected []error
 	srcKeys  []uint64 // eventtime.SourceKey of each record's switch
@@ -168,7 +187,10 @@ func New(cfg config.Config, opts Options, src Source, snk *sink.Sink, log *slog.
 		opts.DrainTimeout = 30 * time.Second
 	}
 	r := &Runner{cfg: cfg, opts: opts, log: log, src: src, sink: snk, skewed: map[string]time.Duration{},
-		committed: map[int]source.Commit{}}
+		committed: map[int]source.Commit{}, pub: opts.Publisher}
+	if opts.Stage == Route && opts.Publisher == nil || opts.Stage == Detect && opts.Internal == "" {
+		return nil, fmt.Errorf("BUG: stage %d without its publisher or internal topic", opts.Stage)
+	}
 	if err := r.reset(); err != nil {
 		return nil, err
 	}

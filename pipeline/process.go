@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"time"
@@ -19,18 +20,23 @@ import (
 // partition order, run the engine, buffer the outputs, track what may be
 // committed.
 
-// process decodes, counts and buffers one micro-batch.
-func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
+// process decodes, counts and buffers one micro-batch; ctx bounds the
+// first stage's waiting for the brokers.
+func (r *Runner) process(ctx context.Context, msgs []kafka.Message, b *sink.Batch) {
+	switch r.opts.Stage {
+	case Route:
+		r.route(ctx, msgs, b)
+		return
+	case Detect:
+		r.detect(msgs, b)
+		return
+	}
 	now := r.opts.Now()
 	r.decode(msgs, now)
 	r.m.Records.Add(int64(len(msgs)))
 
 	recs := make([]*engine.Record, 0, len(msgs))
 	var valid int64
-	// A record far ahead of its partition (a broken clock) must not hold
-	// commits back until the stream catches up with it: past this limit
-	// it is not protected by replay, and only its own windows suffer.
-	maxJump := int64(r.cfg.Window.MaxJump / time.Second)
 	for i := range msgs {
 		m := &msgs[i]
 		if err := r.rejected[i]; err != nil {
@@ -38,21 +44,11 @@ func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 			continue
 		}
 		rec := &r.records[i]
-		sec := rec.CDR.StartTime.Unix()
-		if f, ok := r.wm.Frontier(m.Partition); ok {
-			sec = min(sec, f+maxJump)
-		}
-		// A record that starts a commit segment takes the partition's
-		// progress before it along, to be committed with its offset.
-		var snap string
-		if r.trk.starts(m.Partition, sec) {
-			snap = r.wm.Snapshot(m.Partition)
-		}
-		r.trk.add(m.Partition, m.Offset, sec, snap)
+		r.track(m, rec)
 		// Lateness is decided here, record by record in each partition's
 		// order, against that partition's own progress: the same input
 		// gives the same late records however partitions interleave.
-		rec.Late = r.wm.Observe(m.Partition, r.srcKeys[i], rec.CDR.SwitchID, rec.CDR.StartTime, now)
+		rec.Late = r.et.Observe(m.Partition, r.srcKeys[i], rec.CDR.SwitchID, rec.CDR.StartTime, now)
 		if rec.CDR.Withheld {
 			r.m.Withheld.Add(1)
 		}
@@ -82,6 +78,24 @@ func (r *Runner) process(msgs []kafka.Message, b *sink.Batch) {
 	r.advance(now)
 }
 
+// track notes that m, decoded into rec, was processed, for commits.
+func (r *Runner) track(m *kafka.Message, rec *engine.Record) {
+	// A record far ahead of its partition (a broken clock) must not hold
+	// commits back until the stream catches up with it: past this limit
+	// it is not protected by replay, and only its own windows suffer.
+	sec := rec.CDR.StartTime.Unix()
+	if f, ok := r.wm.Frontier(m.Partition); ok {
+		sec = min(sec, f+int64(r.cfg.Window.MaxJump/time.Second))
+	}
+	// A record that starts a commit segment takes the partition's
+	// progress before it along, to be committed with its offset.
+	var snap string
+	if r.trk.starts(m.Partition, sec) {
+		snap = r.wm.Snapshot(m.Partition)
+	}
+	r.trk.add(m.Partition, m.Offset, sec, snap)
+}
+
 // advance moves the watermark to the partitions' progress; the engine
 // applies it at the next run.
 func (r *Runner) advance(now time.Time) {
@@ -96,7 +110,8 @@ func (r *Runner) run(recs []*engine.Record, b *sink.Batch) {
 	r.unhold(b, !r.flushing)
 	r.collect(r.eng.Process(recs, r.wmNow, r.wmKnown), b)
 	r.applied, r.appliedKnown = r.wmNow, r.wmKnown
-	if r.wmKnown {
+	// The first stage's records are released once published (publish).
+	if r.wmKnown && r.opts.Stage != Route {
 		r.trk.release(r.eng.Needs(r.wmNow))
 	}
 }
@@ -184,8 +199,12 @@ func (r *Runner) reject(m *kafka.Message, err error, now time.Time, b *sink.Batc
 
 // advanceIdle lets the watermark move when no messages arrive, so idle
 // partitions stop holding windows open, and writes what closed.
-func (r *Runner) advanceIdle(b *sink.Batch) {
+func (r *Runner) advanceIdle(ctx context.Context, b *sink.Batch) {
 	r.advance(r.opts.Now())
+	if r.opts.Stage == Route {
+		r.publish(ctx, false) // partitions gone silent, for the second stage
+		return
+	}
 	if r.wmKnown {
 		r.run(nil, b)
 	}
@@ -257,14 +276,17 @@ func (r *Runner) store(b *sink.Batch, rec *engine.Record) {
 		r.m.Restored.Add(1)
 		return
 	}
-	topic := r.cfg.Kafka.Topic
-	if rec.StoredCallee == "" {
-		b.AddCDR(&rec.CDR, topic, rec.Partition, rec.Offset)
+	c := &rec.CDR
+	if rec.StoredCallee != "" {
+		cc := rec.CDR
+		cc.Callee = rec.StoredCallee
+		c = &cc
+	}
+	if r.opts.Stage == Detect {
+		b.AddCDRVia(c, r.cfg.Kafka.Topic, rec.Input.Partition, rec.Input.Offset, r.opts.Internal, rec.Partition, rec.Offset)
 		return
 	}
-	c := rec.CDR
-	c.Callee = rec.StoredCallee
-	b.AddCDR(&c, topic, rec.Partition, rec.Offset)
+	b.AddCDR(c, r.cfg.Kafka.Topic, rec.Partition, rec.Offset)
 }
 
 // final adds provisional stats for windows still open at the end of a

@@ -48,7 +48,7 @@ func BenchmarkDecodeDetect(b *testing.B) {
 		batch := new(sink.Batch)
 		b.StartTimer()
 		for i := 0; i < len(msgs); i += microBatch {
-			r.process(msgs[i:min(i+microBatch, len(msgs))], batch)
+			r.process(context.Background(), msgs[i:min(i+microBatch, len(msgs))], batch)
 			if batch.Rows() >= 50000 {
 				batch.Reset()
 			}

@@ -31,7 +31,7 @@ type flushJob struct {
 // A stop by ctx is not an error.
 func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	start := r.opts.Now()
-	if r.opts.UntilCaughtUp {
+	if r.opts.UntilCaughtUp && r.opts.Stage != Detect {
 		parts, err := r.src.Partitions(ctx)
 		if err != nil {
 			return Summary{}, err
@@ -161,9 +161,9 @@ func (r *Runner) loop(work context.Context, q *queue, fetchErr <-chan error, job
 		buf := taken[next:min(next+microBatch, len(taken))]
 		next += len(buf)
 		if len(buf) > 0 {
-			r.process(buf, cur)
+			r.process(work, buf, cur)
 		} else {
-			r.advanceIdle(cur)
+			r.advanceIdle(work, cur)
 		}
 		*done = r.opts.UntilCaughtUp && r.caughtUp()
 		queued := len(taken) - next + q.len()
@@ -174,7 +174,10 @@ func (r *Runner) loop(work context.Context, q *queue, fetchErr <-chan error, job
 			r.reportSkews()
 		}
 		if cur.Rows() >= r.cfg.Sink.BatchSize || r.opts.Now().Sub(lastFlush) >= r.cfg.Sink.FlushInterval || *done {
-			if *done {
+			if *done && r.opts.Stage == Route {
+				// The input is read: say so to the second stage.
+				r.publish(work, true)
+			} else if *done {
 				// The input is read: give the engine the records held
 				// back, write what the partitions' progress closes, then
 				// what is still open, provisionally.

@@ -37,8 +37,16 @@ type Record struct {
 	counted bool
 	// Side is the role the record plays: both of the call's (one stage
 	// reading the input), or one of them (a copy routed by caller or by
-	// callee through a repartitioned topic). Set it before Prepare.
+	// callee through a repartitioned topic). Set it before Prepare. A
+	// callee-side copy is never stored: its caller-side twin is.
 	Side Side
+	// Input is where the call was read from the carriers' topic, for a
+	// record that came through the internal topic (Partition and Offset
+	// then name the internal message that carried it).
+	Input struct {
+		Partition int
+		Offset    int64
+	}
 
 	callerKey uint64
 	calleeKey uint64
@@ -275,7 +283,7 @@ func (e *Engine) Claim(r *Record, wm time.Time, wmKnown bool) (store bool) {
 	late := r.Late || wmKnown && sec < wm.Unix()
 	store, r.counted = s.dedup.claim(s.p.bucket(sec), r.keyHash, !late)
 	r.Stored = true
-	return store
+	return store && r.Side != CalleeSide
 }
 
 // Horizon returns the latest start time (Unix seconds, exclusive) of a

@@ -129,6 +129,8 @@ func (s *shard) process(r *Record) {
 		var store bool
 		store, count = s.dedup.claim(b, r.keyHash, !late)
 		switch {
+		case r.Side == CalleeSide:
+			// Counted and stored with its caller-side twin.
 		case !store:
 			s.out.Duplicates++
 		case late:

@@ -160,6 +160,17 @@ func (w *Watermark) Done(partition int) {
 	}
 }
 
+// Released reports whether partition no longer holds the watermark
+// back at wall-clock time now: finished (Done), or silent for longer than
+// the idle timeout.
+func (w *Watermark) Released(partition int, now time.Time) (idle, done bool) {
+	p := w.get(partition)
+	if p == nil {
+		return false, false
+	}
+	return !p.done && now.UnixNano()-p.lastSeenUnix > int64(w.set.Idle), p.done
+}
+
 // Advance recomputes the watermark at wall-clock time now and returns it:
 // the slowest active partition's progress minus the allowed lateness. It
 // never moves back; ok is false while no partition's progress is known.

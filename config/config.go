@@ -35,7 +35,8 @@ func Default() Config {
 	return Config{
 		Kafka: Kafka{Brokers: []string{"127.0.0.1:9092"}, Topic: "cdrs", Group: "cdrpipe",
 			MaxWait: 500 * time.Millisecond, MaxBytes: 16 << 20, SASL: SASL{Mechanism: "none"},
-			SessionTimeout: 10 * time.Second, RebalanceTimeout: 30 * time.Second},
+			SessionTimeout: 10 * time.Second, RebalanceTimeout: 30 * time.Second,
+			Repartition: Repartition{Partitions: 12, Replication: 1, Retention: 24 * time.Hour}},
 		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", Database: "cdrpipe", Username: "default",
 			DialTimeout: 5 * time.Second, Compression: "none"},
 		Numbering: Numbering{CountryCode: "86", NationalPrefix: "0", InternationalPrefixes: []string{"00"},

@@ -70,6 +70,12 @@ var validateCases = []struct {
 	{"addr no port", func(c *config.Config) { c.ClickHouse.Addr = "clickhouse" }, "clickhouse.addr"},
 	{"addr replica no port", func(c *config.Config) { c.ClickHouse.Addr = "ch1:9000,ch2" }, "clickhouse.addr"},
 	{"addr only commas", func(c *config.Config) { c.ClickHouse.Addr = " , " }, "clickhouse.addr"},
+	{"repartition partitions", func(c *config.Config) { c.Kafka.Repartition.Partitions = 0 }, "kafka.repartition.partitions"},
+	{"repartition replication", func(c *config.Config) { c.Kafka.Repartition.Replication = 0 }, "kafka.repartition.replication"},
+	{"repartition retention", func(c *config.Config) { c.Kafka.Repartition.Retention = time.Hour }, "kafka.repartition.retention"},
+	{"repartition topic is the input", func(c *config.Config) {
+		c.Kafka.Repartition.Enabled, c.Kafka.Repartition.Topic = true, c.Kafka.Topic
+	}, "kafka.repartition.topic"},
 	{"cluster sql", func(c *config.Config) { c.ClickHouse.Cluster = "c1 ON CLUSTER x" }, "clickhouse.cluster"},
 	{"database sql", func(c *config.Config) { c.ClickHouse.Database = "drop table;" }, "clickhouse.database"},
 	{"database empty", func(c *config.Config) { c.ClickHouse.Database = "" }, "clickhouse.database"},

@@ -40,7 +40,42 @@ type Kafka struct {
 	// member leave the group at once; empty is the system's temporary
 	// directory.
 	StateDir string `mapstructure:"state_dir"`
+	// Repartition runs detection in two stages through an internal topic
+	// partitioned by number, so that any number of instances gives one
+	// instance's flags whatever the producers key their messages by.
+	Repartition Repartition `mapstructure:"repartition"`
 }
+
+// Repartition configures the internal topic of two-stage detection.
+type Repartition struct {
+	// Enabled switches two stages on: needed as soon as more than one
+	// instance reads a topic not keyed by caller, or callee-side traits
+	// (no_callback, call_bombing) matter with more than one instance.
+	Enabled bool `mapstructure:"enabled"`
+	// Topic is the internal topic; empty means <group>-<topic>-repartition.
+	Topic string `mapstructure:"topic"`
+	// Partitions of the internal topic, when cdrpipe creates it: the most
+	// instances that share the detection.
+	Partitions int `mapstructure:"partitions"`
+	// Replication of the internal topic, when cdrpipe creates it.
+	Replication int `mapstructure:"replication"`
+	// Retention of the internal topic, when cdrpipe creates it: longer
+	// than a restart may need to re-read (windows, lateness, callback
+	// grace).
+	Retention time.Duration `mapstructure:"retention"`
+}
+
+// InternalTopic is the internal topic of two-stage detection.
+func (k Kafka) InternalTopic() string {
+	if k.Repartition.Topic != "" {
+		return k.Repartition.Topic
+	}
+	return k.Group + "-" + k.Topic + "-repartition"
+}
+
+// DetectGroup is the consumer group of the second stage, which reads the
+// internal topic.
+func (k Kafka) DetectGroup() string { return k.Group + "-detect" }
 
 // SASL is how to authenticate to Kafka.
 type SASL struct {

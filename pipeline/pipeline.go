@@ -51,6 +51,10 @@ type Options struct {
 	// Internal is the internal topic the second stage reads (Detect
 	// only); the configuration's topic is the carriers'.
 	Internal string
+	// Metrics, when set, are counters to share with another runner: the
+	// two stages of one process count into one set (the first counts
+	// what it reads and rejects, the second what it detects and stores).
+	Metrics *Metrics
 }
 
 // Source is where a run reads: a consumer group (source.Group) or a
@@ -118,7 +122,8 @@ type Runner struct {
 	// applied is the watermark the engine last ran at.
 	applied      time.Time
 	appliedKnown bool
-	m            Metrics
+	// m is the run's counters, shared by the two stages of one process.
+	m *Metrics
 	h            health
 	// skewed holds the sources reported as skewed, with the offset
 	// reported, so a log line is written when that changes.
@@ -163,7 +168,7 @@ type Runner struct {
 }
 
 // Metrics exposes the run's counters and gauges while it runs.
-func (r *Runner) Metrics() *Metrics { return &r.m }
+func (r *Runner) Metrics() *Metrics { return r.m }
 
 // summary reads the counters into a Summary.
 func (r *Runner) summary(elapsed time.Duration) Summary {
@@ -187,7 +192,10 @@ func New(cfg config.Config, opts Options, src Source, snk *sink.Sink, log *slog.
 		opts.DrainTimeout = 30 * time.Second
 	}
 	r := &Runner{cfg: cfg, opts: opts, log: log, src: src, sink: snk, skewed: map[string]time.Duration{},
-		committed: map[int]source.Commit{}, pub: opts.Publisher}
+		committed: map[int]source.Commit{}, pub: opts.Publisher, m: opts.Metrics}
+	if r.m == nil {
+		r.m = new(Metrics)
+	}
 	if opts.Stage == Route && opts.Publisher == nil || opts.Stage == Detect && opts.Internal == "" {
 		return nil, fmt.Errorf("BUG: stage %d without its publisher or internal topic", opts.Stage)
 	}

@@ -12,6 +12,10 @@ const progressEvery = 10 * time.Second
 
 // gauges updates the metrics that describe the present.
 func (r *Runner) gauges(queued int) {
+	if r.opts.Stage == Route {
+		r.m.FetchQueue.Store(int64(queued))
+		return // the second stage's gauges
+	}
 	callers, heavy := r.eng.Size()
 	r.m.FetchQueue.Store(int64(queued))
 	r.m.Callers.Store(int64(callers))
@@ -33,6 +37,9 @@ func (r *Runner) logProgress(queued int) {
 // once when one is found, again when its offset moved by the report
 // threshold, and once when it is back in line.
 func (r *Runner) reportSkews() {
+	if r.opts.Stage == Detect {
+		return // the first stage judges the switches' clocks
+	}
 	skews := r.wm.Skews()
 	r.m.setSkews(skews)
 	seen := make(map[string]bool, len(skews))

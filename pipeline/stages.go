@@ -120,7 +120,6 @@ func (r *Runner) publish(ctx context.Context, final bool) {
 // before the batch, as in one stage.
 func (r *Runner) detect(msgs []kafka.Message, b *sink.Batch) {
 	now := r.opts.Now()
-	r.m.Records.Add(int64(len(msgs)))
 	r.copies = r.copies[:0]
 	ends := make([]int, len(msgs)) // where each message's copies end
 	for i := range msgs {
@@ -170,10 +169,6 @@ func (r *Runner) take(recs []*engine.Record, m *kafka.Message, c *repartition.Co
 	rec.Input.Partition, rec.Input.Offset = c.Partition, c.Offset
 	r.eng.Prepare(rec)
 	if c.Side == engine.CallerSide {
-		r.m.Valid.Add(1)
-		if rec.CDR.Withheld {
-			r.m.Withheld.Add(1)
-		}
 		if r.callees != nil {
 			rec.StoredCallee = r.callees[0].Of(c.CDR.Callee)
 		}

@@ -177,6 +177,9 @@ func (a *app) run(cmd *cobra.Command, c config.Config, opts pipeline.Options, re
 		return err
 	}
 	defer s.Close()
+	if replay == nil && c.Kafka.Repartition.Enabled {
+		return a.runStages(cmd, c, opts, s)
+	}
 	var src pipeline.Source = replay
 	if replay == nil {
 		group, err := source.NewGroup(ctx, c.Kafka, a.log)
@@ -186,21 +189,13 @@ func (a *app) run(cmd *cobra.Command, c config.Config, opts pipeline.Options, re
 		defer group.Close()
 		src = group
 	}
-	st := blocklist.New(s.Conn(), c.ClickHouse.Database, time.Now)
-	opts.AfterWriteEvery = 30 * time.Second
-	opts.AfterWrite = func(ctx context.Context) error {
-		added, removed, err := st.Sync(ctx)
-		if added+removed > 0 {
-			a.log.Info("blocklist changed", "added", added, "removed", removed)
-		}
-		return err
-	}
+	a.syncBlocklist(&opts, c, s)
 	r, err := pipeline.New(c, opts, src, s, a.log)
 	if err != nil {
 		return err
 	}
 	if c.Metrics.Addr != "" {
-		stop, err := serveMetrics(c.Metrics.Addr, c.Metrics.Pprof, r, a.log)
+		stop, err := serveMetrics(c.Metrics.Addr, c.Metrics.Pprof, stages{r}, a.log)
 		if err != nil {
 			return err
 		}
@@ -212,11 +207,24 @@ func (a *app) run(cmd *cobra.Command, c config.Config, opts pipeline.Options, re
 	return err
 }
 
+// syncBlocklist makes opts sync the blocklist's audit trail after writes.
+func (a *app) syncBlocklist(opts *pipeline.Options, c config.Config, s *sink.Sink) {
+	st := blocklist.New(s.Conn(), c.ClickHouse.Database, time.Now)
+	opts.AfterWriteEvery = 30 * time.Second
+	opts.AfterWrite = func(ctx context.Context) error {
+		added, removed, err := st.Sync(ctx)
+		if added+removed > 0 {
+			a.log.Info("blocklist changed", "added", added, "removed", removed)
+		}
+		return err
+	}
+}
+
 // serveMetrics exposes r's metrics on addr at /metrics (Prometheus text),
 // its liveness at /livez (and /healthz), its readiness at /readyz and,
 // with pprof, Go's profiles at /debug/pprof/, until the returned stop is
 // called.
-func serveMetrics(addr string, pprof bool, r *pipeline.Runner, log *slog.Logger) (stop func(), err error) {
+func serveMetrics(addr string, pprof bool, r stages, log *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics endpoint on %s (metrics.addr): %w", addr, err)
@@ -232,7 +240,7 @@ func serveMetrics(addr string, pprof bool, r *pipeline.Runner, log *slog.Logger)
 }
 
 // metricsMux routes the metrics endpoint's paths.
-func metricsMux(r *pipeline.Runner, pprof bool) *http.ServeMux {
+func metricsMux(r stages, pprof bool) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")

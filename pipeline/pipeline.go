@@ -124,7 +124,7 @@ type Runner struct {
 	appliedKnown bool
 	// m is the run's counters, shared by the two stages of one process.
 	m *Metrics
-	h            health
+	h health
 	// skewed holds the sources reported as skewed, with the offset
 	// reported, so a log line is written when that changes.
 	skewed map[string]time.Duration

@@ -87,6 +87,9 @@ func (r *Runner) begin(ctx context.Context, a *source.Assignment, q *queue) erro
 		}
 	}
 	r.from = from
+	if r.opts.Stage == Detect {
+		r.ends = nil // read for this assignment's partitions (detectEnds)
+	}
 	a.Read(from, q.put)
 	return nil
 }
@@ -117,8 +120,8 @@ func (r *Runner) owns(p int) bool {
 // where a bounded run ends; finished partitions stop holding the
 // watermark back.
 func (r *Runner) caughtUp() bool {
-	if r.opts.Stage == Detect {
-		return r.prog.AllDone()
+	if r.opts.Stage == Detect && (!r.prog.AllDone() || r.ends == nil) {
+		return false // ends are read once every input partition is done
 	}
 	all := true
 	for _, p := range r.owned {
@@ -176,4 +179,21 @@ func (r *Runner) readTopic() string {
 		return r.opts.Internal
 	}
 	return r.cfg.Kafka.Topic
+}
+
+// detectEnds reads, once the second stage has every input partition's
+// end in the marks, where its internal partitions end: whatever was
+// written before the marks is read to there. Anything written later is a
+// copy written again by a first stage that re-read after a restart, a
+// duplicate.
+func (r *Runner) detectEnds(ctx context.Context) {
+	if r.opts.Stage != Detect || !r.opts.UntilCaughtUp || r.ends != nil || !r.prog.AllDone() {
+		return
+	}
+	ends, err := r.src.EndOffsets(ctx, r.owned)
+	if err != nil {
+		r.log.Warn("read the internal partitions' ends; trying again", "err", err)
+		return
+	}
+	r.ends = ends
 }

@@ -396,6 +396,14 @@ func TestRestartsGiveTheSameVerdicts(t *testing.T) {
 
 func restarts(t *testing.T, cfg config.Config, byPart [][]kafka.Message) {
 	ref := runOver(t, cfg, byPart, 1, 300, 1024)
+	restartsOf(t, byPart, ref, func(commits map[int]source.Commit) *Runner {
+		return detRunner(t, cfg, len(byPart), commits)
+	})
+}
+
+// restartsOf is restarts with runners made by mk, resuming from commits,
+// against the outcome of a run never stopped.
+func restartsOf(t *testing.T, byPart [][]kafka.Message, ref *outcome, mk func(commits map[int]source.Commit) *Runner) {
 	total := 0
 	for _, ms := range byPart {
 		total += len(ms)
@@ -406,7 +414,7 @@ func restarts(t *testing.T, cfg config.Config, byPart [][]kafka.Message) {
 		next := make([]int, len(byPart))
 		var commits map[int]source.Commit
 		for stop := range 3 {
-			r := detRunner(t, cfg, len(byPart), commits)
+			r := mk(commits)
 			stopAfter := -1
 			if stop < 2 {
 				stopAfter = rng.IntN(total / 2)

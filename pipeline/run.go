@@ -100,6 +100,11 @@ func (r *Runner) runAssignment(ctx context.Context, a *source.Assignment) (done 
 	wg.Go(func() { writerErr = r.write(drainCtx, a, jobs, free) })
 
 	cur, runErr := r.loop(work, q, a.Err(), jobs, free, &done)
+	if done && r.opts.Stage == Route {
+		// The input is read (perhaps by an earlier run): say so to the
+		// second stage.
+		r.publish(drainCtx, true)
+	}
 
 	// Drain: what was processed is written and committed within the
 	// deadline; fetched but unprocessed messages are simply not committed.
@@ -141,6 +146,7 @@ func (r *Runner) loop(work context.Context, q *queue, fetchErr <-chan error, job
 	defer ticker.Stop()
 	var taken []kafka.Message // messages taken from the queue, from next on not yet processed
 	next := 0
+	r.detectEnds(work)
 	*done = r.opts.UntilCaughtUp && r.caughtUp()
 	for !*done && work.Err() == nil {
 		r.h.turn(r.opts.Now())
@@ -165,6 +171,7 @@ func (r *Runner) loop(work context.Context, q *queue, fetchErr <-chan error, job
 		} else {
 			r.advanceIdle(work, cur)
 		}
+		r.detectEnds(work)
 		*done = r.opts.UntilCaughtUp && r.caughtUp()
 		queued := len(taken) - next + q.len()
 		r.gauges(queued)
@@ -174,10 +181,7 @@ func (r *Runner) loop(work context.Context, q *queue, fetchErr <-chan error, job
 			r.reportSkews()
 		}
 		if cur.Rows() >= r.cfg.Sink.BatchSize || r.opts.Now().Sub(lastFlush) >= r.cfg.Sink.FlushInterval || *done {
-			if *done && r.opts.Stage == Route {
-				// The input is read: say so to the second stage.
-				r.publish(work, true)
-			} else if *done {
+			if *done && r.opts.Stage != Route {
 				// The input is read: give the engine the records held
 				// back, write what the partitions' progress closes, then
 				// what is still open, provisionally.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/pipeline/repartition"
+	"github.com/cdrpipe/cdrpipe/pipeline/source"
 )
 
 // internalTopic is the internal topic the two-stage tests claim.
@@ -67,17 +68,7 @@ func detectOver(t testing.TB, cfg config.Config, internal [][]kafka.Message, ins
 				mine[k][j].Partition = k
 			}
 		}
-		r, err := New(cfg, Options{Now: time.Now, Stage: Detect, Internal: internalTopic}, nil, nil,
-			slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		owned := make([]int, len(mine))
-		for k := range owned {
-			owned[k] = k
-		}
-		r.owned = owned
-		r.wm.Expect(owned, time.Now())
+		r := detectRunner(t, cfg, len(mine), nil)
 		drive(t, r, mine, make([]int, len(mine)), -1, seed+uint64(i), 7, 3, o)
 		for k := range mine {
 			for j := range mine[k] {
@@ -125,4 +116,37 @@ func twoStages(t *testing.T, cfg config.Config, byPart [][]kafka.Message) {
 			t.Errorf("%d internal partitions, %d instances, differ from one instance reading the input whole:\n%s", tc.internal, tc.instances, d)
 		}
 	}
+}
+
+// detectRunner makes a second stage that owns internal partitions 0 to
+// parts-1, resuming from the progress saved in commits.
+func detectRunner(t testing.TB, cfg config.Config, parts int, commits map[int]source.Commit) *Runner {
+	t.Helper()
+	r, err := New(cfg, Options{Now: time.Now, Stage: Detect, Internal: internalTopic}, nil, nil,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned := make([]int, parts)
+	for k := range owned {
+		owned[k] = k
+		if err := r.wm.Restore(k, commits[k].Metadata); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.owned = owned
+	r.wm.Expect(owned, time.Now())
+	return r
+}
+
+// TestTwoStagesRestarts kills the second stage twice at random points and
+// resumes it from what it would have committed: the windows' flags and
+// stats are those of a run never stopped.
+func TestTwoStagesRestarts(t *testing.T) {
+	cfg, byPart := traits(t, 4)
+	internal := routeAll(t, cfg, byPart, 6, 1)
+	ref := detectOver(t, cfg, internal, 1, 1)
+	restartsOf(t, internal, ref, func(commits map[int]source.Commit) *Runner {
+		return detectRunner(t, cfg, len(internal), commits)
+	})
 }

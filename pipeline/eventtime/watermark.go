@@ -124,8 +124,10 @@ func (w *Watermark) Observe(partition int, key uint64, src string, t time.Time, 
 // before they were read.
 func (w *Watermark) Expect(partitions []int, now time.Time) {
 	for _, p := range partitions {
-		if w.get(p) == nil {
-			w.part(p).lastSeenUnix = now.UnixNano()
+		// A partition restored from a commit has progress but was not
+		// seen by this process yet: it counts as active from now too.
+		if pc := w.part(p); pc.lastSeenUnix == 0 {
+			pc.lastSeenUnix = now.UnixNano()
 		}
 	}
 }

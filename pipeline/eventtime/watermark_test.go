@@ -249,3 +249,30 @@ func TestSourcesBounded(t *testing.T) {
 		t.Errorf("%d sources tracked (other: %v), want %d and the rest shared", len(p.sources), p.other != nil, maxSources)
 	}
 }
+
+// TestRestoredPartitionHoldsBack: a partition restored from a commit
+// holds the watermark back from the start, like one never seen, until
+// the idle timeout; it is not idle because this process has not seen it.
+func TestRestoredPartitionHoldsBack(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	t0 := now.Add(-3 * time.Hour)
+	a := New(settings())
+	for i := range 20 {
+		a.Observe(0, SourceKey("sw"), "sw", t0.Add(time.Duration(i)*time.Second), now)
+	}
+	b := New(settings())
+	if err := b.Restore(0, a.Snapshot(0)); err != nil {
+		t.Fatal(err)
+	}
+	b.Expect([]int{0, 1}, now)
+	for i := range 20 {
+		b.Observe(1, SourceKey("sw"), "sw", t0.Add(2*time.Hour+time.Duration(i)*time.Second), now)
+	}
+	wm, ok := b.Advance(now.Add(time.Second))
+	if !ok || wm.After(t0.Add(20*time.Second)) {
+		t.Fatalf("watermark %s (known %v): the restored partition, at %s, does not hold it back", wm, ok, t0.Add(19*time.Second))
+	}
+	if wm, _ := b.Advance(now.Add(2 * time.Minute)); !wm.After(t0.Add(time.Hour)) {
+		t.Fatalf("watermark %s: the restored partition, silent past the idle timeout, still holds it back", wm)
+	}
+}

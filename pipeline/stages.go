@@ -135,12 +135,22 @@ func (r *Runner) detect(msgs []kafka.Message, b *sink.Batch) {
 		for _, c := range copies[start:] {
 			sec = max(sec, c.CDR.StartTime.Unix())
 		}
-		r.copies, ends[i] = copies, len(copies)
 		var snap string
 		if r.trk.starts(m.Partition, sec) {
 			snap = r.wm.Snapshot(m.Partition)
 		}
 		r.trk.add(m.Partition, m.Offset, sec, snap)
+		// Copies written again by a first stage that restarted were
+		// counted and stored the first time.
+		fresh := copies[:start]
+		for j := start; j < len(copies); j++ {
+			if r.prog.Fresh(m.Partition, &copies[j]) {
+				fresh = append(fresh, copies[j])
+			} else if copies[j].Side == engine.CallerSide {
+				r.m.Duplicates.Add(1)
+			}
+		}
+		r.copies, ends[i] = fresh, len(fresh)
 		// The marks say where the input stood after these copies.
 		r.prog.Apply(m.Partition, inputs, marks)
 	}

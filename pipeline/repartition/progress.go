@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cdrpipe/cdrpipe/pipeline/engine"
 	"github.com/cdrpipe/cdrpipe/pipeline/eventtime"
 )
 
@@ -17,17 +18,49 @@ import (
 // partition over the internal partitions owned, less the allowed
 // lateness, never passes a copy on time that is still to come: windows
 // close on the input alone, whichever instance reads which partition.
+//
+// Progress also recognises copies written twice: a first stage that
+// restarts reads again from its last commit and writes again what it had
+// written since, and a publish retried after a partial failure writes
+// again to the partitions that had it. Per internal partition, the copies
+// of one input partition come in input order, so a copy at or below the
+// highest input offset seen there for its side is such a repeat.
 type Progress struct {
 	lateness int64
 	inputs   int // input partitions, from the messages; 0 until one says
 	parts    map[int]map[int]Mark
+	seen     map[int]map[int][2]int64 // internal → input partition → highest offset per side
 	current  int64
 	known    bool
 }
 
 // NewProgress returns the progress of nothing read yet.
 func NewProgress(lateness time.Duration) *Progress {
-	return &Progress{lateness: int64(lateness / time.Second), parts: map[int]map[int]Mark{}}
+	return &Progress{lateness: int64(lateness / time.Second), parts: map[int]map[int]Mark{}, seen: map[int]map[int][2]int64{}}
+}
+
+// Fresh reports whether c, read from internal partition q, is new there,
+// and notes it; false means a repeat of a copy already read.
+func (p *Progress) Fresh(q int, c *Copy) bool {
+	sm := p.seen[q]
+	if sm == nil {
+		sm = map[int][2]int64{}
+		p.seen[q] = sm
+	}
+	side := 0
+	if c.Side == engine.CalleeSide {
+		side = 1
+	}
+	s, ok := sm[c.Partition]
+	if !ok {
+		s = [2]int64{-1, -1}
+	}
+	if c.Offset <= s[side] {
+		return false
+	}
+	s[side] = c.Offset
+	sm[c.Partition] = s
+	return true
 }
 
 // Apply takes the marks of a message read from internal partition q,
@@ -173,20 +206,33 @@ func (p *Progress) Done(int) {}
 // Skews returns nothing: the first stage reports skewed switches.
 func (p *Progress) Skews() []eventtime.Skew { return nil }
 
-// Snapshot returns internal partition q's marks as text for a commit's
-// metadata: "inputs;marks".
+// Snapshot returns internal partition q's marks and the copies seen
+// there as text for a commit's metadata: "inputs;marks;seen", seen as
+// "p:caller:callee" offsets.
 func (p *Progress) Snapshot(q int) string {
-	pm := p.parts[q]
-	if len(pm) == 0 {
+	pm, sm := p.parts[q], p.seen[q]
+	if len(pm) == 0 && len(sm) == 0 {
 		return ""
 	}
 	marks := make([]Mark, 0, len(pm))
-	for in := range p.inputs {
+	var seen []string
+	for in := range max(p.inputs, maxKey(sm)+1) {
 		if m, ok := pm[in]; ok {
 			marks = append(marks, m)
 		}
+		if s, ok := sm[in]; ok {
+			seen = append(seen, fmt.Sprintf("%d:%d:%d", in, s[0], s[1]))
+		}
 	}
-	return strconv.Itoa(p.inputs) + ";" + FormatMarks(marks)
+	return strconv.Itoa(p.inputs) + ";" + FormatMarks(marks) + ";" + strings.Join(seen, ",")
+}
+
+func maxKey(m map[int][2]int64) int {
+	k := -1
+	for in := range m {
+		k = max(k, in)
+	}
+	return k
 }
 
 // Restore sets internal partition q's marks from a Snapshot.
@@ -194,15 +240,32 @@ func (p *Progress) Restore(q int, s string) error {
 	if s == "" {
 		return nil
 	}
-	n, rest, ok := strings.Cut(s, ";")
-	inputs, err := strconv.Atoi(n)
-	if !ok || err != nil || inputs < 0 {
-		return fmt.Errorf("restore progress of internal partition %d: %w", q, &FormatError{What: "snapshot " + strconv.Quote(s)})
+	bad := fmt.Errorf("restore progress of internal partition %d: %w", q, &FormatError{What: "snapshot " + strconv.Quote(s)})
+	f := strings.Split(s, ";")
+	if len(f) != 3 {
+		return bad
 	}
-	marks, err := ParseMarks(rest)
+	inputs, err := strconv.Atoi(f[0])
+	if err != nil || inputs < 0 {
+		return bad
+	}
+	marks, err := ParseMarks(f[1])
 	if err != nil {
 		return fmt.Errorf("restore progress of internal partition %d: %w", q, err)
 	}
+	seen := map[int][2]int64{}
+	for _, e := range strings.Split(f[2], ",") {
+		if e == "" {
+			continue
+		}
+		var in int
+		var s [2]int64
+		if n, err := fmt.Sscanf(e, "%d:%d:%d", &in, &s[0], &s[1]); n != 3 || err != nil || in < 0 {
+			return bad
+		}
+		seen[in] = s
+	}
 	p.Apply(q, inputs, marks)
+	p.seen[q] = seen
 	return nil
 }

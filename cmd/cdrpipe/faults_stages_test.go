@@ -19,7 +19,7 @@ import (
 // whole in one stage, callee-side traits (no_callback, call_bombing)
 // included.
 func TestFaultTwoStagesThreeInstancesOneKilled(t *testing.T) {
-	f := newFaultRig(t, 60000, 3)
+	f := newFaultRig(t, 60000, 3, "--key", "none")
 	want := f.reference()
 	f.env = append(f.env, "CDRPIPE_KAFKA_REPARTITION_ENABLED=true", "CDRPIPE_KAFKA_REPARTITION_PARTITIONS=6")
 	group, db := e2e.Name("g_two"), e2e.Name("cdrpipe_two")

@@ -42,8 +42,9 @@ type faultRig struct {
 }
 
 // newFaultRig builds the binary and generates hours of the traffic
-// model's traffic for subscribers, produced to a fresh topic.
-func newFaultRig(t *testing.T, subscribers, hours int) *faultRig {
+// model's traffic for subscribers, produced to a fresh topic (by `produce`
+// with produceFlags, such as --key).
+func newFaultRig(t *testing.T, subscribers, hours int, produceFlags ...string) *faultRig {
 	t.Helper()
 	f := &faultRig{t: t, stack: e2e.Require(t), bin: buildBinary(t), topic: e2e.Name("cdrs_fault")}
 	f.env = append(os.Environ(),
@@ -61,7 +62,7 @@ func newFaultRig(t *testing.T, subscribers, hours int) *faultRig {
 	start := time.Now().UTC().Truncate(time.Hour).Add(-time.Duration(hours+4) * time.Hour).Format(time.RFC3339)
 	f.must("gen", "--subscribers", fmt.Sprint(subscribers), "--start", start, "--duration", fmt.Sprintf("%dh", hours),
 		"--out", f.data, "--truth", truthFile)
-	f.must("produce", f.data)
+	f.must(append(append([]string{"produce"}, produceFlags...), f.data)...)
 	b, err := os.ReadFile(truthFile)
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ func (a *app) genCmd() *cobra.Command {
 	tc := traffic.DefaultConfig()
 	var out, truthPath, start string
 	var toKafka bool
+	var key traffic.Key
 	cmd := &cobra.Command{
 		Use:   "gen",
 		Short: "Write synthetic carrier traffic with planted nuisance callers, and its ground truth",
@@ -36,6 +37,9 @@ func (a *app) genCmd() *cobra.Command {
 				}
 				tc.Start = t
 			}
+			if cmd.Flags().Changed("key") && !toKafka {
+				return usageError{fmt.Errorf("--key goes with --kafka (`produce --key` keys a file's lines)")}
+			}
 			c, err := a.config()
 			if err != nil {
 				return err
@@ -43,7 +47,7 @@ func (a *app) genCmd() *cobra.Command {
 			ctx := cmd.Context()
 			var truth traffic.Truth
 			if toKafka {
-				truth, err = a.genToKafka(ctx, tc, c)
+				truth, err = a.genToKafka(ctx, tc, c, key)
 			} else {
 				truth, err = genToFile(ctx, tc, out)
 			}
@@ -65,6 +69,7 @@ func (a *app) genCmd() *cobra.Command {
 	f.StringVar(&out, "out", "-", "output file of JSON lines, - for stdout")
 	f.StringVar(&truthPath, "truth", "", "write the ground truth (planted numbers, expected counts) to this JSON file")
 	f.BoolVar(&toKafka, "kafka", false, "send straight to kafka.topic instead of a file")
+	f.Var(&key, "key", keyUsage+" (with --kafka)")
 	f.StringVar(&start, "start", "", "start of the traffic window, RFC 3339 (default: five hours ago, on the hour)")
 	f.DurationVar(&tc.Duration, "duration", tc.Duration, "length of the traffic window")
 	f.IntVar(&tc.Subscribers, "subscribers", tc.Subscribers, "ordinary subscribers")
@@ -99,8 +104,13 @@ func genToFile(ctx context.Context, tc traffic.Config, out string) (traffic.Trut
 	return truth, nil
 }
 
-// genToKafka streams generated lines through a pipe into the producer.
-func (a *app) genToKafka(ctx context.Context, tc traffic.Config, c config.Config) (traffic.Truth, error) {
+// keyUsage describes --key.
+const keyUsage = "message key: caller or callee (the number's last digits, the same whatever form it is written in), " +
+	"switch (switch_id), call_id, or none (round-robin); several instances of one group in one stage need caller (two stages, kafka.repartition, take any)"
+
+// genToKafka streams generated lines through a pipe into the producer,
+// keyed by key.
+func (a *app) genToKafka(ctx context.Context, tc traffic.Config, c config.Config, key traffic.Key) (traffic.Truth, error) {
 	conn, err := a.kafka(ctx, c)
 	if err != nil {
 		return traffic.Truth{}, err
@@ -118,7 +128,8 @@ func (a *app) genToKafka(ctx context.Context, tc traffic.Config, c config.Config
 		pw.CloseWithError(err)
 		genErr <- err
 	}()
-	sent, err := traffic.Produce(ctx, traffic.ProduceConfig{Brokers: conn.Brokers, Topic: topic, Transport: conn.Transport()}, pr, nil)
+	pc := traffic.ProduceConfig{Brokers: conn.Brokers, Topic: topic, Transport: conn.Transport(), Key: key}
+	sent, err := traffic.Produce(ctx, pc, pr, nil)
 	pr.CloseWithError(err)
 	if gerr := <-genErr; gerr != nil {
 		return truth, gerr
@@ -126,7 +137,7 @@ func (a *app) genToKafka(ctx context.Context, tc traffic.Config, c config.Config
 	if err != nil {
 		return truth, err
 	}
-	a.log.Info("sent generated traffic", "topic", topic, "messages", sent)
+	a.log.Info("sent generated traffic", "topic", topic, "messages", sent, "key", key.String())
 	return truth, nil
 }
 
@@ -157,9 +168,10 @@ func readTruth(path string) (*traffic.Truth, error) {
 
 func (a *app) produceCmd() *cobra.Command {
 	var partitions int
+	var key traffic.Key
 	cmd := &cobra.Command{
 		Use:   "produce [FILE]",
-		Short: "Send a JSON-lines file (or stdin) to the Kafka topic, keyed by caller",
+		Short: "Send a JSON-lines file (or stdin) to the Kafka topic, keyed by caller (or --key)",
 		Args:  maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.config()
@@ -189,8 +201,8 @@ func (a *app) produceCmd() *cobra.Command {
 			}
 			cr := &countingReader{r: r}
 			bar := newProgress(cmd.ErrOrStderr(), total)
-			sent, err := traffic.Produce(ctx, traffic.ProduceConfig{Brokers: conn.Brokers, Topic: c.Kafka.Topic, Transport: conn.Transport()}, cr,
-				func(sent int64) { bar.update(sent, cr.n) })
+			pc := traffic.ProduceConfig{Brokers: conn.Brokers, Topic: c.Kafka.Topic, Transport: conn.Transport(), Key: key}
+			sent, err := traffic.Produce(ctx, pc, cr, func(sent int64) { bar.update(sent, cr.n) })
 			bar.done(sent, cr.n)
 			if err != nil {
 				return err
@@ -199,6 +211,7 @@ func (a *app) produceCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&partitions, "partitions", 4, "partitions when the topic has to be created")
+	cmd.Flags().Var(&key, "key", keyUsage)
 	return cmd
 }
 

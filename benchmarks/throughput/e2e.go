@@ -27,6 +27,9 @@ type e2eFlags struct {
 	stackFlags
 	cdrs        int
 	subscribers int
+	// twoStages also times cdrpipe in two stages (kafka.repartition) on
+	// the same topic.
+	twoStages bool
 }
 
 func parseE2E(args []string) (*e2eFlags, error) {
@@ -34,6 +37,7 @@ func parseE2E(args []string) (*e2eFlags, error) {
 	fs := flag.NewFlagSet("e2e", flag.ContinueOnError)
 	f.register(fs)
 	fs.IntVar(&f.cdrs, "cdrs", 2000000, "about how many CDR lines to generate and read")
+	fs.BoolVar(&f.twoStages, "two-stages", false, "also time cdrpipe in two stages (kafka.repartition: an internal topic partitioned by number) on the same topic")
 	fs.IntVar(&f.subscribers, "subscribers", 500000, "ordinary subscribers of the operator; hours (and then subscribers) are scaled to reach --cdrs")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -79,7 +83,7 @@ func runE2E(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	pipe, err := b.runPipeline(ctx, topic, prod.Messages)
+	pipe, err := b.runPipeline(ctx, topic, prod.Messages, false)
 	if err != nil {
 		return err
 	}
@@ -88,6 +92,14 @@ func runE2E(ctx context.Context, args []string, stdout io.Writer) (err error) {
 		return err
 	}
 	res := e2eResult{machine: b.machine, gen: gen, prod: prod, plain: plain, pipe: pipe, rows: rows, topic: topic}
+	if f.twoStages {
+		if res.two, err = b.runPipeline(ctx, topic, prod.Messages, true); err != nil {
+			return err
+		}
+		if _, err := verifyRows(ctx, b.wh, gen.truth); err != nil {
+			return fmt.Errorf("two stages: %w", err)
+		}
+	}
 	res.print(stdout)
 	return writeResult(stdout, res.table(), f.out)
 }
@@ -187,16 +199,21 @@ type pipelineRun struct {
 
 // runPipeline times `cdrpipe run --until-caught-up` on the topic, in a
 // fresh group, into a freshly dropped database.
-func (b *bench) runPipeline(ctx context.Context, topic string, expect int64) (pipelineRun, error) {
+func (b *bench) runPipeline(ctx context.Context, topic string, expect int64, twoStages bool) (pipelineRun, error) {
 	if err := b.wh.dropDatabase(ctx, e2eDatabase); err != nil {
 		return pipelineRun{}, err
 	}
-	progress("cdrpipe run --until-caught-up: reading %s into %s", topic, e2eDatabase)
 	// The generated traffic's local-time switches need their zones.
-	zones := []string{"CDRPIPE_INPUT_SWITCH_ZONES=" + strings.Join(traffic.SwitchZones(), ",")}
-	c, err := startChild(ctx, "cdrpipe run", filepath.Join(b.dir, "cdrpipe.log"), zones, b.bin, "run",
+	env := []string{"CDRPIPE_INPUT_SWITCH_ZONES=" + strings.Join(traffic.SwitchZones(), ",")}
+	group, log := "bench-e2e-cdrpipe-"+b.stamp, "cdrpipe.log"
+	if twoStages {
+		env = append(env, "CDRPIPE_KAFKA_REPARTITION_ENABLED=true")
+		group, log = group+"-two", "cdrpipe-two-stages.log"
+	}
+	progress("cdrpipe run --until-caught-up (two stages: %v): reading %s into %s", twoStages, topic, e2eDatabase)
+	c, err := startChild(ctx, "cdrpipe run", filepath.Join(b.dir, log), env, b.bin, "run",
 		"--brokers", strings.Join(b.brokers, ","), "--clickhouse-addr", b.flags.clickhouse,
-		"--topic", topic, "--group", "bench-e2e-cdrpipe-"+b.stamp, "--database", e2eDatabase, "--until-caught-up")
+		"--topic", topic, "--group", group, "--database", e2eDatabase, "--until-caught-up")
 	if err != nil {
 		return pipelineRun{}, err
 	}
@@ -287,6 +304,8 @@ type e2eResult struct {
 	pipe    pipelineRun
 	rows    rowCheck
 	topic   string
+	// two is cdrpipe in two stages, when timed (Wall is zero otherwise).
+	two pipelineRun
 }
 
 // Rates are CDRs over each child's wall time, process start to exit, so
@@ -319,7 +338,15 @@ func (r e2eResult) print(w io.Writer) {
 	fmt.Fprintf(w, "rows: %s.cdrs FINAL %s = unique valid CDRs; cdr_rejects FINAL %s = malformed lines\n",
 		e2eDatabase, thousands(int64(r.rows.CDRs)), thousands(int64(r.rows.Rejects)))
 	fmt.Fprintf(w, "ratio cdrpipe/plain (wall): %.2f\n", r.ratio())
+	if r.two.Wall > 0 {
+		fmt.Fprintf(w, "cdrpipe run, two stages: %s CDR/s over %s wall (%.2f of one stage); peak RSS %s MiB; CPU %s (%s s per M CDRs); rows checked again\n",
+			rate(r.twoRate()), r.two.Wall.Round(time.Millisecond), r.twoRate()/r.pipeRate(),
+			mib(r.two.MaxRSS), r.two.CPU.Round(time.Millisecond), cpuPerMillion(r.two.CPU, n))
+	}
 }
+
+// twoRate is the two-stage run's CDRs over its wall time.
+func (r e2eResult) twoRate() float64 { return perSecond(r.prod.Messages, r.two.Wall) }
 
 // seconds renders a float number of seconds as a rounded duration.
 func seconds(s float64) time.Duration {

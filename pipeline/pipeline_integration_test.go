@@ -182,15 +182,18 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// The same group again re-reads only what the engine still needed at
-	// the end (the windows open, and those closed whose callbacks are
-	// still awaited: about the last 1 h 35 min of two hours), stores none
-	// of it again, and changes nothing.
+	// the end (the windows open, those closed whose callbacks are still
+	// awaited, and the allowed lateness behind the slowest partition:
+	// about the last 1 h 45 min of two hours, 85-90% of the records
+	// depending on the hour the traffic is laid out from), stores none of
+	// it again, and changes nothing. A commit stuck at the start re-reads
+	// everything.
 	sum, err = f.run(t, ctx, f.cfg, pipeline.Options{UntilCaughtUp: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("same group again: %s", sum)
-	if sum.Records == 0 || sum.Records > f.truth.Lines*9/10 {
+	if sum.Records == 0 || sum.Records > f.truth.Lines*95/100 {
 		t.Errorf("a second run of the same group re-read %d of %d records; want the open windows' share", sum.Records, f.truth.Lines)
 	}
 	f.check(t)

@@ -107,12 +107,12 @@ func TestRetentionJob(t *testing.T) {
 		if _, ok := kept[e.Table]; !ok {
 			continue
 		}
-		got := column(t, conn, "SELECT substring(toString("+e.Column+", 'UTC'), 1, 16) FROM "+db+"."+e.Table+" ORDER BY "+e.Column)
+		got := e2e.Column(t, conn, "SELECT substring(toString("+e.Column+", 'UTC'), 1, 16) FROM "+db+"."+e.Table+" ORDER BY "+e.Column)
 		if !slices.Equal(got, kept[e.Table]) {
 			t.Errorf("%s keeps %q, want %q", e.Table, got, kept[e.Table])
 		}
 	}
-	if got := strings.Join(column(t, conn, "SELECT imsi FROM "+db+".cdrs ORDER BY start_time"), " "); got != devices {
+	if got := strings.Join(e2e.Column(t, conn, "SELECT imsi FROM "+db+".cdrs ORDER BY start_time"), " "); got != devices {
 		t.Errorf("imsi by call: %q, want %q", got, devices)
 	}
 
@@ -179,27 +179,9 @@ func describe(acts []retention.Action) []string {
 func snapshot(t *testing.T, conn driver.Conn, db string) []string {
 	var out []string
 	for _, e := range schemas.Expiries {
-		out = append(out, column(t, conn, "SELECT toString(count()) FROM "+db+"."+e.Table)...)
+		out = append(out, e2e.Column(t, conn, "SELECT toString(count()) FROM "+db+"."+e.Table)...)
 	}
-	return append(out, column(t, conn, "SELECT imsi FROM "+db+".cdrs ORDER BY start_time")...)
-}
-
-func column(t *testing.T, conn driver.Conn, q string) []string {
-	t.Helper()
-	rows, err := conn.Query(context.Background(), q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
+	return append(out, e2e.Column(t, conn, "SELECT imsi FROM "+db+".cdrs ORDER BY start_time")...)
 }
 
 // waitMutations waits until the database's mutations are done.

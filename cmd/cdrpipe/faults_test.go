@@ -184,7 +184,7 @@ func (f *faultRig) outcome(db string) map[string][]string {
 	}
 	out := map[string][]string{}
 	for name, sql := range q {
-		out[name] = column(f.t, f.conn, sql)
+		out[name] = e2e.Column(f.t, f.conn, sql)
 	}
 	return out
 }
@@ -217,24 +217,6 @@ func same(t *testing.T, what string, want, got map[string][]string) {
 }
 
 func firstOf(s []string) []string { return s[:min(len(s), 5)] }
-
-func column(t *testing.T, conn driver.Conn, q string) []string {
-	t.Helper()
-	rows, err := conn.Query(context.Background(), q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
-}
 
 // summaryLine picks the summary out of a run's output.
 func summaryLine(out string) string {

@@ -62,14 +62,15 @@ func (c Cluster) Replica(t testing.TB, i int) driver.Conn {
 // other replicas wrote to the replicated tables of db.
 func SyncReplica(t testing.TB, conn driver.Conn, db string) {
 	t.Helper()
-	for _, table := range column(t, conn, "SELECT table FROM system.replicas WHERE database = '"+db+"'") {
+	for _, table := range Column(t, conn, "SELECT table FROM system.replicas WHERE database = '"+db+"'") {
 		if err := conn.Exec(context.Background(), "SYSTEM SYNC REPLICA "+db+".`"+table+"`"); err != nil {
 			t.Fatalf("sync replica %s.%s: %v", db, table, err)
 		}
 	}
 }
 
-func column(t testing.TB, conn driver.Conn, q string) []string {
+// Column runs q, a query of one String column, and returns its values.
+func Column(t testing.TB, conn driver.Conn, q string) []string {
 	t.Helper()
 	rows, err := conn.Query(context.Background(), q)
 	if err != nil {

@@ -319,7 +319,9 @@ func (a *Assignment) read(ctx context.Context, p int, from int64, put func(conte
 	for {
 		m, err := rd.FetchMessage(ctx)
 		if err != nil {
-			if ctx.Err() != nil || !temporary(err) {
+			// A broker that dies leaves its partitions to another; the
+			// reader finds the new leader while we wait.
+			if ctx.Err() != nil || !temporary(err) && !unreachable(err) {
 				return fmt.Errorf("fetch from %s/%d: %w", cfg.Topic, p, err)
 			}
 			a.log.Warn("kafka: temporary error, fetching again", "topic", cfg.Topic, "partition", p, "err", err, "wait", wait)

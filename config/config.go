@@ -61,7 +61,7 @@ func Default() Config {
 			InvalidCallees: InvalidCallees{MinAttempts: 10, MinShare: 0.3},
 			RoboticTiming:  RoboticTiming{MinCalls: 20, MaxCV: 0.1},
 			NoCallback:     NoCallback{MinCallees: 20, MaxShare: 0.02, Grace: 30 * time.Minute},
-			CallBombing:    CallBombing{MinCalls: 20, Span: 10 * time.Minute, MinPerCaller: 3},
+			CallBombing:    CallBombing{MinCalls: 20, Span: 10 * time.Minute, MinPerCaller: 3, MinCallsPerCaller: 2.5},
 			SpoofedOrigin:  SpoofedOrigin{MinCalls: 1},
 		},
 		Sink:      Sink{BatchSize: 100000, FlushInterval: time.Second, MaxBackoff: 30 * time.Second},

@@ -198,6 +198,7 @@ var validateCases = []struct {
 	{"no_callback grace 3h", func(c *config.Config) { c.Detectors.NoCallback.Grace = 3 * time.Hour }, "detectors.no_callback.grace"},
 	{"call_bombing min_calls 1", func(c *config.Config) { c.Detectors.CallBombing.MinCalls = 1 }, "detectors.call_bombing.min_calls"},
 	{"call_bombing span 2h", func(c *config.Config) { c.Detectors.CallBombing.Span = 2 * time.Hour }, "detectors.call_bombing.span"},
+	{"call_bombing calls per caller below 1", func(c *config.Config) { c.Detectors.CallBombing.MinCallsPerCaller = 0.5 }, "detectors.call_bombing.min_calls_per_caller"},
 	{"call_bombing per caller above min_calls", func(c *config.Config) { c.Detectors.CallBombing.MinPerCaller = 21 }, "detectors.call_bombing.min_per_caller"},
 	{"spoofed min_calls 0", func(c *config.Config) { c.Detectors.SpoofedOrigin.MinCalls = 0 }, "detectors.spoofed_origin.min_calls"},
 	{"disabled unknown", func(c *config.Config) { c.Detectors.Disabled = []string{"fanout"} }, "detectors.disabled"},

@@ -78,6 +78,11 @@ type CallBombing struct {
 	MinCalls     int           `mapstructure:"min_calls"`
 	Span         time.Duration `mapstructure:"span"`
 	MinPerCaller int           `mapstructure:"min_per_caller"`
+	// MinCallsPerCaller is how many calls the flood's numbers make each,
+	// on average: a bombing repeats calls from one or a few dozen
+	// numbers; a busy hotline's many callers ring once or twice each, and
+	// someone redialling it is no bomber.
+	MinCallsPerCaller float64 `mapstructure:"min_calls_per_caller"`
 }
 
 // SpoofedOrigin flags caller IDs that cannot be genuine.

@@ -13,6 +13,10 @@ type CallBombing struct {
 	// MinPerCaller is how many of those calls the caller being judged must
 	// have made, so a friend who rang once during the flood is not flagged.
 	MinPerCaller int
+	// MinCallsPerCaller is the least calls per distinct caller the callee
+	// received: a busy hotline receives hundreds of calls from hundreds
+	// of people, and one of them redialling it is not bombing it.
+	MinCallsPerCaller float64
 }
 
 // Name implements Detector.
@@ -26,12 +30,16 @@ func (CallBombing) NeedsSorted() bool { return false }
 func (CallBombing) Check(*Window) (Finding, bool) { return Finding{}, false }
 
 // CheckTarget reports a finding for the caller being judged when the
-// callee received at least MinCalls calls in the span and at least
-// MinPerCaller of them came from this caller. Value is the callee's
-// calls, the volume that makes it bombing.
+// callee received at least MinCalls calls in the span, at least
+// MinCallsPerCaller per distinct caller, and at least MinPerCaller of
+// them came from this caller. Value is the callee's calls, the volume
+// that makes it bombing.
 func (d CallBombing) CheckTarget(t *Target) (Finding, bool) {
 	if t.Calls == 0 || t.CallerCalls == 0 || t.Calls < d.MinCalls || t.CallerCalls < d.MinPerCaller {
 		return Finding{}, false
+	}
+	if t.Callers > 0 && float64(t.Calls) < d.MinCallsPerCaller*float64(t.Callers) {
+		return Finding{}, false // many people ringing a busy number
 	}
 	return Finding{
 		Score: (ratio(float64(t.Calls), float64(d.MinCalls)) + ratio(float64(t.CallerCalls), float64(d.MinPerCaller))) / 2,

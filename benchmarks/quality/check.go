@@ -67,6 +67,9 @@ func Crossed(calls []Call, nums []string, det config.Detectors) map[uint32]map[s
 			for _, c := range cs[i:j] {
 				per[c.Caller]++
 			}
+			if float64(j-i) < det.CallBombing.MinCallsPerCaller*float64(len(per)) {
+				continue // a busy number many people ring
+			}
 			for caller, n := range per {
 				if n >= det.CallBombing.MinPerCaller {
 					mark(caller, "call_bombing")

@@ -23,6 +23,8 @@ const (
 	Clinic           Class = "clinic"
 	Courier          Class = "courier"
 	RepeatCaller     Class = "repeat_caller"
+	HotlineRedialer  Class = "hotline_redialer"
+	WorriedRelative  Class = "worried_relative"
 	Robocaller       Class = "robocaller"
 	TelemarketerLow  Class = "telemarketer_low"
 	ScannerFast      Class = "range_scanner_fast"
@@ -73,14 +75,18 @@ var Specs = []ClassSpec{
 		Note: "mobile, 30–40 or 56–60 calls/h to distinct numbers, 10–40 s, ~70% answered, 40% call back"},
 	{Class: RepeatCaller, Default: 20,
 		Note: "mobile, 20–40 calls/h to the same 2–3 contacts, short and unanswered mixed"},
+	{Class: HotlineRedialer, Default: 40, Maybe: []string{"burst"},
+		Note: "mobile, redials a busy 95xxx hotline 3–8 times within minutes until answered; the hotline takes 1,500–2,500 calls/h from other subscribers"},
+	{Class: WorriedRelative, Default: 30, Maybe: []string{"burst"},
+		Note: "mobile, rings one unanswering relative 6–15 times within 15 minutes, once or twice in the span"},
 	{Class: Robocaller, Abuser: true, Default: 10,
 		Always: []string{"no_callback", "fan_out", "short_calls", "burst", "low_answer_rate", "robotic_timing"},
 		Note:   "landline/VoIP, 300–800 calls/h in dialer batches, ≤11% answered, fixed 4–8 s message, nobody calls back"},
 	{Class: TelemarketerLow, Abuser: true, Default: 15, Always: []string{"no_callback", "short_calls"},
 		Note: "mobile, 35–45 distinct callees/h (under fan_out), ~80% answered, 90% hang up within 10 s, 0.5% call back"},
 	{Class: ScannerFast, Abuser: true, Default: 5,
-		Always: []string{"no_callback", "sequential_dialing", "fan_out", "short_calls"},
-		Note:   "mobile, 100–200 numbers/h stepping 1–3 through a range, ~30% answered for 1–6 s"},
+		Always: []string{"no_callback", "sequential_dialing", "fan_out", "short_calls"}, Maybe: []string{"low_answer_rate"},
+		Note: "mobile, 100–200 numbers/h stepping 1–3 through a range, ~30% answered for 1–6 s"},
 	{Class: ScannerSlow, Abuser: true, Default: 10, Always: []string{"sequential_dialing"}, Maybe: []string{"no_callback"},
 		Note: "mobile, 13–18 numbers/h stepping 1–3, ~30% answered for 1–6 s"},
 	{Class: Wangiri, Abuser: true, Default: 10, Always: []string{"one_ring", "low_answer_rate"}, Maybe: []string{"no_callback", "fan_out"},
@@ -225,6 +231,7 @@ type gen struct {
 	subPos  map[uint32]int32
 	calls   []Call
 	class   map[uint32]Class
+	hotline uint32 // the busy hotline redialers call (busyHotline)
 }
 
 // Generate builds the traffic of cfg: every call, its truth and its wire
@@ -606,6 +613,25 @@ func (g *gen) add(c Call) *Call {
 
 func (g *gen) dom() uint8 { return uint8(g.r.IntN(4)) }
 
+// busyHotline makes a bank's or operator's 95xxx hotline that ordinary
+// subscribers call 1,500–2,500 times an hour over the span, and returns
+// it: the number redialers keep calling.
+func (g *gen) busyHotline() uint32 {
+	r := g.r
+	me := g.nums.fixed("955", 2)
+	rate := uniform(r, 1500, 2500)
+	for t := g.start + int64(r.ExpFloat64()*msPerHour/rate); t < g.end; t += int64(r.ExpFloat64() * msPerHour / rate) {
+		c := Call{Start: t, Caller: g.pick(), Callee: me, Trunk: g.dom(), Ring: int32(2000 + r.IntN(8000))}
+		if r.Float64() < 0.85 {
+			c.Disp, c.Cause, c.Talk = DispAnswered, 16, int32(math.Min(900e3, 120e3*math.Exp(0.7*r.NormFloat64())))
+		} else {
+			c.Disp, c.Cause, c.Ring = DispBusy, 17, int32(r.IntN(2000))
+		}
+		g.add(c)
+	}
+	return me
+}
+
 // heavy generates the i-th caller of class cl.
 func (g *gen) heavy(cl Class, i int) {
 	r := g.r
@@ -695,6 +721,45 @@ func (g *gen) heavy(cl Class, i int) {
 			g.callback(p, 0.1, 20*msPerMin)
 			return &Call{Start: t, Ring: int32(end - t)}
 		})
+	case HotlineRedialer:
+		if i%20 == 0 {
+			g.hotline = g.busyHotline()
+		}
+		me := g.nums.mobile()
+		g.class[me] = cl
+		t := g.start + r.Int64N(max(1, g.end-g.start-15*msPerMin))
+		n := 3 + r.IntN(6)
+		for k := range n {
+			c := Call{Start: t, Caller: me, Callee: g.hotline, Trunk: g.dom()}
+			if k == n-1 {
+				c.Disp, c.Cause, c.Ring, c.Talk = DispAnswered, 16, int32(2000+r.IntN(8000)), int32(uniform(r, 60e3, 400e3))
+			} else {
+				c.Disp, c.Cause, c.Ring = DispBusy, 17, int32(r.IntN(2000))
+			}
+			p := g.add(c)
+			t = p.End() + int64(uniform(r, 10e3, 90e3))
+		}
+	case WorriedRelative:
+		me := g.nums.mobile()
+		g.class[me] = cl
+		relative := g.pick()
+		t := g.start + r.Int64N(max(1, g.end-g.start-16*msPerMin))
+		for range 1 + r.IntN(2) {
+			if t >= g.end {
+				break
+			}
+			for range 6 + r.IntN(10) {
+				c := Call{Start: t, Caller: me, Callee: relative, Trunk: g.dom()}
+				if r.Float64() < 0.7 {
+					c.Disp, c.Cause, c.Ring = DispNoAnswer, 19, int32(20000+r.IntN(15000))
+				} else {
+					c.Disp, c.Cause, c.Ring = DispCancelled, 16, int32(5000+r.IntN(10000))
+				}
+				p := g.add(c)
+				t = p.End() + int64(uniform(r, 5e3, 60e3))
+			}
+			t += int64(uniform(r, 1, 2) * msPerHour) // tries again later
+		}
 	case Robocaller:
 		me := g.nums.landline()
 		g.class[me] = cl

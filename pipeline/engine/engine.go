@@ -215,7 +215,8 @@ func newParams(cfg Config) (*params, error) {
 	}
 	var bombing *detectors.CallBombing
 	if !slices.Contains(d.Disabled, "call_bombing") {
-		bombing = &detectors.CallBombing{MinCalls: d.CallBombing.MinCalls, MinPerCaller: d.CallBombing.MinPerCaller}
+		bombing = &detectors.CallBombing{MinCalls: d.CallBombing.MinCalls, MinPerCaller: d.CallBombing.MinPerCaller,
+			MinCallsPerCaller: d.CallBombing.MinCallsPerCaller}
 	}
 	if len(dets) > maxDetectors {
 		return nil, fmt.Errorf("BUG: %d detectors, at most %d fit a window's flag bits", len(dets), maxDetectors)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cdrpipe/cdrpipe/config"
+	"github.com/cdrpipe/cdrpipe/traffic"
 )
 
 // Checkable are the traits whose thresholds are checked by brute force on
@@ -97,30 +98,11 @@ func callerTraits(cs []Call, nums []string, mobile bool, back map[uint64][]int64
 			break
 		}
 	}
-	// concurrent_calls: the most calls in progress at once, mobiles only.
-	if mobile {
-		type ev struct {
-			t int64
-			d int
-		}
-		evs := make([]ev, 0, 2*len(cs))
-		for _, c := range cs {
-			evs = append(evs, ev{c.Start, 1}, ev{c.End(), -1})
-		}
-		slices.SortFunc(evs, func(a, b ev) int {
-			if a.t != b.t {
-				return cmp.Compare(a.t, b.t)
-			}
-			return a.d - b.d // a release before an attempt at the same instant
-		})
-		n := 0
-		for _, e := range evs {
-			n += e.d
-			if n >= det.Concurrent.MinConcurrent {
-				out = append(out, "concurrent_calls")
-				break
-			}
-		}
+	// concurrent_calls: the most calls in progress at once, mobiles only,
+	// among calls one switch wrote (switches' clocks disagree by minutes);
+	// a call whose switch writes no id goes with every switch's.
+	if mobile && concurrent(cs, det.Concurrent.MinConcurrent) {
+		out = append(out, "concurrent_calls")
 	}
 	// Window traits: every 1 h window on the 5-minute grid holding a call.
 	const slide, size = 5 * msPerMin, msPerHour
@@ -263,4 +245,52 @@ func (m *moments) cv(minN int) float64 {
 	}
 	mean := m.sum / m.n
 	return math.Sqrt(max(m.sq/m.n-mean*mean, 0)) / mean
+}
+
+// concurrent reports whether at least min of cs were in progress at once
+// on one switch's clock (calls of switches that write no id count with
+// every switch).
+func concurrent(cs []Call, min int) bool {
+	fleet := traffic.Fleet()
+	known := map[uint8]bool{}
+	for _, c := range cs {
+		if fleet[c.Switch].WritesID {
+			known[c.Switch] = true
+		}
+	}
+	if len(known) == 0 {
+		return peakOf(cs, func(Call) bool { return true }) >= min
+	}
+	for sw := range known {
+		if peakOf(cs, func(c Call) bool { return c.Switch == sw || !fleet[c.Switch].WritesID }) >= min {
+			return true
+		}
+	}
+	return false
+}
+
+// peakOf is the most calls of cs that keep says in progress at once.
+func peakOf(cs []Call, keep func(Call) bool) int {
+	type ev struct {
+		t int64
+		d int
+	}
+	evs := make([]ev, 0, 2*len(cs))
+	for _, c := range cs {
+		if keep(c) {
+			evs = append(evs, ev{c.Start, 1}, ev{c.End(), -1})
+		}
+	}
+	slices.SortFunc(evs, func(a, b ev) int {
+		if a.t != b.t {
+			return cmp.Compare(a.t, b.t)
+		}
+		return a.d - b.d // a release before an attempt at the same instant
+	})
+	n, peak := 0, 0
+	for _, e := range evs {
+		n += e.d
+		peak = max(peak, n)
+	}
+	return peak
 }

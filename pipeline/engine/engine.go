@@ -51,7 +51,8 @@ type Record struct {
 	callerKey uint64
 	calleeKey uint64
 	keyHash   uint64
-	flags     uint8 // per-call traits (flagOneRing, ...), set by Prepare
+	flags     uint8  // per-call traits (flagOneRing, ...), set by Prepare
+	src       uint16 // switchTag of the switch that wrote it, set by Prepare
 	caller    int32 // index+1 of the caller's state in its shard, 0 if not known yet
 }
 
@@ -309,6 +310,7 @@ func (e *Engine) Prepare(r *Record) {
 		r.keyHash ^= calleeSalt
 	}
 	r.flags = e.p.classify(c)
+	r.src = switchTag(c.SwitchID)
 }
 
 // fnv64a is FNV-1a over s, without the copy hash.Hash's Write needs.

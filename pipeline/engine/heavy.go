@@ -73,7 +73,7 @@ func (s *shard) add(h *heavy, numberText string, ev event) {
 		}
 	}
 	s.concurrency(h, ev)
-	s.addCallee(h, ev.callee, b, first, last)
+	s.addCallee(h, ev.to(), b, first, last)
 	for k := first; k <= last; k++ {
 		s.check(h, k, numberText)
 	}
@@ -128,7 +128,7 @@ func (s *shard) concurrency(h *heavy, ev event) {
 	if ev.flags&flagMobile == 0 {
 		return
 	}
-	self := span{start: ev.sec, end: ev.sec + uint32(ev.ring) + uint32(ev.talk)}
+	self := span{start: ev.sec, end: ev.sec + uint32(ev.ring) + uint32(ev.talk), src: ev.src()}
 	if self.end <= self.start {
 		return
 	}
@@ -148,7 +148,7 @@ func (s *shard) concurrency(h *heavy, ev event) {
 	}
 	s.peak(h, h.spans, self, self.start, 0)
 	for _, sp := range h.spans {
-		if self.start < sp.start && sp.start < self.end {
+		if sameClock(self.src, sp.src) && self.start < sp.start && sp.start < self.end {
 			s.peak(h, h.spans, self, sp.start, 0)
 		}
 	}
@@ -163,7 +163,9 @@ const maxSpans = 256
 func (s *shard) peak(h *heavy, kept []span, self span, x uint32, floor uint16) {
 	n := uint16(1) // self: x lies within it
 	for _, r := range kept {
-		if r.start <= x && x < r.end {
+		// Two switches' clocks may disagree by minutes: calls they wrote
+		// are not compared to the second.
+		if sameClock(self.src, r.src) && r.start <= x && x < r.end {
 			n++
 		}
 	}

@@ -147,7 +147,7 @@ func (s *shard) process(r *Record) {
 		return // a withheld caller ID without a number: nobody to count it for
 	}
 	if r.Side != CalleeSide {
-		ev := event{callee: r.calleeKey, sec: uint32(sec), talk: seconds16(c.Duration),
+		ev := event{callee: r.calleeKey&(1<<calleeBits-1) | uint64(r.src)<<calleeBits, sec: uint32(sec), talk: seconds16(c.Duration),
 			ring: uint8(min(c.RingDuration, 255)), flags: r.flags}
 		if c.Answered() {
 			ev.flags |= flagAnswered

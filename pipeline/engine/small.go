@@ -54,7 +54,7 @@ func (s *shard) count(number uint64, known int32, numberText string, ev event) {
 			if h.calledBack == nil {
 				h.calledBack = make(map[uint64]struct{})
 			}
-			h.calledBack[e.callee] = struct{}{}
+			h.calledBack[e.to()] = struct{}{}
 		}
 	}
 	s.add(h, numberText, ev)
@@ -105,7 +105,7 @@ func (s *shard) setCalls(cl *caller, es []event) {
 func (s *shard) promising(calls []event, ev event) bool {
 	end := ev.sec + uint32(ev.ring) + uint32(ev.talk)
 	for _, e := range calls {
-		if e.sec < end && ev.sec < e.sec+uint32(e.ring)+uint32(e.talk) {
+		if sameClock(e.src(), ev.src()) && e.sec < end && ev.sec < e.sec+uint32(e.ring)+uint32(e.talk) {
 			return true
 		}
 	}

@@ -24,11 +24,36 @@ const (
 // event is one counted call of a small caller: 16 bytes, so four fit in a
 // small caller's state.
 type event struct {
+	// callee is the callee's number key in the low calleeBits and, above
+	// them, the tag of the switch that wrote the record (switchTag): an
+	// E.164 number has at most 15 digits, under 2^50, and the event
+	// stays 16 bytes.
 	callee uint64
 	sec    uint32 // start, Unix seconds
 	talk   uint16 // seconds
 	ring   uint8  // seconds, at most 255
 	flags  uint8
+}
+
+// calleeBits holds an E.164 number key (at most 15 digits).
+const calleeBits = 50
+
+// to returns the callee's number key.
+func (e event) to() uint64 { return e.callee & (1<<calleeBits - 1) }
+
+// src returns the tag of the switch that wrote the call, 0 if unknown.
+func (e event) src() uint16 { return uint16(e.callee >> calleeBits) }
+
+// sameClock reports whether calls of switches a and b can be compared
+// to the second: the same switch, or one whose switch is not known.
+func sameClock(a, b uint16) bool { return a == b || a == 0 || b == 0 }
+
+// switchTag is a switch id's tag in events, 1 to 2^14-1; 0 for none.
+func switchTag(id string) uint16 {
+	if id == "" {
+		return 0
+	}
+	return uint16(fnv64a(id)%(1<<(64-calleeBits)-1)) + 1
 }
 
 // Per-call traits, classified once per record (Engine.Prepare).
@@ -134,7 +159,10 @@ type heavy struct {
 }
 
 // span is a call from start to release, Unix seconds.
-type span struct{ start, end uint32 }
+type span struct {
+	start, end uint32
+	src        uint16 // switchTag of the call's switch
+}
 
 // open returns window k when the ring holds it, or nil.
 func (h *heavy) open(k, ring int32) *win {

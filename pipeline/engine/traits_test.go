@@ -249,3 +249,41 @@ func TestCallBombingFlagsTheCallersNotTheVictim(t *testing.T) {
 		t.Errorf("victim or one-off caller flagged: %v", got["call_bombing"])
 	}
 }
+
+// TestConcurrencyOnOneSwitchClock: a handset's calls, one after the
+// other, written by three switches whose clocks disagree by minutes seem
+// to overlap; they are not compared, while calls really at once on one
+// switch are.
+func TestConcurrencyOnOneSwitchClock(t *testing.T) {
+	cfg := config.Default()
+	cfg.Engine.Shards = 1
+	const caller = "+8613800000777"
+	skew := map[string]time.Duration{"SW-A": 0, "SW-B": -3 * time.Minute, "SW-C": -6 * time.Minute}
+	for _, tc := range []struct {
+		name     string
+		switches []string
+		gap      time.Duration // between the calls' real starts
+		want     bool
+	}{
+		{"three switches, clocks apart", []string{"SW-A", "SW-B", "SW-C"}, 270 * time.Second, false},
+		{"one switch, calls really at once", []string{"SW-A", "SW-A", "SW-A"}, 30 * time.Second, true},
+	} {
+		e, err := New(engineConfig(cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rs []*Record
+		for i, sw := range tc.switches {
+			// 4-minute calls; each switch writes its own clock's time.
+			at := t0.Add(time.Duration(i)*tc.gap + skew[sw])
+			c := schemas.CDR{CallID: fmt.Sprint("cc", i), Key: fmt.Sprint(sw, "/cc", i), Caller: caller, Callee: number(900 + i),
+				StartTime: at, Disposition: schemas.Answered, RingDuration: 5, Duration: 240, SwitchID: sw}
+			r := &Record{CDR: c}
+			e.Prepare(r)
+			rs = append(rs, r)
+		}
+		if got := flagsAfterClose(e, rs)["concurrent_calls"][caller]; got != tc.want {
+			t.Errorf("%s: concurrent_calls flagged %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -53,7 +53,7 @@ type Record struct {
 	keyHash   uint64
 	flags     uint8  // per-call traits (flagOneRing, ...), set by Prepare
 	src       uint16 // switchTag of the switch that wrote it, set by Prepare
-	caller    int32 // index+1 of the caller's state in its shard, 0 if not known yet
+	caller    int32  // index+1 of the caller's state in its shard, 0 if not known yet
 }
 
 // Side is which of a call's two roles a record plays in the engine.

@@ -133,8 +133,16 @@ func runOver(t testing.TB, cfg config.Config, byPart [][]kafka.Message, seed uin
 // each from the progress saved in commits when there is one.
 func detRunner(t testing.TB, cfg config.Config, parts int, commits map[int]source.Commit) *Runner {
 	t.Helper()
+	return ownerOf(t, cfg, Options{}, parts, commits)
+}
+
+// ownerOf makes a runner with opts that owns partitions 0 to parts-1,
+// resuming each from the progress saved in commits, on a fixed clock.
+func ownerOf(t testing.TB, cfg config.Config, opts Options, parts int, commits map[int]source.Commit) *Runner {
+	t.Helper()
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	r, err := New(cfg, Options{Now: func() time.Time { return now }}, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	opts.Now = func() time.Time { return now }
+	r, err := New(cfg, opts, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

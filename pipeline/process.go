@@ -32,10 +32,22 @@ func (r *Runner) process(ctx context.Context, msgs []kafka.Message, b *sink.Batc
 		return
 	}
 	now := r.opts.Now()
+	recs := make([]*engine.Record, 0, len(msgs))
+	r.read(msgs, now, b, func(_ *kafka.Message, rec *engine.Record) { recs = r.admit(recs, rec, b) })
+	// Windows close on the watermark from before this batch, which never
+	// passes a partition's progress, so records on time for their
+	// partition never fall in a closed window (unless their partition
+	// was idle and released meanwhile: those are late too).
+	r.run(recs, b)
+	r.advance(now)
+}
+
+// read decodes msgs, stores the rejects, and hands each valid record to
+// take in partition order, its lateness decided and its offset tracked
+// for commits.
+func (r *Runner) read(msgs []kafka.Message, now time.Time, b *sink.Batch, take func(m *kafka.Message, rec *engine.Record)) {
 	r.decode(msgs, now)
 	r.m.Records.Add(int64(len(msgs)))
-
-	recs := make([]*engine.Record, 0, len(msgs))
 	var valid int64
 	for i := range msgs {
 		m := &msgs[i]
@@ -53,29 +65,28 @@ func (r *Runner) process(ctx context.Context, msgs []kafka.Message, b *sink.Batc
 			r.m.Withheld.Add(1)
 		}
 		valid++
-		if !r.wmKnown || rec.CDR.StartTime.Unix() >= r.eng.Horizon(r.wmNow) {
-			// Too far ahead of the watermark for the engine's rings, or
-			// read before the watermark is known: held until it catches
-			// up (the run loop stops reading a partition that leads by
-			// much, so few are). Its row is stored now, in offset order
-			// with the partition's others, as Stored needs.
-			if r.eng.Claim(rec, r.wmNow, r.wmKnown) {
-				r.store(b, rec)
-			} else {
-				r.m.Duplicates.Add(1)
-			}
-			r.held = append(r.held, *rec)
-			continue
-		}
-		recs = append(recs, rec)
+		take(m, rec)
 	}
 	r.m.Valid.Add(valid)
-	// Windows close on the watermark from before this batch, which never
-	// passes a partition's progress, so records on time for their
-	// partition never fall in a closed window (unless their partition
-	// was idle and released meanwhile: those are late too).
-	r.run(recs, b)
-	r.advance(now)
+}
+
+// admit appends rec to recs for the engine, or holds it: too far ahead
+// of the watermark for the engine's rings, or read before the watermark
+// is known, it waits until the watermark catches up (the run loop stops
+// reading a partition that leads by much, so few do). A held record's
+// row is stored now, in offset order with its partition's others, as
+// Stored needs; rec itself may be reused, so the held one is a copy.
+func (r *Runner) admit(recs []*engine.Record, rec *engine.Record, b *sink.Batch) []*engine.Record {
+	if r.wmKnown && rec.CDR.StartTime.Unix() < r.eng.Horizon(r.wmNow) {
+		return append(recs, rec)
+	}
+	if r.eng.Claim(rec, r.wmNow, r.wmKnown) {
+		r.store(b, rec)
+	} else if rec.Side != engine.CalleeSide {
+		r.m.Duplicates.Add(1) // a callee-side copy's twin is the one counted
+	}
+	r.held = append(r.held, *rec)
+	return recs
 }
 
 // track notes that m, decoded into rec, was processed, for commits.
@@ -234,12 +245,16 @@ func (r *Runner) decode(msgs []kafka.Message, now time.Time) {
 				c, err := d.Decode(m.Value, now)
 				r.rejected[i] = err
 				r.records[i] = engine.Record{CDR: c, Partition: m.Partition, Offset: m.Offset}
-				if err == nil {
-					r.eng.Prepare(&r.records[i])
-					r.srcKeys[i] = eventtime.SourceKey(c.SwitchID)
-					if callees != nil {
-						r.records[i].StoredCallee = callees.Of(c.Callee)
-					}
+				if err != nil {
+					continue
+				}
+				r.srcKeys[i] = eventtime.SourceKey(c.SwitchID)
+				if r.opts.Stage == Route {
+					continue // detection and storing are the second stage's
+				}
+				r.eng.Prepare(&r.records[i])
+				if callees != nil {
+					r.records[i].StoredCallee = callees.Of(c.Callee)
 				}
 			}
 		})

@@ -56,27 +56,11 @@ type progress interface {
 // the brokers have the copies every offset may be committed.
 func (r *Runner) route(ctx context.Context, msgs []kafka.Message, b *sink.Batch) {
 	now := r.opts.Now()
-	r.decode(msgs, now)
-	r.m.Records.Add(int64(len(msgs)))
-	var valid int64
-	for i := range msgs {
-		m := &msgs[i]
-		if err := r.rejected[i]; err != nil {
-			r.reject(m, err, now, b)
-			continue
-		}
-		rec := &r.records[i]
-		r.track(m, rec)
-		// Late calls are counted as late where they are stored: the
-		// second stage.
-		rec.Late = r.et.Observe(m.Partition, r.srcKeys[i], rec.CDR.SwitchID, rec.CDR.StartTime, now)
-		if rec.CDR.Withheld {
-			r.m.Withheld.Add(1)
-		}
-		valid++
+	// Late calls are counted as late where they are stored: the second
+	// stage.
+	r.read(msgs, now, b, func(m *kafka.Message, rec *engine.Record) {
 		r.pub.Add(&rec.CDR, rec.Late, m.Partition, m.Offset)
-	}
-	r.m.Valid.Add(valid)
+	})
 	r.advance(now)
 	r.publish(ctx, false)
 }
@@ -171,26 +155,14 @@ func (r *Runner) detect(msgs []kafka.Message, b *sink.Batch) {
 }
 
 // take turns a copy into a record for the engine (r.detected has room
-// for it): held, like a record of one stage, when the watermark is not
-// known or it is too far ahead.
+// for it), held or not as admit decides.
 func (r *Runner) take(recs []*engine.Record, m *kafka.Message, c *repartition.Copy, b *sink.Batch) []*engine.Record {
 	r.detected = append(r.detected, engine.Record{CDR: c.CDR, Side: c.Side, Late: c.Late, Partition: m.Partition, Offset: m.Offset})
 	rec := &r.detected[len(r.detected)-1]
 	rec.Input.Partition, rec.Input.Offset = c.Partition, c.Offset
 	r.eng.Prepare(rec)
-	if c.Side == engine.CallerSide {
-		if r.callees != nil {
-			rec.StoredCallee = r.callees[0].Of(c.CDR.Callee)
-		}
+	if c.Side == engine.CallerSide && r.callees != nil {
+		rec.StoredCallee = r.callees[0].Of(c.CDR.Callee)
 	}
-	if !r.wmKnown || rec.CDR.StartTime.Unix() >= r.eng.Horizon(r.wmNow) {
-		if r.eng.Claim(rec, r.wmNow, r.wmKnown) {
-			r.store(b, rec)
-		} else if c.Side == engine.CallerSide {
-			r.m.Duplicates.Add(1)
-		}
-		r.held = append(r.held, *rec)
-		return recs
-	}
-	return append(recs, rec)
+	return r.admit(recs, rec, b)
 }

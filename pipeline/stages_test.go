@@ -2,10 +2,7 @@ package pipeline
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
-	"time"
 
 	"github.com/segmentio/kafka-go"
 
@@ -30,19 +27,8 @@ func routeAll(t testing.TB, cfg config.Config, byPart [][]kafka.Message, n int, 
 		}
 		return nil
 	}
-	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	pub := repartition.NewPublisherFunc(write, n, len(byPart))
-	r, err := New(cfg, Options{Now: func() time.Time { return now }, Stage: Route, Publisher: pub}, nil, nil,
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	owned := make([]int, len(byPart))
-	for i := range owned {
-		owned[i] = i
-	}
-	r.owned = owned
-	r.wm.Expect(owned, now)
+	r := ownerOf(t, cfg, Options{Stage: Route, Publisher: pub}, len(byPart), nil)
 	drive(t, r, byPart, make([]int, len(byPart)), -1, seed, 500, 1024, newOutcome())
 	r.publish(context.Background(), true)
 	return out
@@ -122,21 +108,7 @@ func twoStages(t *testing.T, cfg config.Config, byPart [][]kafka.Message) {
 // parts-1, resuming from the progress saved in commits.
 func detectRunner(t testing.TB, cfg config.Config, parts int, commits map[int]source.Commit) *Runner {
 	t.Helper()
-	r, err := New(cfg, Options{Now: time.Now, Stage: Detect, Internal: internalTopic}, nil, nil,
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	owned := make([]int, parts)
-	for k := range owned {
-		owned[k] = k
-		if err := r.wm.Restore(k, commits[k].Metadata); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r.owned = owned
-	r.wm.Expect(owned, time.Now())
-	return r
+	return ownerOf(t, cfg, Options{Stage: Detect, Internal: internalTopic}, parts, commits)
 }
 
 // TestTwoStagesRestarts kills the second stage twice at random points and

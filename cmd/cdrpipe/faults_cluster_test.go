@@ -9,10 +9,7 @@ package main
 // nothing in what the replicas end up holding.
 
 import (
-	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +18,6 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cdrpipe/cdrpipe/internal/e2e"
-	"github.com/cdrpipe/cdrpipe/traffic"
 )
 
 // clusterRig is a faultRig on the cluster stack, with a connection to
@@ -37,16 +33,7 @@ type clusterRig struct {
 func newClusterRig(t *testing.T, subscribers, hours int) *clusterRig {
 	t.Helper()
 	c := e2e.RequireCluster(t)
-	f := &faultRig{t: t, bin: buildBinary(t), topic: e2e.Name("cdrs_cluster")}
-	f.env = append(os.Environ(),
-		"CDRPIPE_KAFKA_BROKERS="+strings.Join(c.Brokers, ","),
-		"CDRPIPE_CLICKHOUSE_ADDR="+strings.Join(c.Replicas, ","),
-		"CDRPIPE_CLICKHOUSE_CLUSTER="+c.Name,
-		"CDRPIPE_KAFKA_TOPIC="+f.topic,
-		"CDRPIPE_SINK_BATCH_SIZE=5000",
-		"CDRPIPE_INPUT_SWITCH_ZONES="+strings.Join(traffic.SwitchZones(), ","),
-		"CDRPIPE_KAFKA_STATE_DIR="+t.TempDir(),
-	)
+	f := newRig(t, c.Brokers, strings.Join(c.Replicas, ","), "cdrs_cluster", "CDRPIPE_CLICKHOUSE_CLUSTER="+c.Name)
 	r := &clusterRig{faultRig: f, cluster: c}
 	for i := range c.Replicas {
 		r.replicas = append(r.replicas, c.Replica(t, i))
@@ -93,26 +80,6 @@ func (r *clusterRig) outcomes(db string) []map[string][]string {
 	}
 	r.conn = r.replicas[1]
 	return out
-}
-
-// generate writes hours of the traffic model's traffic for subscribers
-// and produces it to the rig's topic.
-func (f *faultRig) generate(subscribers, hours int) {
-	f.t.Helper()
-	dir := f.t.TempDir()
-	f.data = filepath.Join(dir, "t.jsonl")
-	truthFile := filepath.Join(dir, "truth.json")
-	start := time.Now().UTC().Truncate(time.Hour).Add(-time.Duration(hours+4) * time.Hour).Format(time.RFC3339)
-	f.must("gen", "--subscribers", fmt.Sprint(subscribers), "--start", start, "--duration", fmt.Sprintf("%dh", hours),
-		"--out", f.data, "--truth", truthFile)
-	f.must("produce", f.data)
-	b, err := os.ReadFile(truthFile)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if f.truth, err = traffic.ReadTruth(bytes.NewReader(b)); err != nil {
-		f.t.Fatal(err)
-	}
 }
 
 // TestFaultClusterReplicaStopped stops one ClickHouse replica while a

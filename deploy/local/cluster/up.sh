@@ -58,13 +58,20 @@ done
 # Start all, then wait for all: the Kafka nodes need each other for a quorum, and the
 # ClickHouse servers start without ZooKeeper (their replicated tables wait for it).
 started=""
+# ZooKeeper first, serving before anything else starts: a ClickHouse 18.16 replica that
+# cannot reach it at start gives up its distributed DDL worker for good, and every
+# ON CLUSTER statement then waits for that replica until it times out.
+svc_start zookeeper
+((SVC_STARTED)) && started+=" zookeeper"
+svc_wait zookeeper || die "zookeeper did not come up (logs in $LOG_DIR/cluster-zookeeper-*)"
 for svc in "${CL_SERVICES[@]}"; do
+  [[ $svc == zookeeper ]] && continue
   svc_start "$svc"
   ((SVC_STARTED)) && started+=" $svc"
 done
 
 fail=0
-for svc in zookeeper ch1 ch2; do
+for svc in ch1 ch2; do
   svc_wait "$svc" || fail=1
 done
 # One check for the three nodes: each registered and answering.
@@ -99,6 +106,12 @@ for n in "${CHR_REPLICAS[@]}"; do
   replicas="$(clickhouse-client --port "$port" -q "SELECT count() FROM system.clusters WHERE cluster = '$CHR_CLUSTER'")"
   [[ "$replicas" == 2 ]] || die "ch$n: cluster $CHR_CLUSTER has $replicas replicas in system.clusters, want 2"
 done
+# Both replicas run ON CLUSTER statements (their distributed DDL workers are alive).
+clickhouse-client --port "$(chr_tcp_port "${CHR_REPLICAS[0]}")" --distributed_ddl_task_timeout=60 \
+  -q "CREATE DATABASE IF NOT EXISTS cdrpipe_up_check ON CLUSTER $CHR_CLUSTER" >/dev/null &&
+  clickhouse-client --port "$(chr_tcp_port "${CHR_REPLICAS[0]}")" --distributed_ddl_task_timeout=60 \
+    -q "DROP DATABASE IF EXISTS cdrpipe_up_check ON CLUSTER $CHR_CLUSTER" >/dev/null ||
+  die "the replicas do not all run ON CLUSTER statements (logs in $LOG_DIR/cluster-ch*; restart with deploy/local/cluster/down.sh and up.sh)"
 
 ch_version="$(clickhouse-client --port "$(chr_tcp_port 1)" -q 'SELECT version()' 2>/dev/null || echo '?')"
 cat <<EOF

@@ -63,6 +63,7 @@ func Default() Config {
 			NoCallback:     NoCallback{MinCallees: 20, MaxShare: 0.02, Grace: 30 * time.Minute},
 			CallBombing:    CallBombing{MinCalls: 20, Span: 10 * time.Minute, MinPerCaller: 3, MinCallsPerCaller: 2.5},
 			SpoofedOrigin:  SpoofedOrigin{MinCalls: 1},
+			Campaigns:      defaultCampaigns(),
 		},
 		Sink:      Sink{BatchSize: 100000, FlushInterval: time.Second, MaxBackoff: 30 * time.Second},
 		Stats:     Stats{MinCalls: 10},

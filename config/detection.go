@@ -24,6 +24,7 @@ type Detectors struct {
 	NoCallback     NoCallback     `mapstructure:"no_callback"`
 	CallBombing    CallBombing    `mapstructure:"call_bombing"`
 	SpoofedOrigin  SpoofedOrigin  `mapstructure:"spoofed_origin"`
+	Campaigns      Campaigns      `mapstructure:"campaigns"`
 	// Disabled names detectors that are switched off.
 	Disabled []string `mapstructure:"disabled"`
 }
@@ -172,13 +173,18 @@ func DefaultRules() []string {
 		"fan_out + low_answer_rate + no_callback = 0.85",
 		"invalid_callees + low_answer_rate = 0.85",
 		"burst + short_calls = 0.85",
+		"number_rotation + short_calls = 0.9",
+		"number_rotation + low_answer_rate = 0.9",
 	}
 }
 
-// Traits are the detector names, as stored in flagged_numbers.
+// Traits are the detector names, as stored in flagged_numbers (and, for
+// trunks and number blocks, in flagged_trunks and range_flags:
+// number_rotation is shown by those only).
 var Traits = []string{
 	"fan_out", "short_calls", "sequential_dialing", "one_ring", "low_answer_rate", "burst",
 	"concurrent_calls", "invalid_callees", "robotic_timing", "no_callback", "call_bombing", "spoofed_origin",
+	"number_rotation",
 }
 
 // ParseRules parses "trait + trait = risk" lines.

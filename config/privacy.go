@@ -82,7 +82,7 @@ func (c *Config) RetentionPolicy() schemas.Retention {
 	return schemas.Retention{
 		Tables: map[string]time.Duration{
 			"cdrs": r.CDRs, "cdr_rejects": r.Rejects, "quarantine": r.Quarantine, "window_stats": r.CallerStats,
-			"flags": r.FlaggedNumbers,
+			"flags": r.FlaggedNumbers, "flagged_trunks": r.FlaggedNumbers, "range_flags": r.FlaggedNumbers,
 		},
 		DeviceIDs: r.DeviceIDs,
 	}

@@ -141,6 +141,9 @@ func (c *Config) validateTraits() error {
 	if err := c.validatePlan(); err != nil {
 		return err
 	}
+	if err := c.validateCampaigns(); err != nil {
+		return err
+	}
 	if err := c.validateInput(); err != nil {
 		return err
 	}

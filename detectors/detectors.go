@@ -54,6 +54,9 @@ type Window struct {
 	// Spoofed counts calls with a domestic caller ID that arrived on an
 	// international trunk, or a caller ID outside the numbering plan.
 	Spoofed int
+	// Numbers is the number of distinct calling numbers, for a window of
+	// a trunk or number block (0 for one caller's window).
+	Numbers int
 	// Closing is true when the window has ended and this is its final
 	// summary; detectors that need the whole window (no_callback) wait
 	// for it.

@@ -23,7 +23,7 @@ import (
 // reset empties the engine, the watermark and the commit tracker.
 func (r *Runner) reset() error {
 	eng, err := engine.New(engine.Config{Window: r.cfg.Window, Detectors: r.cfg.Detectors, Stats: r.cfg.Stats,
-		Engine: r.cfg.Engine, Numbering: r.cfg.Numbering})
+		Engine: r.cfg.Engine, Numbering: r.cfg.Numbering, Verdict: r.cfg.Verdict()})
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ type Metrics struct {
 	Restored   atomic.Int64 // CDRs re-read after a restart that an earlier run stored
 	Flags      atomic.Int64 // flag rows written
 	Stats      atomic.Int64 // caller_stats rows written
+	GroupFlags atomic.Int64 // flagged_trunks and range_flags rows written
 	Written    atomic.Int64 // rows inserted into ClickHouse, all tables
 	Commits    atomic.Int64 // offset commits
 
@@ -105,6 +106,7 @@ func (m *Metrics) list() []metric {
 		{"cdrpipe_withheld_total", "counter", "Valid CDRs whose caller withheld its caller ID (stored; counted for the caller only when a number came with it).", &m.Withheld},
 		{"cdrpipe_reread_stored_total", "counter", "CDRs re-read to rebuild windows after a restart or a rebalance, already stored by an earlier run and not stored again.", &m.Restored},
 		{"cdrpipe_flags_total", "counter", "Rows written to flags (flagged_numbers).", &m.Flags},
+		{"cdrpipe_group_flags_total", "counter", "Rows written to flagged_trunks and range_flags (trunks and number blocks).", &m.GroupFlags},
 		{"cdrpipe_caller_stats_total", "counter", "Rows written to window_stats (caller_stats).", &m.Stats},
 		{"cdrpipe_clickhouse_rows_written_total", "counter", "Rows inserted into ClickHouse, all tables.", &m.Written},
 		{"cdrpipe_offset_commits_total", "counter", "Offset commits after durable writes.", &m.Commits},

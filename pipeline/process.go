@@ -275,10 +275,14 @@ func (r *Runner) collect(outs []engine.Output, b *sink.Batch) {
 		for j := range o.Stats {
 			b.AddStats(&o.Stats[j])
 		}
+		for j := range o.Groups {
+			b.AddGroup(&o.Groups[j])
+		}
 		r.m.Duplicates.Add(int64(o.Duplicates))
 		r.m.Late.Add(int64(o.Late))
 		r.m.Flags.Add(int64(len(o.Flags)))
 		r.m.Stats.Add(int64(len(o.Stats)))
+		r.m.GroupFlags.Add(int64(len(o.Groups)))
 	}
 }
 

@@ -37,6 +37,8 @@ var Expiries = []Expiry{
 	{Table: "quarantine", Column: "quarantined_at", Grain: Unpartitioned},
 	{Table: "window_stats", Column: "window_start", Grain: Monthly},
 	{Table: "flags", Column: "window_start", Grain: Monthly},
+	{Table: "flagged_trunks", Column: "window_start", Grain: Monthly},
+	{Table: "range_flags", Column: "window_start", Grain: Monthly},
 }
 
 // DeviceColumns are the cdrs columns that say which handset and SIM made

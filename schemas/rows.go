@@ -42,6 +42,33 @@ type CallerStats struct {
 	UpdatedAt       time.Time
 }
 
+// GroupFlag is a trait shown by a group of calling numbers in one window:
+// a trunk (a row of flagged_trunks) or a number block (a row of
+// range_flags). Rows are written once, when the window closes, so a replay
+// writes the same ones.
+type GroupFlag struct {
+	// TrunkID is the trunk the calls came in on; empty for a block seen
+	// on a switch whose CDRs name no trunk.
+	TrunkID string
+	// SwitchID is the switch, for a block seen without a trunk.
+	SwitchID string
+	// Prefix is the block's prefix in E.164 with '+' (blocks only): the
+	// numbers sharing it are the block.
+	Prefix      string
+	Detector    string
+	WindowStart time.Time
+	WindowEnd   time.Time
+	Score       float64
+	Value       float64
+	Evidence    string
+	// Numbers are the calling numbers of the group that made the
+	// window's calls, ascending (at most MaxGroupNumbers).
+	Numbers []string
+}
+
+// MaxGroupNumbers bounds the numbers listed in one group flag's evidence.
+const MaxGroupNumbers = 1000
+
 // Reject is one row of cdr_rejects: a message that could not be decoded
 // or validated, kept for inspection. (Topic, Partition, Offset) is its key.
 type Reject struct {

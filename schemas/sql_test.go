@@ -84,13 +84,16 @@ func TestViews(t *testing.T) {
 		all += v.Query + "\n"
 		names = append(names, v.Name)
 	}
-	if got := strings.Join(names, " "); got != "flagged_numbers caller_stats verdicts blocklist" {
+	if got := strings.Join(names, " "); got != "flagged_numbers caller_stats verdicts blocklist range_verdicts blocklist_ranges" {
 		t.Errorf("views %s, want each after those it reads", got)
 	}
 	for _, want := range []string{
 		"now() - 129600", "FROM testdb.flags FINAL", "FROM testdb.window_stats FINAL", "FROM testdb.verdicts",
 		"if(hasAll(detectors, ['fan_out', 'short_calls']), 0.9, 0.)", "1. - pow(1. - 0.35, length(detectors))",
 		"risk >= 0.8", "has(['+86110'], number)", "['+86100']",
+		"FROM testdb.range_flags FINAL", "FROM testdb.range_verdicts", "substring(number, length(number), 1) = '*'",
+		"arrayExists(e -> substring(e, 1, length(prefix)) = prefix, ['+86110', '+86100'])",
+		"arrayExists(p -> substring(prefix, 1, length(p)) = p, ['+86100'])",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("views lack %q:\n%s", want, all)

@@ -37,7 +37,8 @@ type View struct {
 // flagged_numbers and caller_stats (one row per key of the versioned
 // flags and window_stats tables, for analysts, who need no FINAL), verdicts
 // (every number flagged within the TTL, its traits, reasons and risk) and
-// blocklist (the numbers to block). Trait names and allowlist entries are
+// blocklist (the numbers to block), and for number blocks range_verdicts
+// and blocklist_ranges (the prefixes to block). Trait names and allowlist entries are
 // validated by config before they get here.
 func Views(db string, v Verdict) []View {
 	return []View{
@@ -47,6 +48,8 @@ FROM ` + db + `.flags FINAL WHERE withdrawn = 0`},
 FROM ` + db + `.window_stats FINAL`},
 		{"verdicts", verdictsQuery(db, v)},
 		{"blocklist", blocklistQuery(db, v)},
+		{"range_verdicts", rangeVerdictsQuery(db, v)},
+		{"blocklist_ranges", blocklistRangesQuery(db, v)},
 	}
 }
 
@@ -96,7 +99,7 @@ FROM
 (
     SELECT number, argMax(action, at) AS last_action, argMax(actor, at) AS who, argMax(reason, at) AS why, max(at) AS changed_at
     FROM ` + db + `.blocklist_changes
-    WHERE source = 'manual'
+    WHERE source = 'manual' AND NOT ` + isRange("number") + `
     GROUP BY number
 )
 WHERE last_action = 'add' AND NOT (` + allowExpr(db, v) + `)`
@@ -105,6 +108,74 @@ WHERE last_action = 'add' AND NOT (` + allowExpr(db, v) + `)`
 func manualAdds(db string) string {
 	return `SELECT number FROM (SELECT number, argMax(action, at) AS last_action FROM ` + db +
 		`.blocklist_changes WHERE source = 'manual' GROUP BY number) WHERE last_action = 'add'`
+}
+
+// isRange is true for a blocklist_changes entry naming a number block:
+// its prefix followed by '*', as the allowlist writes prefixes.
+func isRange(col string) string {
+	return "substring(" + col + ", length(" + col + "), 1) = '*'"
+}
+
+// rangeVerdictsQuery weighs the flags of each number block (range_flags)
+// as verdicts weighs a number's: the same rules, TTL and manual releases
+// (a 'remove' of the prefix with '*' in blocklist_changes).
+func rangeVerdictsQuery(db string, v Verdict) string {
+	return `SELECT
+    prefix,
+    detectors,
+    reasons,
+    numbers,
+    first_flagged,
+    last_flagged,
+    ` + riskExpr(v) + ` AS risk,
+    ` + rangeAllowExpr(db, v) + ` AS allowlisted
+FROM
+(
+    SELECT
+        prefix,
+        groupArray(detector) AS detectors,
+        groupArray(concat(detector, ': ', best_evidence)) AS reasons,
+        groupUniqArrayArray(best_numbers) AS numbers,
+        min(first_at) AS first_flagged,
+        max(last_at) AS last_flagged
+    FROM
+    (
+        SELECT prefix, detector, argMax(evidence, score) AS best_evidence, argMax(numbers, score) AS best_numbers,
+            min(window_start) AS first_at, max(window_start) AS last_at
+        FROM ` + db + `.range_flags FINAL
+        ANY LEFT JOIN
+        (
+            SELECT substring(number, 1, length(number) - 1) AS prefix, max(at) AS reset_at
+            FROM ` + db + `.blocklist_changes
+            WHERE source = 'manual' AND action = 'remove' AND ` + isRange("number") + `
+            GROUP BY number
+        ) AS resets USING (prefix)
+        WHERE window_start >= now() - ` + strconv.FormatInt(int64(v.TTL/time.Second), 10) + ` AND window_start > reset_at
+        GROUP BY prefix, detector
+    )
+    GROUP BY prefix
+)`
+}
+
+// blocklistRangesQuery is the prefixes to block: blocks whose risk
+// reaches the blocking score, and blocks added by hand, unless the
+// allowlist holds a number under them.
+func blocklistRangesQuery(db string, v Verdict) string {
+	return `SELECT prefix, risk AS score, detectors, reasons, numbers, first_flagged, last_flagged, 'auto' AS source
+FROM ` + db + `.range_verdicts
+WHERE risk >= ` + sqlFloat(v.MinScore) + ` AND NOT allowlisted AND concat(prefix, '*') NOT IN (` + manualAdds(db) + `)
+UNION ALL
+SELECT prefix, 1. AS score, ['manual'] AS detectors, [concat('blocked by hand by ', who, ': ', why)] AS reasons,
+    emptyArrayString() AS numbers, changed_at AS first_flagged, changed_at AS last_flagged, 'manual' AS source
+FROM
+(
+    SELECT substring(number, 1, length(number) - 1) AS prefix, argMax(action, at) AS last_action, argMax(actor, at) AS who,
+        argMax(reason, at) AS why, max(at) AS changed_at
+    FROM ` + db + `.blocklist_changes
+    WHERE source = 'manual' AND ` + isRange("number") + `
+    GROUP BY number
+)
+WHERE last_action = 'add' AND NOT (` + rangeAllowExpr(db, v) + `)`
 }
 
 // riskExpr combines a number's traits: the highest risk among the rules
@@ -142,6 +213,36 @@ func allowExpr(db string, v Verdict) string {
 	}
 	if len(prefixes) > 0 {
 		terms = append(terms, "arrayExists(p -> substring(number, 1, length(p)) = p, ["+quoteAll(prefixes)+"])")
+	}
+	return "(" + strings.Join(terms, " OR ") + ")"
+}
+
+// rangeAllowExpr is true for a block (column prefix) that holds an
+// allowlisted number or overlaps an allowlisted prefix: blocking it would
+// block what the allowlist protects.
+func rangeAllowExpr(db string, v Verdict) string {
+	live := `(expires_at = toDateTime(0) OR expires_at > now())`
+	under := `e -> substring(e, 1, length(prefix)) = prefix`
+	over := `p -> substring(prefix, 1, length(p)) = p`
+	terms := []string{
+		`arrayExists(` + under + `, (SELECT groupArray(entry) FROM ` + db + `.allowlist FINAL WHERE ` + live + `))`,
+		`arrayExists(` + over + `, (SELECT groupArray(entry) FROM ` + db + `.allowlist FINAL WHERE is_prefix = 1 AND ` + live + `))`,
+	}
+	var all []string
+	for _, a := range v.Allowlist {
+		all = append(all, strings.TrimSuffix(a, "*"))
+	}
+	if len(all) > 0 {
+		terms = append(terms, "arrayExists("+under+", ["+quoteAll(all)+"])")
+		var prefixes []string
+		for _, a := range v.Allowlist {
+			if p, ok := strings.CutSuffix(a, "*"); ok {
+				prefixes = append(prefixes, p)
+			}
+		}
+		if len(prefixes) > 0 {
+			terms = append(terms, "arrayExists("+over+", ["+quoteAll(prefixes)+"])")
+		}
 	}
 	return "(" + strings.Join(terms, " OR ") + ")"
 }

@@ -55,7 +55,7 @@ func measure(sc scenario, shards int, progress io.Writer) (result, error) {
 	// comparable.
 	now := t0.Add(4 * time.Hour)
 	eng, err := engine.New(engine.Config{Window: cfg.Window, Detectors: cfg.Detectors, Stats: cfg.Stats,
-		Engine: cfg.Engine, Numbering: cfg.Numbering})
+		Engine: cfg.Engine, Numbering: cfg.Numbering, Verdict: cfg.Verdict()})
 	if err != nil {
 		return result{}, fmt.Errorf("build engine: %w", err)
 	}

@@ -81,6 +81,8 @@ type Output struct {
 	CDRs  []*Record
 	Flags []schemas.Flag
 	Stats []schemas.CallerStats
+	// Groups are the flags of trunks and number blocks (campaigns).
+	Groups []schemas.GroupFlag
 
 	// Counters for this batch.
 	Duplicates int // re-sent CDRs dropped
@@ -148,11 +150,15 @@ type Config struct {
 	Stats     config.Stats
 	Engine    config.Engine
 	Numbering config.Numbering
+	// Verdict holds the rules that decide whether a trunk's traits are
+	// worth a flagged_trunks row.
+	Verdict schemas.Verdict
 }
 
 // Engine holds all shards.
 type Engine struct {
 	p      *params
+	groups *groups // nil when campaign detection is off
 	shards []*shard
 	outs   []Output
 	parts  [][]*Record
@@ -172,6 +178,12 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{p: p, outs: make([]Output, n), parts: make([][]*Record, n)}
 	for range n {
 		e.shards = append(e.shards, newShard(p, n))
+	}
+	if g := newGroupParams(cfg); g != nil {
+		e.groups = newGroups(p, g)
+		for _, s := range e.shards {
+			s.groups = e.groups
+		}
 	}
 	return e, nil
 }
@@ -380,7 +392,28 @@ func (e *Engine) Process(batch []*Record, wm time.Time, wmKnown bool) []Output {
 			s.outbox[j] = s.outbox[j][:0]
 		}
 	}
+	e.group(wm, wmKnown)
 	return e.outs
+}
+
+// group moves the groups to watermark wm, then gives them the calls the
+// shards counted; the flags of windows that closed go out with the first
+// shard's output.
+func (e *Engine) group(wm time.Time, wmKnown bool) {
+	g := e.groups
+	if g == nil {
+		return
+	}
+	if wmKnown {
+		g.advance(wm.Unix())
+		e.outs[0].Groups = g.out
+	}
+	for _, s := range e.shards {
+		for _, r := range s.grouped {
+			g.add(r)
+		}
+		s.grouped = s.grouped[:0]
+	}
 }
 
 // Flush writes provisional stats for every open window, for the end of a

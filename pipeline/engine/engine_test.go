@@ -13,7 +13,7 @@ import (
 var t0 = time.Date(2026, 11, 29, 6, 0, 0, 0, time.UTC)
 
 func engineConfig(c config.Config) Config {
-	return Config{Window: c.Window, Detectors: c.Detectors, Stats: c.Stats, Engine: c.Engine, Numbering: c.Numbering}
+	return Config{Window: c.Window, Detectors: c.Detectors, Stats: c.Stats, Engine: c.Engine, Numbering: c.Numbering, Verdict: c.Verdict()}
 }
 
 // prep classifies test records as a default engine would.

@@ -24,6 +24,11 @@ type shard struct {
 	more     [][moreCalls]event
 	moreFree []int32
 
+	// groups, when campaign detection is on, gets the calls listed in
+	// grouped after each batch (Engine.group); shards only read it.
+	groups  *groups
+	grouped []*Record
+
 	// dedup holds the keys of the CDRs stored, per bucket of start time.
 	dedup dedup
 
@@ -156,6 +161,9 @@ func (s *shard) process(r *Record) {
 			}
 		}
 		s.count(r.callerKey, r.caller, c.Caller, ev)
+		if s.groups != nil && s.groups.keeps(r) {
+			s.grouped = append(s.grouped, r)
+		}
 	}
 	if r.Side != CallerSide {
 		s.sendReverse(rev{target: r.calleeKey, from: r.callerKey, sec: uint32(sec), bucket: b})

@@ -13,11 +13,14 @@ type Batch struct {
 	flags   flagColumns
 	stats   statsColumns
 	rejects rejectColumns
+	trunks  groupColumns // flagged_trunks
+	ranges  groupColumns // range_flags
 }
 
 // Rows returns the number of rows buffered across all tables.
 func (b *Batch) Rows() int {
-	return len(b.cdrs.callKey) + len(b.flags.number) + len(b.stats.caller) + len(b.rejects.topic)
+	return len(b.cdrs.callKey) + len(b.flags.number) + len(b.stats.caller) + len(b.rejects.topic) +
+		len(b.trunks.detector) + len(b.ranges.detector)
 }
 
 // Reset empties the batch, keeping its memory.
@@ -26,6 +29,8 @@ func (b *Batch) Reset() {
 	b.flags.reset()
 	b.stats.reset()
 	b.rejects.reset()
+	b.trunks.reset()
+	b.ranges.reset()
 }
 
 type cdrColumns struct {
@@ -182,6 +187,52 @@ func (t *flagColumns) reset() {
 func (t *flagColumns) columns() []any {
 	return []any{t.number, t.detector, t.start, t.end, t.score, t.value, t.evidence, t.flaggedAt, t.version, t.withdrawn}
 }
+
+type groupColumns struct {
+	trunk, sw, prefix, detector []string
+	start, end                  []time.Time
+	score, value                []float64
+	evidence                    []string
+	numbers                     [][]string
+}
+
+// AddGroup buffers the flag of a trunk (flagged_trunks) or of a number
+// block (range_flags, when it has a prefix).
+func (b *Batch) AddGroup(f *schemas.GroupFlag) {
+	t := &b.trunks
+	if f.Prefix != "" {
+		t = &b.ranges
+	}
+	t.trunk = append(t.trunk, f.TrunkID)
+	t.sw = append(t.sw, f.SwitchID)
+	t.prefix = append(t.prefix, f.Prefix)
+	t.detector = append(t.detector, f.Detector)
+	t.start = append(t.start, f.WindowStart)
+	t.end = append(t.end, f.WindowEnd)
+	t.score = append(t.score, f.Score)
+	t.value = append(t.value, f.Value)
+	t.evidence = append(t.evidence, f.Evidence)
+	t.numbers = append(t.numbers, f.Numbers)
+}
+
+func (t *groupColumns) reset() {
+	*t = groupColumns{trunk: t.trunk[:0], sw: t.sw[:0], prefix: t.prefix[:0], detector: t.detector[:0], start: t.start[:0],
+		end: t.end[:0], score: t.score[:0], value: t.value[:0], evidence: t.evidence[:0], numbers: t.numbers[:0]}
+}
+
+func (t *groupColumns) columns() []any {
+	return []any{t.trunk, t.detector, t.start, t.end, t.score, t.value, t.evidence, t.numbers}
+}
+
+// rangeColumns are the columns of range_flags: a flagged_trunks row's,
+// and the block's prefix and switch.
+func (t *groupColumns) rangeColumns() []any {
+	return append(t.columns(), t.prefix, t.sw)
+}
+
+const trunkInsert = "(trunk_id, detector, window_start, window_end, score, value, evidence, numbers)"
+
+const rangeInsert = "(trunk_id, detector, window_start, window_end, score, value, evidence, numbers, prefix, switch_id)"
 
 const flagInsert = "(number, detector, window_start, window_end, score, value, evidence, flagged_at, version, withdrawn)"
 

@@ -80,6 +80,12 @@ var tables = []*table{
 	newTable("flags", flagInsert, func(b *Batch) []any { return b.flags.columns() },
 		func(b *Batch) int { return len(b.flags.number) },
 		"window_start", yyyymm, "number", "detector", "window_start"),
+	newTable("flagged_trunks", trunkInsert, func(b *Batch) []any { return b.trunks.columns() },
+		func(b *Batch) int { return len(b.trunks.detector) },
+		"window_start", yyyymm, "trunk_id", "detector", "window_start"),
+	newTable("range_flags", rangeInsert, func(b *Batch) []any { return b.ranges.rangeColumns() },
+		func(b *Batch) int { return len(b.ranges.detector) },
+		"window_start", yyyymm, "prefix", "trunk_id", "switch_id", "detector", "window_start"),
 	newTable("window_stats", statsInsert, func(b *Batch) []any { return b.stats.columns() },
 		func(b *Batch) int { return len(b.stats.caller) },
 		"window_start", yyyymm, "caller", "window_start"),
@@ -95,6 +101,8 @@ var tables = []*table{
 func colLen(col any) int {
 	switch c := col.(type) {
 	case []string:
+		return len(c)
+	case [][]string:
 		return len(c)
 	case []time.Time:
 		return len(c)
@@ -124,6 +132,8 @@ func gather(cols []any, idx []int) []any {
 	for i, col := range cols {
 		switch c := col.(type) {
 		case []string:
+			out[i] = pick(c, idx)
+		case [][]string:
 			out[i] = pick(c, idx)
 		case []time.Time:
 			out[i] = pick(c, idx)
@@ -161,6 +171,8 @@ func pick[T any](s []T, idx []int) []T {
 func value(col any, i int) any {
 	switch c := col.(type) {
 	case []string:
+		return c[i]
+	case [][]string:
 		return c[i]
 	case []time.Time:
 		return c[i].UTC()

@@ -250,3 +250,40 @@ DROP TABLE IF EXISTS cdrpipe.caller_stats ON CLUSTER cdrpipe;
 
 DROP TABLE IF EXISTS cdrpipe.caller_stats_all ON CLUSTER cdrpipe;
 
+-- 0007_campaigns
+CREATE TABLE IF NOT EXISTS cdrpipe.flagged_trunks ON CLUSTER cdrpipe
+(
+    trunk_id     String,
+    detector     String,
+    window_start DateTime,
+    window_end   DateTime,
+    score        Float64,
+    value        Float64,
+    evidence     String,
+    numbers      Array(String)
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/cdrpipe/flagged_trunks', '{replica}')
+PARTITION BY toYYYYMM(window_start)
+ORDER BY (trunk_id, detector, window_start);
+
+CREATE TABLE IF NOT EXISTS cdrpipe.flagged_trunks_all ON CLUSTER cdrpipe AS cdrpipe.flagged_trunks ENGINE = Distributed(cdrpipe, cdrpipe, flagged_trunks, rand());
+
+CREATE TABLE IF NOT EXISTS cdrpipe.range_flags ON CLUSTER cdrpipe
+(
+    prefix       String,
+    trunk_id     String,
+    switch_id    String,
+    detector     String,
+    window_start DateTime,
+    window_end   DateTime,
+    score        Float64,
+    value        Float64,
+    evidence     String,
+    numbers      Array(String)
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/cdrpipe/range_flags', '{replica}')
+PARTITION BY toYYYYMM(window_start)
+ORDER BY (prefix, trunk_id, switch_id, detector, window_start);
+
+CREATE TABLE IF NOT EXISTS cdrpipe.range_flags_all ON CLUSTER cdrpipe AS cdrpipe.range_flags ENGINE = Distributed(cdrpipe, cdrpipe, range_flags, rand());
+

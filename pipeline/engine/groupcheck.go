@@ -1,0 +1,163 @@
+package engine
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/cdrpipe/cdrpipe/detectors"
+	"github.com/cdrpipe/cdrpipe/pipeline/decode"
+	"github.com/cdrpipe/cdrpipe/schemas"
+)
+
+// Judging a group's closed window: the trunk as a whole, then each block
+// of consecutive numbers in it.
+
+// judge judges window k of g.
+func (gs *groups) judge(g *group, k int32) {
+	p := gs.p
+	gs.calls = gs.calls[:0]
+	for b := k; b < k+p.w; b++ {
+		if g.over[b] {
+			return // calls were dropped: the group is an interconnect, not a customer's lines
+		}
+		gs.calls = append(gs.calls, g.buckets[b]...)
+	}
+	if len(gs.calls) == 0 {
+		return
+	}
+	// By number, so a block's calls lie together.
+	slices.SortFunc(gs.calls, func(a, b gcall) int {
+		return cmp.Or(cmp.Compare(a.caller, b.caller), cmp.Compare(a.sec, b.sec), cmp.Compare(a.callee, b.callee))
+	})
+	if g.trunk != "" {
+		gs.judgeTrunk(g, k, gs.calls)
+	}
+	for i := 0; i < len(gs.calls); {
+		block := gs.calls[i].caller / gs.g.divisor
+		j := i + 1
+		for j < len(gs.calls) && gs.calls[j].caller/gs.g.divisor == block {
+			j++
+		}
+		gs.judgeBlock(g, k, block, gs.calls[i:j])
+		i = j
+	}
+}
+
+// summary is the detector view of calls, sorted by caller.
+func (gs *groups) summary(calls []gcall) detectors.Window {
+	w := detectors.Window{Length: gs.p.size, Closing: true, Calls: len(calls)}
+	gs.callees = gs.callees[:0]
+	var last uint64
+	for i, c := range calls {
+		if i == 0 || c.caller != last {
+			w.Numbers++
+			last = c.caller
+		}
+		if c.flags&flagAnswered != 0 {
+			w.Answered++
+			w.TalkSeconds += float64(c.talk)
+			w.TalkSquares += float64(c.talk) * float64(c.talk)
+		}
+		if c.flags&flagShort != 0 {
+			w.Short++
+		}
+		if c.flags&flagOneRing != 0 {
+			w.OneRing++
+		}
+		if c.flags&flagInvalid != 0 {
+			w.Invalid++
+		}
+		gs.callees = append(gs.callees, c.callee)
+	}
+	slices.Sort(gs.callees)
+	w.Distinct = len(slices.Compact(gs.callees))
+	return w
+}
+
+// check runs the group detectors on w; the findings are in gs.found.
+func (gs *groups) check(w *detectors.Window) []string {
+	gs.found = gs.found[:0]
+	var traits []string
+	for _, d := range gs.g.detectors {
+		if f, ok := d.Check(w); ok {
+			gs.found = append(gs.found, finding{d, f})
+			traits = append(traits, d.Name())
+		}
+	}
+	return traits
+}
+
+// judgeTrunk writes the trunk's rows to flagged_trunks when its traits
+// together reach the blocking risk: the table is for the carrier's line
+// management, and a trunk that only calls many people (a bank's customer
+// service) is not flagged.
+func (gs *groups) judgeTrunk(g *group, k int32, calls []gcall) {
+	w := gs.summary(calls)
+	traits := gs.check(&w)
+	if len(traits) == 0 || gs.g.risk(traits) < gs.g.minScore {
+		return
+	}
+	numbers := gs.members(calls)
+	for _, f := range gs.found {
+		gs.emit(schemas.GroupFlag{TrunkID: g.trunk}, k, f, "trunk "+g.trunk+": ", numbers)
+	}
+}
+
+// judgeBlock writes range_flags rows for the traits of one block's calls
+// when it used enough numbers; the verdict views weigh them as they weigh
+// a number's flags.
+func (gs *groups) judgeBlock(g *group, k int32, block uint64, calls []gcall) {
+	w := gs.summary(calls)
+	if w.Numbers < gs.g.cfg.MinNumbers {
+		return
+	}
+	if len(gs.check(&w)) == 0 {
+		return
+	}
+	prefix := decode.KeyNumber(block)
+	where := "trunk " + g.trunk
+	if g.trunk == "" {
+		where = "switch " + g.sw
+	}
+	numbers := gs.members(calls)
+	for _, f := range gs.found {
+		gs.emit(schemas.GroupFlag{TrunkID: g.trunk, SwitchID: g.sw, Prefix: prefix}, k, f,
+			fmt.Sprintf("block %s%s on %s: ", prefix, xs(gs.g.cfg.BlockDigits), where), numbers)
+	}
+}
+
+// xs is the wildcard digits of a block, for evidence.
+func xs(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = 'x'
+	}
+	return string(b)
+}
+
+// members lists the distinct calling numbers of calls (sorted by caller),
+// at most schemas.MaxGroupNumbers.
+func (gs *groups) members(calls []gcall) []string {
+	var out []string
+	for i, c := range calls {
+		if i > 0 && c.caller == calls[i-1].caller {
+			continue
+		}
+		if len(out) == schemas.MaxGroupNumbers {
+			break
+		}
+		out = append(out, decode.KeyNumber(c.caller))
+	}
+	return out
+}
+
+func (gs *groups) emit(row schemas.GroupFlag, k int32, f finding, what string, numbers []string) {
+	p := gs.p
+	row.Detector = f.d.Name()
+	row.WindowStart, row.WindowEnd = p.time(k), p.time(k+p.w)
+	row.Score, row.Value = f.f.Score, f.f.Value
+	row.Evidence = what + f.f.Evidence
+	row.Numbers = numbers
+	gs.out = append(gs.out, row)
+}

@@ -51,13 +51,32 @@ type Entry struct {
 	Source    string
 }
 
-// Add blocks number by hand until it is removed by hand.
+// Range is one row of the blocklist_ranges view: a block of numbers to
+// block by prefix.
+type Range struct {
+	Prefix    string // E.164 with '+'
+	Score     float64
+	Detectors []string
+	Reasons   []string
+	Numbers   []string // the block's numbers seen calling in its flags
+	First     time.Time
+	Last      time.Time
+	Source    string
+}
+
+// RangeEntry is how a block is named where numbers are (the audit trail,
+// the manual commands): its prefix followed by '*'.
+func RangeEntry(prefix string) string { return prefix + "*" }
+
+// Add blocks number by hand until it is removed by hand; a number
+// block's entry (RangeEntry) blocks the block.
 func (s *Store) Add(ctx context.Context, number, actor, reason string) error {
 	return s.record(ctx, []Change{{Number: number, Action: "add", Source: "manual", Actor: actor, Reason: reason, Score: 1, At: s.now()}})
 }
 
-// Remove releases number by hand: a manual block ends, and the flags
-// written before now no longer count; new flags count again.
+// Remove releases number (or a block's entry) by hand: a manual block
+// ends, and the flags written before now no longer count; new flags count
+// again.
 func (s *Store) Remove(ctx context.Context, number, actor, reason string) error {
 	return s.record(ctx, []Change{{Number: number, Action: "remove", Source: "manual", Actor: actor, Reason: reason, At: s.now()}})
 }
@@ -139,10 +158,34 @@ func (s *Store) List(ctx context.Context, limit int) ([]Entry, error) {
 	return out, rows.Err()
 }
 
+// Ranges returns the blocks to block, highest score first, at most limit
+// rows (0: all).
+func (s *Store) Ranges(ctx context.Context, limit int) ([]Range, error) {
+	q := "SELECT prefix, score, detectors, reasons, numbers, first_flagged, last_flagged, source FROM " + s.db + ".blocklist_ranges ORDER BY score DESC, prefix"
+	if limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	rows, err := s.conn.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("read blocklist_ranges: %w", err)
+	}
+	defer rows.Close()
+	var out []Range
+	for rows.Next() {
+		var r Range
+		if err := rows.Scan(&r.Prefix, &r.Score, &r.Detectors, &r.Reasons, &r.Numbers, &r.First, &r.Last, &r.Source); err != nil {
+			return nil, fmt.Errorf("read blocklist_ranges: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // Sync appends to blocklist_changes what changed in the automatic part of
 // the blocklist since the last sync: numbers whose risk reached
 // blocklist.min_score, and numbers that left it (flags expired, released
-// or allowlisted). It returns how many were added and removed.
+// or allowlisted); number blocks likewise, as their entries (RangeEntry).
+// It returns how many were added and removed.
 func (s *Store) Sync(ctx context.Context) (added, removed int, err error) {
 	current, err := s.current(ctx)
 	if err != nil {
@@ -171,9 +214,11 @@ func (s *Store) Sync(ctx context.Context) (added, removed int, err error) {
 	return added, removed, s.record(ctx, cs)
 }
 
-// current reads the automatic part of the blocklist.
+// current reads the automatic part of the blocklist and of the blocked
+// ranges, each range by its entry.
 func (s *Store) current(ctx context.Context) (map[string]Entry, error) {
-	return entries(ctx, s.conn, "SELECT number, score, reasons, source FROM "+s.db+".blocklist WHERE source = 'auto'")
+	return entries(ctx, s.conn, "SELECT number, score, reasons, source FROM "+s.db+".blocklist WHERE source = 'auto'"+
+		" UNION ALL SELECT concat(prefix, '*') AS number, score, reasons, source FROM "+s.db+".blocklist_ranges WHERE source = 'auto'")
 }
 
 // listed reads which numbers the audit trail says are automatically

@@ -67,13 +67,13 @@ func normalize(c config.Config, s string) (string, error) {
 func (a *app) blocklistCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "blocklist",
-		Short: "List the blocklist, block or release numbers by hand, show a number's history",
+		Short: "List the blocklist and the blocked number blocks, block or release numbers or blocks (PREFIX*) by hand, show their history",
 	}
 	var reason, by string
 	var limit int
 	change := func(use, short string, f func(*blocklist.Store, context.Context, string, string, string) error) *cobra.Command {
 		c := &cobra.Command{
-			Use:   use + " NUMBER",
+			Use:   use + " NUMBER|PREFIX*",
 			Short: short,
 			Args:  exactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
@@ -85,7 +85,7 @@ func (a *app) blocklistCmd() *cobra.Command {
 					return err
 				}
 				defer done()
-				n, err := normalize(cfg, args[0])
+				n, err := allowEntry(cfg, args[0])
 				if err != nil {
 					return err
 				}
@@ -122,12 +122,12 @@ func (a *app) blocklistCmd() *cobra.Command {
 	}
 	list.Flags().IntVar(&limit, "limit", 100, "at most this many rows (0: all)")
 	history := &cobra.Command{
-		Use:   "history NUMBER",
-		Short: "Print every change of a number's blocklist state: who, when, why",
+		Use:   "history NUMBER|PREFIX*",
+		Short: "Print every change of a number's or a block's blocklist state: who, when, why",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withStore(cmd, func(st *blocklist.Store, cfg config.Config) error {
-				n, err := normalize(cfg, args[0])
+				n, err := allowEntry(cfg, args[0])
 				if err != nil {
 					return err
 				}
@@ -144,6 +144,26 @@ func (a *app) blocklistCmd() *cobra.Command {
 			})
 		},
 	}
+	ranges := &cobra.Command{
+		Use:   "ranges",
+		Short: "Print the number blocks to block by prefix, highest risk first, with their reasons",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withStore(cmd, func(st *blocklist.Store, _ config.Config) error {
+				rs, err := st.Ranges(cmd.Context(), limit)
+				if err != nil {
+					return err
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "PREFIX\tSCORE\tSOURCE\tNUMBERS SEEN\tLAST FLAGGED\tREASONS")
+				for _, r := range rs {
+					fmt.Fprintf(w, "%s\t%.2f\t%s\t%d\t%s\t%s\n", r.Prefix, r.Score, r.Source, len(r.Numbers), r.Last.Format(time.RFC3339), strings.Join(r.Reasons, "; "))
+				}
+				return w.Flush()
+			})
+		},
+	}
+	ranges.Flags().IntVar(&limit, "limit", 100, "at most this many rows (0: all)")
 	sync := &cobra.Command{
 		Use:   "sync",
 		Short: "Record automatic blocklist changes in blocklist_changes now (run does it every 30 s)",
@@ -159,9 +179,9 @@ func (a *app) blocklistCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(list, history, sync,
-		change("add", "Block a number by hand until it is removed by hand", (*blocklist.Store).Add),
-		change("remove", "Release a number by hand; flags before now no longer count", (*blocklist.Store).Remove))
+	cmd.AddCommand(list, ranges, history, sync,
+		change("add", "Block a number, or a block of numbers (+8621600010*), by hand until it is removed by hand", (*blocklist.Store).Add),
+		change("remove", "Release a number or a block (PREFIX*) by hand; flags before now no longer count", (*blocklist.Store).Remove))
 	return cmd
 }
 
@@ -233,7 +253,8 @@ func expiry(s string) (time.Time, error) {
 	return time.Time{}, usageError{fmt.Errorf("--expires %q: want a duration (720h) or an RFC 3339 time", s)}
 }
 
-// allowEntry normalises a number, or checks a prefix ending in '*'.
+// allowEntry normalises a number, or checks a prefix ending in '*' (an
+// allowlist prefix, or a number block on the blocklist).
 func allowEntry(c config.Config, s string) (string, error) {
 	if p, ok := strings.CutSuffix(s, "*"); ok {
 		if len(p) < 2 || p[0] != '+' || strings.Trim(p[1:], "0123456789") != "" {

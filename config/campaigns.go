@@ -14,6 +14,12 @@ type Campaigns struct {
 	// 2 makes blocks of 100 numbers, the unit carriers assign direct
 	// dial-in numbers in.
 	BlockDigits int `mapstructure:"block_digits"`
+	// RangeDigits is how many trailing digits vary within a blocked range:
+	// a flagged block is written as the ranges of 10^range_digits numbers
+	// its calling numbers fall in, so the numbers of the block a campaign
+	// never used (often another customer's) are not blocked with it. 0
+	// writes the numbers seen, one by one.
+	RangeDigits int `mapstructure:"range_digits"`
 	// MinNumbers is how many distinct calling numbers a block must use in
 	// a window before it is judged, and a trunk before number_rotation.
 	MinNumbers int `mapstructure:"min_numbers"`
@@ -37,9 +43,9 @@ type Campaigns struct {
 
 // defaultCampaigns: a block of 100 numbers with at least 10 in use in an
 // hour, at most 8 calls each, and the call centre's own traits at the
-// scale of hundreds of calls.
+// scale of hundreds of calls; blocked by the tens it used.
 func defaultCampaigns() Campaigns {
-	return Campaigns{Enabled: true, BlockDigits: 2, MinNumbers: 10, MaxCallsPerNumber: 8, MaxCalls: 100000,
+	return Campaigns{Enabled: true, BlockDigits: 2, RangeDigits: 1, MinNumbers: 10, MaxCallsPerNumber: 8, MaxCalls: 100000,
 		MinCallees: 100, MinAnswered: 30, MinShortShare: 0.6, MinAttempts: 60, MaxAnswerRate: 0.2}
 }
 
@@ -50,6 +56,7 @@ func (c *Config) validateCampaigns() error {
 		key, msg string
 	}{
 		{g.BlockDigits < 1 || g.BlockDigits > 4, "detectors.campaigns.block_digits", "must be between 1 and 4"},
+		{g.RangeDigits < 0 || g.RangeDigits > g.BlockDigits, "detectors.campaigns.range_digits", "must be between 0 and block_digits"},
 		{g.MinNumbers < 2, "detectors.campaigns.min_numbers", "must be at least 2"},
 		{!(g.MaxCallsPerNumber >= 1), "detectors.campaigns.max_calls_per_number", "must be at least 1"},
 		{g.MaxCalls < 1000, "detectors.campaigns.max_calls", "must be at least 1000"},

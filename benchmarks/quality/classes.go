@@ -330,6 +330,10 @@ func (g *gen) heavy(cl Class, i int) {
 			}
 			g.add(c)
 		}
+	case Campaign:
+		g.campaign(i)
+	case EnterpriseLine:
+		g.enterprise(i)
 	default:
 		panic("BUG: no generator for class " + string(cl))
 	}

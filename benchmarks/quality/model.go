@@ -36,6 +36,9 @@ const (
 	Spoofer          Class = "spoofer"
 	SpooferBadID     Class = "spoofer_bad_id"
 	InvalidDialer    Class = "invalid_dialer"
+	Campaign         Class = "campaign"
+	EnterpriseLine   Class = "enterprise_line"
+	OfficeLine       Class = "office_line"
 )
 
 // Traits are the detector names scored, as written to
@@ -51,6 +54,9 @@ type ClassSpec struct {
 	Class   Class
 	Abuser  bool
 	Default int // callers of this class in a default run (ordinary: per Config.Subscribers)
+	// Group says Default counts groups of numbers behind one trunk each
+	// (call centres, enterprises), not numbers.
+	Group bool
 	// Always are the traits (all checked by brute force, see check.go)
 	// every caller of the class crosses; Maybe are traits some of its
 	// callers cross, depending on their drawn rates or on partial windows.
@@ -105,6 +111,15 @@ var Specs = []ClassSpec{
 		Always: []string{"no_callback", "fan_out", "low_answer_rate"}, Maybe: []string{"invalid_callees"},
 		Note: "random numbers, 60–150 attempts/h, ~50% cause 1 and 5% cause 28, ~6% answered; " +
 			"behind a switch that writes no cause (Asterisk) the unallocated numbers do not show"},
+	{Class: EnterpriseLine, Default: 3, Group: true, Maybe: []string{"no_callback"},
+		Note: "a bank's service agents (60–90 lines of a block, 8–12 calls/h each), an insurer's dialler rotating 200 numbers of two blocks (400–600 calls/h), " +
+			"a courier firm's dispatch (30–50 lines, 15–25 calls/h each); 55–75% answered, real conversations, 20–40% of the missed call back; each behind its own SIP trunk"},
+	{Class: OfficeLine, Group: true,
+		Note: "generated with two of the campaigns: an office whose 8–15 lines share the campaign's last block (from the next ten on), " +
+			"on the campaign's trunk (a reseller's) or on its own; 3–6 calls/h each, 60% answered, real conversations"},
+	{Class: Campaign, Abuser: true, Default: 4, Group: true,
+		Note: "call centres behind their own SIP trunk presenting a random number of their block on every call: 25–170 numbers, 100–600 calls/h per trunk, " +
+			"3–5 calls per number; 25–35% answered, 65–85% of those hung up within 10 s; 1% call back"},
 }
 
 // Spec returns the spec of c.
@@ -206,7 +221,10 @@ type Call struct {
 // End is when the call was released, Unix ms.
 func (c *Call) End() int64 { return c.Start + int64(c.Ring) + int64(c.Talk) }
 
-var trunks = []string{"DOM-1", "DOM-2", "DOM-3", "DOM-4", "INTL-GW1", "INTL-GW2"}
+var trunks = []string{"DOM-1", "DOM-2", "DOM-3", "DOM-4", "INTL-GW1", "INTL-GW2",
+	"SIPT-0431", "SIPT-0517", "SIPT-0688", "SIPT-0702", // campaigns' (trunkCampaign)
+	"SIPT-0112", "SIPT-0256", "SIPT-0374", // enterprises' (trunkEnterprise)
+}
 
 // InternationalTrunks are the trunk ids the benchmark configures as
 // carrying calls from abroad.

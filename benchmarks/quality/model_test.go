@@ -129,12 +129,29 @@ func TestTruthCounts(t *testing.T) {
 	tr := generated(t, 1)
 	per := map[Class]int{}
 	for _, cl := range tr.Class {
-		per[cl]++
+		if !Spec(cl).Group {
+			per[cl]++
+		}
+	}
+	trunksOf := map[Class]map[uint8]bool{}
+	for _, c := range tr.Calls {
+		if cl := tr.Class[tr.Numbers[c.Caller]]; Spec(cl).Group {
+			if trunksOf[cl] == nil {
+				trunksOf[cl] = map[uint8]bool{}
+			}
+			trunksOf[cl][c.Trunk] = true
+		}
+	}
+	for cl, ts := range trunksOf {
+		per[cl] = len(ts) // one trunk per group
 	}
 	for _, sp := range Specs {
 		want := cfg.count(sp.Class)
-		if sp.Class == Ordinary {
+		switch sp.Class {
+		case Ordinary:
 			want = cfg.Subscribers
+		case OfficeLine:
+			want = 2 // one on a campaign's trunk, one on its own (campaignShapes)
 		}
 		if per[sp.Class] != want {
 			t.Errorf("%s: %d callers, want %d", sp.Class, per[sp.Class], want)

@@ -3,6 +3,7 @@ package engine
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/cdrpipe/cdrpipe/detectors"
@@ -12,6 +13,9 @@ import (
 
 // Judging a group's closed window: the trunk as a whole, then each block
 // of consecutive numbers in it.
+
+// rotation is the trait a trunk must show to be flagged.
+var rotation = detectors.NumberRotation{}.Name()
 
 // judge judges window k of g.
 func (gs *groups) judge(g *group, k int32) {
@@ -88,14 +92,16 @@ func (gs *groups) check(w *detectors.Window) []string {
 	return traits
 }
 
-// judgeTrunk writes the trunk's rows to flagged_trunks when its traits
-// together reach the blocking risk: the table is for the carrier's line
-// management, and a trunk that only calls many people (a bank's customer
-// service) is not flagged.
+// judgeTrunk writes the trunk's rows to flagged_trunks when it spreads its
+// calls over many numbers (number_rotation) and its traits together reach
+// the blocking risk. The table is for the carrier's line management: a
+// trunk that only calls many people (a bank's customer service) is not
+// flagged, nor is an interconnect whose many callers include abusers
+// (each of them answers for its own number).
 func (gs *groups) judgeTrunk(g *group, k int32, calls []gcall) {
 	w := gs.summary(calls)
 	traits := gs.check(&w)
-	if len(traits) == 0 || gs.g.risk(traits) < gs.g.minScore {
+	if !slices.Contains(traits, rotation) || gs.g.risk(traits) < gs.g.minScore {
 		return
 	}
 	numbers := gs.members(calls)
@@ -105,8 +111,9 @@ func (gs *groups) judgeTrunk(g *group, k int32, calls []gcall) {
 }
 
 // judgeBlock writes range_flags rows for the traits of one block's calls
-// when it used enough numbers; the verdict views weigh them as they weigh
-// a number's flags.
+// when it used enough numbers: one per range of campaigns.range_digits
+// that its numbers fall in, so what is blocked is what the campaign used.
+// The verdict views weigh them as they weigh a number's flags.
 func (gs *groups) judgeBlock(g *group, k int32, block uint64, calls []gcall) {
 	w := gs.summary(calls)
 	if w.Numbers < gs.g.cfg.MinNumbers {
@@ -115,16 +122,65 @@ func (gs *groups) judgeBlock(g *group, k int32, block uint64, calls []gcall) {
 	if len(gs.check(&w)) == 0 {
 		return
 	}
-	prefix := decode.KeyNumber(block)
 	where := "trunk " + g.trunk
 	if g.trunk == "" {
 		where = "switch " + g.sw
 	}
-	numbers := gs.members(calls)
-	for _, f := range gs.found {
-		gs.emit(schemas.GroupFlag{TrunkID: g.trunk, SwitchID: g.sw, Prefix: prefix}, k, f,
-			fmt.Sprintf("block %s%s on %s: ", prefix, xs(gs.g.cfg.BlockDigits), where), numbers)
+	what := fmt.Sprintf("block %s%s on %s: ", decode.KeyNumber(block), xs(gs.g.cfg.BlockDigits), where)
+	found := slices.Clone(gs.found)
+	// One row per range of the block its numbers fall in (calls are
+	// sorted by number, so each range's calls lie together), for each
+	// trait the range's own calls show too, in proportion to its share
+	// of the block's numbers: the lines of an office that shares the
+	// block (and the trunk) with a campaign talk with people, and their
+	// range is not taken for the campaign's.
+	for i := 0; i < len(calls); {
+		rng := calls[i].caller / gs.g.rangeDiv
+		j := i + 1
+		for j < len(calls) && calls[j].caller/gs.g.rangeDiv == rng {
+			j++
+		}
+		rw := gs.summary(calls[i:j])
+		frac := float64(rw.Numbers) / float64(w.Numbers)
+		var numbers []string
+		for _, f := range found {
+			if _, ok := inProportion(f.d, frac).Check(&rw); !ok {
+				continue
+			}
+			if numbers == nil {
+				numbers = gs.members(calls[i:j])
+			}
+			gs.emit(schemas.GroupFlag{TrunkID: g.trunk, SwitchID: g.sw, Prefix: decode.KeyNumber(rng)}, k, f, what, numbers)
+		}
+		i = j
 	}
+}
+
+// inProportion returns group detector d with its volume thresholds scaled
+// by frac, its shares and rates as they are.
+func inProportion(d detectors.Detector, frac float64) detectors.Detector {
+	n := func(v int) int { return max(1, int(math.Ceil(float64(v)*frac))) }
+	switch d := d.(type) {
+	case detectors.NumberRotation:
+		d.MinNumbers = n(d.MinNumbers)
+		return d
+	case detectors.FanOut:
+		d.MinCallees = n(d.MinCallees)
+		return d
+	case detectors.ShortCalls:
+		d.MinAnswered = n(d.MinAnswered)
+		return d
+	case detectors.LowAnswerRate:
+		d.MinAttempts = n(d.MinAttempts)
+		return d
+	case detectors.OneRing:
+		d.MinAttempts = n(d.MinAttempts)
+		return d
+	case detectors.InvalidCallees:
+		d.MinAttempts = n(d.MinAttempts)
+		return d
+	}
+	panic(fmt.Sprintf("BUG: group detector %T has no proportional thresholds", d))
 }
 
 // xs is the wildcard digits of a block, for evidence.

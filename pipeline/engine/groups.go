@@ -47,6 +47,7 @@ type group struct {
 type groupParams struct {
 	cfg       config.Campaigns
 	divisor   uint64 // 10^block_digits
+	rangeDiv  uint64 // 10^range_digits
 	detectors []detectors.Detector
 	rules     []schemas.Rule
 	traitRisk float64
@@ -68,8 +69,12 @@ func newGroupParams(cfg Config) *groupParams {
 		detectors.InvalidCallees{MinAttempts: c.MinAttempts, MinShare: d.InvalidCallees.MinShare},
 	}
 	g := &groupParams{cfg: c, divisor: 1, rules: cfg.Verdict.Rules, traitRisk: cfg.Verdict.TraitRisk, minScore: cfg.Verdict.MinScore}
+	g.rangeDiv = 1
 	for range c.BlockDigits {
 		g.divisor *= 10
+	}
+	for range c.RangeDigits {
+		g.rangeDiv *= 10
 	}
 	for _, det := range all {
 		if !slices.Contains(d.Disabled, det.Name()) {

@@ -103,15 +103,15 @@ type campaignShape struct {
 	// an office has lines in the rest of it (from the next ten on), on
 	// the campaign's trunk (a reseller's) or on its own.
 	office, ownTrunk bool
-	rate     [2]float64 // calls per hour over the trunk
-	answered float64
-	short    float64 // share of answered calls hung up within 10 s
+	rate             [2]float64 // calls per hour over the trunk
+	answered         float64
+	short            float64 // share of answered calls hung up within 10 s
 }
 
 var campaignShapes = []campaignShape{
-	{numbers: [2]int{60, 100}, rate: [2]float64{250, 400}, answered: 0.35, short: 0.8},            // property and loan telemarketing
-	{numbers: [2]int{40, 70}, rate: [2]float64{150, 250}, answered: 0.35, short: 0.65}, // fraud: some victims stay on the line
-	{numbers: [2]int{130, 170}, pair: true, office: true, rate: [2]float64{450, 600}, answered: 0.25, short: 0.85}, // a robocall centre with two blocks
+	{numbers: [2]int{60, 100}, rate: [2]float64{250, 400}, answered: 0.35, short: 0.8},                              // property and loan telemarketing
+	{numbers: [2]int{40, 70}, rate: [2]float64{150, 250}, answered: 0.35, short: 0.65},                              // fraud: some victims stay on the line
+	{numbers: [2]int{130, 170}, pair: true, office: true, rate: [2]float64{450, 600}, answered: 0.25, short: 0.85},  // a robocall centre with two blocks
 	{numbers: [2]int{25, 35}, office: true, ownTrunk: true, rate: [2]float64{100, 140}, answered: 0.35, short: 0.7}, // a small one, slow
 }
 

@@ -80,13 +80,14 @@ func model(t testing.TB, subs int, hours int, parts int, keyed bool) (cfg config
 // window's final flags (one per number, detector and window, the closing
 // version) and caller stats.
 type outcome struct {
-	flags map[string]string // "number detector window" -> "score value evidence"
-	pairs map[string]bool   // "number detector"
-	stats map[string]string // "caller window" -> the row
+	flags  map[string]string // "number detector window" -> "score value evidence"
+	pairs  map[string]bool   // "number detector"
+	stats  map[string]string // "caller window" -> the row
+	groups map[string]string // "trunk prefix detector window" -> "score value evidence numbers"
 }
 
 func newOutcome() *outcome {
-	return &outcome{flags: map[string]string{}, pairs: map[string]bool{}, stats: map[string]string{}}
+	return &outcome{flags: map[string]string{}, pairs: map[string]bool{}, stats: map[string]string{}, groups: map[string]string{}}
 }
 
 // add takes the rows of b, later rows of a key replacing earlier ones as
@@ -109,6 +110,10 @@ func (o *outcome) add(b *sink.Batch) {
 			f := strings.Fields(k)
 			o.pairs[f[0]+" "+f[1]] = true
 		}
+	}
+	for _, g := range b.Groups() {
+		k := fmt.Sprintf("%s %s%s %s %s", g.TrunkID, g.SwitchID, g.Prefix, g.Detector, g.WindowStart.Format("15:04"))
+		o.groups[k] = fmt.Sprintf("%.4f %.4f %s %v", g.Score, g.Value, g.Evidence, g.Numbers)
 	}
 	for _, s := range b.Stats() {
 		k := fmt.Sprintf("%s %s", s.Caller, s.WindowStart.Format("15:04"))
@@ -238,6 +243,7 @@ func diff(a, b *outcome) string {
 	}
 	cmp("flag", a.flags, b.flags)
 	cmp("stats", a.stats, b.stats)
+	cmp("group", a.groups, b.groups)
 	return strings.Join(out, "\n")
 }
 
@@ -285,11 +291,12 @@ func traits(t testing.TB, parts int) (cfg config.Config, byPart [][]kafka.Messag
 		caller, callee string
 		start          time.Time
 		talk, ring     float64
+		trunk          string
 	}
 	var calls []call
 	num := func(kind, i int) string { return fmt.Sprintf("+86139%02d%06d", kind, i) }
 	add := func(caller, callee string, at time.Time, talk, ring float64) {
-		calls = append(calls, call{caller, callee, at, talk, ring})
+		calls = append(calls, call{caller, callee, at, talk, ring, ""})
 	}
 	const hours = 3
 	// Background: 3000 people, a call or two an hour each, to each other.
@@ -331,6 +338,20 @@ func traits(t testing.TB, parts int) (cfg config.Config, byPart [][]kafka.Messag
 			add(num(8, i), num(1, r.IntN(3000)), t0.Add(time.Duration(4000+k*20)*time.Second), 300, 5)
 		}
 	}
+	// A call centre behind trunk SIPT-7 presenting one of 60 numbers of
+	// its block on each call, 300 calls an hour, most hung up at once;
+	// and a bank's 40 agents on SIPT-8, talking with people.
+	for k := range 300 * hours {
+		at := t0.Add(time.Duration(r.IntN(hours*3600)) * time.Second)
+		talk := 0.0
+		if r.IntN(3) == 0 {
+			talk = float64(2 + r.IntN(7))
+		}
+		calls = append(calls, call{fmt.Sprintf("+862160001%03d", r.IntN(60)), num(1, r.IntN(3000)), at, talk, 6, "SIPT-7"})
+		if k%2 == 0 {
+			calls = append(calls, call{fmt.Sprintf("+861095000%03d", r.IntN(40)), num(1, r.IntN(3000)), at, float64(60 + r.IntN(600)), 6, "SIPT-8"})
+		}
+	}
 	type sent struct {
 		at  time.Time
 		msg []byte
@@ -341,8 +362,12 @@ func traits(t testing.TB, parts int) (cfg config.Config, byPart [][]kafka.Messag
 		if c.talk == 0 {
 			disp = "no_answer"
 		}
-		line := fmt.Sprintf(`{"call_id":"c%d","caller":%q,"callee":%q,"start_time":%q,"duration":%g,"ring_duration":%g,"disposition":%q}`,
-			i, c.caller, c.callee, c.start.Format(time.RFC3339), c.talk, c.ring, disp)
+		trunk := ""
+		if c.trunk != "" {
+			trunk = fmt.Sprintf(`,"trunk_id":%q`, c.trunk)
+		}
+		line := fmt.Sprintf(`{"call_id":"c%d","caller":%q,"callee":%q,"start_time":%q,"duration":%g,"ring_duration":%g,"disposition":%q%s}`,
+			i, c.caller, c.callee, c.start.Format(time.RFC3339), c.talk, c.ring, disp, trunk)
 		p := r.IntN(parts)
 		perPart[p] = append(perPart[p], sent{c.start.Add(time.Duration(r.IntN(120)) * time.Second), []byte(line)})
 	}
@@ -371,6 +396,10 @@ func TestSameTraitsWhateverTheInterleaving(t *testing.T) {
 		if !found[want] {
 			t.Errorf("the scenario flagged no %s (flagged: %v)", want, found)
 		}
+	}
+	// A trunk's key has no prefix: "SIPT-7  number_rotation 01:00".
+	if !hasGroup(ref, "SIPT-7  ", "number_rotation") || !hasGroup(ref, "SIPT-7 +86216000100", "short_calls") || hasGroup(ref, "SIPT-8  ", "") {
+		t.Errorf("want the call centre's trunk and ranges flagged, the bank's trunk not; got %d group flags", len(ref.groups))
 	}
 	for i, way := range []struct {
 		seed       uint64
@@ -444,4 +473,15 @@ func restartsOf(t *testing.T, byPart [][]kafka.Message, ref *outcome, mk func(co
 			t.Errorf("trial %d, killed twice and resumed, differs from the run never stopped:\n%s", trial+1, d)
 		}
 	}
+}
+
+// hasGroup reports whether o holds a group flag whose key starts with
+// prefix and names detector (any, when empty).
+func hasGroup(o *outcome, prefix, detector string) bool {
+	for k := range o.groups {
+		if strings.HasPrefix(k, prefix) && (detector == "" || strings.Fields(k)[len(strings.Fields(k))-2] == detector) {
+			return true
+		}
+	}
+	return false
 }

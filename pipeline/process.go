@@ -82,8 +82,8 @@ func (r *Runner) admit(recs []*engine.Record, rec *engine.Record, b *sink.Batch)
 	}
 	if r.eng.Claim(rec, r.wmNow, r.wmKnown) {
 		r.store(b, rec)
-	} else if rec.Side != engine.CalleeSide {
-		r.m.Duplicates.Add(1) // a callee-side copy's twin is the one counted
+	} else if rec.Side.Stores() {
+		r.m.Duplicates.Add(1) // the twin of another side's copy is the one counted
 	}
 	r.held = append(r.held, *rec)
 	return recs

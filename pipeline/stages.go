@@ -59,7 +59,8 @@ func (r *Runner) route(ctx context.Context, msgs []kafka.Message, b *sink.Batch)
 	// Late calls are counted as late where they are stored: the second
 	// stage.
 	r.read(msgs, now, b, func(m *kafka.Message, rec *engine.Record) {
-		r.pub.Add(&rec.CDR, rec.Late, m.Partition, m.Offset)
+		group, grouped := r.eng.GroupOf(&rec.CDR)
+		r.pub.Add(&rec.CDR, group, grouped, rec.Late, m.Partition, m.Offset)
 	})
 	r.advance(now)
 	r.publish(ctx, false)

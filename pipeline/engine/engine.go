@@ -56,7 +56,7 @@ type Record struct {
 	caller    int32  // index+1 of the caller's state in its shard, 0 if not known yet
 }
 
-// Side is which of a call's two roles a record plays in the engine.
+// Side is which of a call's roles a record plays in the engine.
 type Side uint8
 
 const (
@@ -68,12 +68,28 @@ const (
 	// CalleeSide counts it on the callee side only: the copy routed by
 	// callee, which reaches the engine holding the callee's own calls.
 	CalleeSide
+	// GroupSide counts it for its trunk's (or switch's) campaign traits
+	// only: the copy routed by group (GroupOf).
+	GroupSide
 )
+
+// Stores reports whether a record of side s is stored in cdrs: the other
+// sides' copies are counted and stored with their caller-side twin.
+func (s Side) Stores() bool { return s == Both || s == CallerSide }
+
+// counts reports whether a record of side s counts for its caller.
+func (s Side) counts() bool { return s == Both || s == CallerSide }
+
+// received reports whether a record of side s counts for its callee.
+func (s Side) received() bool { return s == Both || s == CalleeSide }
 
 // calleeSalt sets a callee-side copy's de-duplication key apart from its
 // caller-side twin, which the same engine may hold when caller and callee
 // route to the same partition.
 const calleeSalt = 0x9e3779b97f4a7c15
+
+// groupSalt does the same for a group-side copy.
+const groupSalt = 0xc2b2ae3d27d4eb4f
 
 // Output is what the engine produced from one batch.
 type Output struct {
@@ -297,7 +313,7 @@ func (e *Engine) Claim(r *Record, wm time.Time, wmKnown bool) (store bool) {
 	late := r.Late || wmKnown && sec < wm.Unix()
 	store, r.counted = s.dedup.claim(s.p.bucket(sec), r.keyHash, !late)
 	r.Stored = true
-	return store && r.Side != CalleeSide
+	return store && r.Side.Stores()
 }
 
 // Horizon returns the latest start time (Unix seconds, exclusive) of a
@@ -318,8 +334,11 @@ func (e *Engine) Prepare(r *Record) {
 	r.callerKey = decode.NumberKey(c.Caller)
 	r.calleeKey = decode.NumberKey(c.Callee)
 	r.keyHash = fnv64a(c.Key)
-	if r.Side == CalleeSide {
+	switch r.Side {
+	case CalleeSide:
 		r.keyHash ^= calleeSalt
+	case GroupSide:
+		r.keyHash ^= groupSalt
 	}
 	r.flags = e.p.classify(c)
 	r.src = switchTag(c.SwitchID)

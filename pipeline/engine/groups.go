@@ -6,6 +6,7 @@ import (
 
 	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/detectors"
+	"github.com/cdrpipe/cdrpipe/pipeline/decode"
 	"github.com/cdrpipe/cdrpipe/schemas"
 )
 
@@ -133,7 +134,22 @@ func newGroups(p *params, g *groupParams) *groups {
 	return &groups{p: p, g: g, byKey: make(map[string]*group)}
 }
 
-// key is the group of a call: its trunk, or its switch when the CDR names
+// GroupOf returns the key of the group (the trunk, else the switch) whose
+// campaign traits c's call counts for, and false when none does: campaign
+// detection is off, the caller has no number, or it is a mobile one and
+// mobile numbers are not grouped. The first of two stages routes a
+// group-side copy of the call by the key (GroupSide).
+func (e *Engine) GroupOf(c *schemas.CDR) (string, bool) {
+	if e.groups == nil || decode.NumberKey(c.Caller) == 0 {
+		return "", false
+	}
+	if !e.groups.g.cfg.Mobile && e.p.plan.mobile(c.Caller) {
+		return "", false
+	}
+	return groupKey(c), true
+}
+
+// groupKey is the group of a call: its trunk, or its switch when the CDR names
 // no trunk.
 func groupKey(c *schemas.CDR) string {
 	if c.TrunkID != "" {
@@ -142,10 +158,11 @@ func groupKey(c *schemas.CDR) string {
 	return "\x00" + c.SwitchID
 }
 
-// keeps reports whether the group traits count r's call: a counted call
-// from a number a call centre can hold.
+// keeps reports whether the group traits count r's call (a counted call
+// of side Both or GroupSide): a call from a number a call centre can
+// hold.
 func (gs *groups) keeps(r *Record) bool {
-	return r.callerKey != 0 && r.Side != CalleeSide && (gs.g.cfg.Mobile || r.flags&flagMobile == 0)
+	return r.callerKey != 0 && (gs.g.cfg.Mobile || r.flags&flagMobile == 0)
 }
 
 // add keeps the call of r, whose caller-side state counted it.

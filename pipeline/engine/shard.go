@@ -134,7 +134,7 @@ func (s *shard) process(r *Record) {
 		var store bool
 		store, count = s.dedup.claim(b, r.keyHash, !late)
 		switch {
-		case r.Side == CalleeSide:
+		case !r.Side.Stores():
 			// Counted and stored with its caller-side twin.
 		case !store:
 			s.out.Duplicates++
@@ -151,7 +151,12 @@ func (s *shard) process(r *Record) {
 	if r.callerKey == 0 {
 		return // a withheld caller ID without a number: nobody to count it for
 	}
-	if r.Side != CalleeSide {
+	if r.Side == GroupSide || r.Side == Both {
+		if s.groups != nil && s.groups.keeps(r) {
+			s.grouped = append(s.grouped, r)
+		}
+	}
+	if r.Side.counts() {
 		ev := event{callee: r.calleeKey&(1<<calleeBits-1) | uint64(r.src)<<calleeBits, sec: uint32(sec), talk: seconds16(c.Duration),
 			ring: uint8(min(c.RingDuration, 255)), flags: r.flags}
 		if c.Answered() {
@@ -161,11 +166,8 @@ func (s *shard) process(r *Record) {
 			}
 		}
 		s.count(r.callerKey, r.caller, c.Caller, ev)
-		if s.groups != nil && s.groups.keeps(r) {
-			s.grouped = append(s.grouped, r)
-		}
 	}
-	if r.Side != CallerSide {
+	if r.Side.received() {
 		s.sendReverse(rev{target: r.calleeKey, from: r.callerKey, sec: uint32(sec), bucket: b})
 	}
 }

@@ -187,7 +187,7 @@ func appendCopies(dst []Copy, rec arrow.RecordBatch) ([]Copy, error) {
 	disp, cause := col[14].(*array.Uint8), col[15].(*array.Uint16)
 	for i := range int(rec.NumRows()) {
 		s := engine.Side(side.Value(i))
-		if s > engine.CalleeSide {
+		if s > engine.GroupSide {
 			return dst, &FormatError{What: fmt.Sprintf("side %d", s)}
 		}
 		dst = append(dst, Copy{

@@ -29,14 +29,14 @@ type Progress struct {
 	lateness int64
 	inputs   int // input partitions, from the messages; 0 until one says
 	parts    map[int]map[int]Mark
-	seen     map[int]map[int][2]int64 // internal → input partition → highest offset per side
+	seen     map[int]map[int][3]int64 // internal → input partition → highest offset per side
 	current  int64
 	known    bool
 }
 
 // NewProgress returns the progress of nothing read yet.
 func NewProgress(lateness time.Duration) *Progress {
-	return &Progress{lateness: int64(lateness / time.Second), parts: map[int]map[int]Mark{}, seen: map[int]map[int][2]int64{}}
+	return &Progress{lateness: int64(lateness / time.Second), parts: map[int]map[int]Mark{}, seen: map[int]map[int][3]int64{}}
 }
 
 // Fresh reports whether c, read from internal partition q, is new there,
@@ -44,16 +44,19 @@ func NewProgress(lateness time.Duration) *Progress {
 func (p *Progress) Fresh(q int, c *Copy) bool {
 	sm := p.seen[q]
 	if sm == nil {
-		sm = map[int][2]int64{}
+		sm = map[int][3]int64{}
 		p.seen[q] = sm
 	}
 	side := 0
-	if c.Side == engine.CalleeSide {
+	switch c.Side {
+	case engine.CalleeSide:
 		side = 1
+	case engine.GroupSide:
+		side = 2
 	}
 	s, ok := sm[c.Partition]
 	if !ok {
-		s = [2]int64{-1, -1}
+		s = [3]int64{-1, -1, -1}
 	}
 	if c.Offset <= s[side] {
 		return false
@@ -208,7 +211,7 @@ func (p *Progress) Skews() []eventtime.Skew { return nil }
 
 // Snapshot returns internal partition q's marks and the copies seen
 // there as text for a commit's metadata: "inputs;marks;seen", seen as
-// "p:caller:callee" offsets.
+// "p:caller:callee:group" offsets.
 func (p *Progress) Snapshot(q int) string {
 	pm, sm := p.parts[q], p.seen[q]
 	if len(pm) == 0 && len(sm) == 0 {
@@ -221,13 +224,13 @@ func (p *Progress) Snapshot(q int) string {
 			marks = append(marks, m)
 		}
 		if s, ok := sm[in]; ok {
-			seen = append(seen, fmt.Sprintf("%d:%d:%d", in, s[0], s[1]))
+			seen = append(seen, fmt.Sprintf("%d:%d:%d:%d", in, s[0], s[1], s[2]))
 		}
 	}
 	return strconv.Itoa(p.inputs) + ";" + FormatMarks(marks) + ";" + strings.Join(seen, ",")
 }
 
-func maxKey(m map[int][2]int64) int {
+func maxKey(m map[int][3]int64) int {
 	k := -1
 	for in := range m {
 		k = max(k, in)
@@ -253,14 +256,17 @@ func (p *Progress) Restore(q int, s string) error {
 	if err != nil {
 		return fmt.Errorf("restore progress of internal partition %d: %w", q, err)
 	}
-	seen := map[int][2]int64{}
+	seen := map[int][3]int64{}
 	for _, e := range strings.Split(f[2], ",") {
 		if e == "" {
 			continue
 		}
 		var in int
-		var s [2]int64
-		if n, err := fmt.Sscanf(e, "%d:%d:%d", &in, &s[0], &s[1]); n != 3 || err != nil || in < 0 {
+		s := [3]int64{-1, -1, -1}
+		// Snapshots written before group sides existed have three fields.
+		colons := strings.Count(e, ":")
+		n, _ := fmt.Sscanf(e, "%d:%d:%d:%d", &in, &s[0], &s[1], &s[2])
+		if colons < 2 || colons > 3 || n != colons+1 || in < 0 {
 			return bad
 		}
 		seen[in] = s

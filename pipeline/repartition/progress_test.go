@@ -57,6 +57,8 @@ func TestProgressRepeatsAndSnapshots(t *testing.T) {
 		{c(1, 3, engine.CallerSide), true},
 		{c(0, 10, engine.CallerSide), false}, // written again
 		{c(0, 11, engine.CalleeSide), true},
+		{c(0, 11, engine.GroupSide), true}, // its group side
+		{c(0, 11, engine.GroupSide), false},
 	}
 	for i, s := range steps {
 		if got := p.Fresh(4, s.c); got != s.fresh {
@@ -75,7 +77,18 @@ func TestProgressRepeatsAndSnapshots(t *testing.T) {
 	if r.Fresh(4, c(0, 11, engine.CallerSide)) || !r.Fresh(4, c(0, 12, engine.CallerSide)) {
 		t.Error("the restored progress does not recognise what was seen")
 	}
-	for _, bad := range []string{"x", "2;0:1", "2;0:1;a", "2;0:1;1:2"} {
+	if r.Fresh(4, c(0, 11, engine.GroupSide)) {
+		t.Error("the restored progress does not recognise a group side seen")
+	}
+	// A snapshot from before group sides: no group side seen yet.
+	old := NewProgress(time.Minute)
+	if err := old.Restore(4, "2;0:77;0:11:11"); err != nil {
+		t.Fatal(err)
+	}
+	if old.Fresh(4, c(0, 11, engine.CallerSide)) || !old.Fresh(4, c(0, 5, engine.GroupSide)) {
+		t.Error("a three-field snapshot is not read as caller and callee sides")
+	}
+	for _, bad := range []string{"x", "2;0:1", "2;0:1;a", "2;0:1;1:2", "2;0:1;1:2:3:x", "2;0:1;1:2:3:4:5"} {
 		if err := NewProgress(0).Restore(0, bad); err == nil {
 			t.Errorf("Restore(%q) accepted", bad)
 		}

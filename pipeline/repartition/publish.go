@@ -69,8 +69,10 @@ func (toPartition) Balance(m kafka.Message, partitions ...int) int { return m.Pa
 
 // Add routes a decoded call read from the input's partition at offset:
 // its caller side to the caller's partition, its callee side to the
-// callee's. A call without a caller number has no callee side to count.
-func (p *Publisher) Add(c *schemas.CDR, late bool, partition int, offset int64) {
+// callee's, and, when grouped, its group side to the partition of group
+// (engine.GroupOf). A call without a caller number has no callee side to
+// count.
+func (p *Publisher) Add(c *schemas.CDR, group string, grouped, late bool, partition int, offset int64) {
 	q := PartitionOf(c.Caller, p.n)
 	p.bufs[q] = append(p.bufs[q], Copy{CDR: *c, Side: engine.CallerSide, Late: late, Partition: partition, Offset: offset})
 	if c.Caller == "" {
@@ -78,6 +80,10 @@ func (p *Publisher) Add(c *schemas.CDR, late bool, partition int, offset int64) 
 	}
 	q = PartitionOf(c.Callee, p.n)
 	p.bufs[q] = append(p.bufs[q], Copy{CDR: *c, Side: engine.CalleeSide, Late: late, Partition: partition, Offset: offset})
+	if grouped {
+		q = PartitionOf(group, p.n)
+		p.bufs[q] = append(p.bufs[q], Copy{CDR: *c, Side: engine.GroupSide, Late: late, Partition: partition, Offset: offset})
+	}
 }
 
 // Flush writes what Add routed, with marks (the input partitions'

@@ -318,6 +318,19 @@ func (b *Batch) Flags() []schemas.Flag {
 	return out
 }
 
+// Groups returns the flagged_trunks rows, then the range_flags rows,
+// buffered (for tests and tools).
+func (b *Batch) Groups() []schemas.GroupFlag {
+	var out []schemas.GroupFlag
+	for _, t := range []*groupColumns{&b.trunks, &b.ranges} {
+		for i := range t.detector {
+			out = append(out, schemas.GroupFlag{TrunkID: t.trunk[i], SwitchID: t.sw[i], Prefix: t.prefix[i], Detector: t.detector[i],
+				WindowStart: t.start[i], WindowEnd: t.end[i], Score: t.score[i], Value: t.value[i], Evidence: t.evidence[i], Numbers: t.numbers[i]})
+		}
+	}
+	return out
+}
+
 // Stats returns the caller_stats rows buffered, in order (for tests and
 // tools).
 func (b *Batch) Stats() []schemas.CallerStats {

@@ -3,6 +3,7 @@ package sink
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -21,18 +22,22 @@ func TestRowKeyAndJSON(t *testing.T) {
 	b.AddFlag(&schemas.Flag{Number: "+8613900000001", Detector: "fan_out", WindowStart: at.Truncate(time.Hour)})
 	b.AddStats(&schemas.CallerStats{Caller: "+8613900000001", WindowStart: at.Truncate(time.Hour)})
 	b.AddReject(&schemas.Reject{Origin: schemas.Origin{Topic: "cdrs", Partition: 4, Offset: 99, Received: at}})
+	b.AddGroup(&schemas.GroupFlag{TrunkID: "SIPT-7", Detector: "number_rotation", WindowStart: at.Truncate(time.Hour), Numbers: []string{"+862160001000"}})
+	b.AddGroup(&schemas.GroupFlag{TrunkID: "SIPT-7", Prefix: "+86216000100", Detector: "short_calls", WindowStart: at.Truncate(time.Hour)})
 	want := map[string]string{
-		"flags":        "+8613900000001|fan_out|2026-11-28T23:00:00Z",
-		"window_stats": "+8613900000001|2026-11-28T23:00:00Z",
-		"cdr_rejects":  "cdrs|4|99",
-		"cdrs":         "+8613900000001|2026-11-28T23:00:03Z|h:01",
+		"flagged_trunks": "SIPT-7|number_rotation|2026-11-28T23:00:00Z",
+		"range_flags":    "+86216000100|SIPT-7||short_calls|2026-11-28T23:00:00Z",
+		"flags":          "+8613900000001|fan_out|2026-11-28T23:00:00Z",
+		"window_stats":   "+8613900000001|2026-11-28T23:00:00Z",
+		"cdr_rejects":    "cdrs|4|99",
+		"cdrs":           "+8613900000001|2026-11-28T23:00:03Z|h:01",
 	}
 	for _, tb := range tables {
 		if got := tb.rowKey(tb.values(&b), 0); got != want[tb.name] {
 			t.Errorf("%s row key %q, want %q", tb.name, got, want[tb.name])
 		}
 	}
-	cdrs := tables[3]
+	cdrs := tables[slices.IndexFunc(tables, func(t *table) bool { return t.name == "cdrs" })]
 	var row map[string]any
 	if err := json.Unmarshal([]byte(cdrs.rowJSON(cdrs.values(&b), 0)), &row); err != nil {
 		t.Fatal(err)

@@ -37,7 +37,7 @@ func TestRowKeyAndJSON(t *testing.T) {
 			t.Errorf("%s row key %q, want %q", tb.name, got, want[tb.name])
 		}
 	}
-	cdrs := tables[slices.IndexFunc(tables, func(t *table) bool { return t.name == "cdrs" })]
+	cdrs := cdrsTable()
 	var row map[string]any
 	if err := json.Unmarshal([]byte(cdrs.rowJSON(cdrs.values(&b), 0)), &row); err != nil {
 		t.Fatal(err)
@@ -47,4 +47,9 @@ func TestRowKeyAndJSON(t *testing.T) {
 		row["kafka_partition"] != 3.0 || row["kafka_offset"] != 77.0 {
 		t.Errorf("cdrs row JSON: %v", row)
 	}
+}
+
+// cdrsTable is the insert of the cdrs table.
+func cdrsTable() *table {
+	return tables[slices.IndexFunc(tables, func(t *table) bool { return t.name == "cdrs" })]
 }

@@ -28,7 +28,7 @@ func TestWriteQuarantinesBadRows(t *testing.T) {
 	bad := make(map[string]int) // row key -> Kafka offset
 	for i := range 1000 {
 		if isBad(i) {
-			bad[tables[3].rowKey(cdrs, i)] = i
+			bad[cdrsTable().rowKey(cdrs, i)] = i
 		}
 	}
 	checkInserted(t, f, b, boolSet(bad))
@@ -163,13 +163,13 @@ func TestWriteTransientDuringSplit(t *testing.T) {
 		t.Fatal(err)
 	}
 	cdrs := b.cdrs.columns()
-	checkInserted(t, f, b, map[string]bool{tables[3].rowKey(cdrs, 5): true, tables[3].rowKey(cdrs, 400): true})
+	checkInserted(t, f, b, map[string]bool{cdrsTable().rowKey(cdrs, 5): true, cdrsTable().rowKey(cdrs, 400): true})
 	for i, a := range f.attempts[:len(f.attempts)-1] {
 		if errors.Is(a.err, io.ErrUnexpectedEOF) && !slices.Equal(a.keys, f.attempts[i+1].keys) {
 			t.Errorf("attempt %d failed transiently and the next attempt has other rows", i)
 		}
 	}
-	if s.Quarantined.Load() != 2 || f.inserted["quarantine"][tables[3].rowKey(cdrs, 5)] != 1 {
+	if s.Quarantined.Load() != 2 || f.inserted["quarantine"][cdrsTable().rowKey(cdrs, 5)] != 1 {
 		t.Errorf("%d quarantined, want the 2 bad rows once", s.Quarantined.Load())
 	}
 }

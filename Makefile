@@ -105,7 +105,7 @@ bench: up build
 # caller class. Results: benchmarks/README.md.
 bench-quality: up
 	@mkdir -p $(OUT)
-	$(GO) run ./benchmarks/quality --out $(OUT)/quality.md
+	$(GO) run ./benchmarks/quality --hours 24 --out $(OUT)/quality.md
 
 clean:
 	rm -rf bin $(OUT)

@@ -1,5 +1,10 @@
 package config
 
+import (
+	"fmt"
+	"time"
+)
+
 // Campaigns runs the volume traits over trunks and over number blocks, for
 // call centres that dial from a block of consecutive numbers behind one
 // trunk, a different number per call, so that no number crosses a
@@ -65,6 +70,63 @@ func (c *Config) validateCampaigns() error {
 		{!(g.MinShortShare > 0 && g.MinShortShare <= 1), "detectors.campaigns.min_short_share", "must be in (0, 1]"},
 		{g.MinAttempts < 1, "detectors.campaigns.min_attempts", "must be at least 1"},
 		{!(g.MaxAnswerRate >= 0 && g.MaxAnswerRate < 1), "detectors.campaigns.max_answer_rate", "must be in [0, 1)"},
+	}
+	for _, ch := range checks {
+		if ch.bad {
+			return &Error{Key: ch.key, Msg: ch.msg}
+		}
+	}
+	return nil
+}
+
+// Daily is the day-long window of the volume traits, for callers who stay
+// under every hourly threshold but reach hundreds of people in a day. A
+// day runs from midnight to midnight in Zone; it counts the caller's
+// calls in the hourly windows (window.size, which must divide a day) in
+// which it made at least stats.min_calls calls: a caller spread thinner
+// than that cannot reach hundreds in a day.
+type Daily struct {
+	Enabled bool   `mapstructure:"enabled"`
+	Zone    string `mapstructure:"zone"`
+	// MinCallees flags daily_fan_out; MinAnswered daily_short_calls (with
+	// short_calls' max_talk and min_share); MinAttempts
+	// daily_low_answer_rate (with low_answer_rate's max_rate).
+	MinCallees  int `mapstructure:"min_callees"`
+	MinAnswered int `mapstructure:"min_answered"`
+	MinAttempts int `mapstructure:"min_attempts"`
+}
+
+func defaultDaily() Daily {
+	return Daily{Enabled: true, Zone: "UTC", MinCallees: 200, MinAnswered: 60, MinAttempts: 150}
+}
+
+// DayZone returns the zone days run in; it assumes a validated
+// configuration.
+func (c *Config) DayZone() *time.Location {
+	loc, err := time.LoadLocation(c.Detectors.Daily.Zone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+func (c *Config) validateDaily() error {
+	d := &c.Detectors.Daily
+	if !d.Enabled {
+		return nil
+	}
+	if _, err := time.LoadLocation(d.Zone); err != nil || d.Zone == "" {
+		return &Error{Key: "detectors.daily.zone", Msg: fmt.Sprintf("%q is not a time zone such as Asia/Shanghai", d.Zone)}
+	}
+	checks := []struct {
+		bad      bool
+		key, msg string
+	}{
+		{(24*time.Hour)%c.Window.Size != 0 || 24*time.Hour/c.Window.Size > 64, "detectors.daily.enabled",
+			"needs a window.size of at least 30m that divides a day (1h, 30m, 2h, ...); switch it off for others"},
+		{d.MinCallees < 1, "detectors.daily.min_callees", "must be at least 1"},
+		{d.MinAnswered < 1, "detectors.daily.min_answered", "must be at least 1"},
+		{d.MinAttempts < 1, "detectors.daily.min_attempts", "must be at least 1"},
 	}
 	for _, ch := range checks {
 		if ch.bad {

@@ -64,6 +64,7 @@ func Default() Config {
 			CallBombing:    CallBombing{MinCalls: 20, Span: 10 * time.Minute, MinPerCaller: 3, MinCallsPerCaller: 2.5},
 			SpoofedOrigin:  SpoofedOrigin{MinCalls: 1},
 			Campaigns:      defaultCampaigns(),
+			Daily:          defaultDaily(),
 		},
 		Sink:      Sink{BatchSize: 100000, FlushInterval: time.Second, MaxBackoff: 30 * time.Second},
 		Stats:     Stats{MinCalls: 10},

@@ -104,7 +104,10 @@ var validateCases = []struct {
 	{"size zero", func(c *config.Config) { c.Window.Size = 0 }, "window.size"},
 	{"size not multiple of slide", func(c *config.Config) { c.Window.Size = 7 * time.Minute }, "window.size"},
 	{"size smaller than slide", func(c *config.Config) { c.Window.Size = time.Minute }, "window.size"},
-	{"size equals slide", func(c *config.Config) { c.Window.Size = c.Window.Slide }, ""},
+	{"size equals slide", func(c *config.Config) {
+		c.Window.Size = c.Window.Slide
+		c.Detectors.Daily.Enabled = false // five-minute windows do not tile a day in 64
+	}, ""},
 	{"size at bucket bound", func(c *config.Config) { c.Window.Size = 48 * c.Window.Slide }, ""},
 	{"size past bucket bound", func(c *config.Config) { c.Window.Size = 49 * c.Window.Slide }, "window.size"},
 	{"lateness negative", func(c *config.Config) { c.Window.AllowedLateness = -time.Second }, "window.allowed_lateness"},
@@ -233,6 +236,17 @@ var validateCases = []struct {
 	{"campaign no attempts", func(c *config.Config) { c.Detectors.Campaigns.MinAttempts = 0 }, "detectors.campaigns.min_attempts"},
 	{"campaign answer rate 1", func(c *config.Config) { c.Detectors.Campaigns.MaxAnswerRate = 1 }, "detectors.campaigns.max_answer_rate"},
 	{"campaigns off", func(c *config.Config) { c.Detectors.Campaigns.Enabled = false }, ""},
+	{"daily zone unknown", func(c *config.Config) { c.Detectors.Daily.Zone = "Mars/Olympus" }, "detectors.daily.zone"},
+	{"daily zone local", func(c *config.Config) { c.Detectors.Daily.Zone = "Asia/Shanghai" }, ""},
+	{"daily with a 50-minute window", func(c *config.Config) { c.Window.Size = 50 * time.Minute }, "detectors.daily.enabled"},
+	{"daily off with a 50-minute window", func(c *config.Config) {
+		c.Window.Size = 50 * time.Minute
+		c.Detectors.Daily.Enabled = false
+	}, ""},
+	{"daily with 15-minute windows", func(c *config.Config) { c.Window.Size = 15 * time.Minute }, "detectors.daily.enabled"},
+	{"daily no callees", func(c *config.Config) { c.Detectors.Daily.MinCallees = 0 }, "detectors.daily.min_callees"},
+	{"daily no answered", func(c *config.Config) { c.Detectors.Daily.MinAnswered = 0 }, "detectors.daily.min_answered"},
+	{"daily no attempts", func(c *config.Config) { c.Detectors.Daily.MinAttempts = 0 }, "detectors.daily.min_attempts"},
 	// retention and privacy
 	{"retention cdrs negative", func(c *config.Config) { c.Retention.CDRs = -24 * time.Hour }, "retention.cdrs"},
 	{"retention cdrs in minutes", func(c *config.Config) { c.Retention.CDRs = 90 * time.Minute }, "retention.cdrs"},

@@ -25,6 +25,7 @@ type Detectors struct {
 	CallBombing    CallBombing    `mapstructure:"call_bombing"`
 	SpoofedOrigin  SpoofedOrigin  `mapstructure:"spoofed_origin"`
 	Campaigns      Campaigns      `mapstructure:"campaigns"`
+	Daily          Daily          `mapstructure:"daily"`
 	// Disabled names detectors that are switched off.
 	Disabled []string `mapstructure:"disabled"`
 }
@@ -175,16 +176,19 @@ func DefaultRules() []string {
 		"burst + short_calls = 0.85",
 		"number_rotation + short_calls = 0.9",
 		"number_rotation + low_answer_rate = 0.9",
+		"daily_fan_out + daily_short_calls = 0.9",
+		"daily_fan_out + daily_low_answer_rate = 0.85",
 	}
 }
 
 // Traits are the detector names, as stored in flagged_numbers (and, for
 // trunks and number blocks, in flagged_trunks and range_flags:
-// number_rotation is shown by those only).
+// number_rotation is shown by those only). The daily_ traits are the
+// day-long window's.
 var Traits = []string{
 	"fan_out", "short_calls", "sequential_dialing", "one_ring", "low_answer_rate", "burst",
 	"concurrent_calls", "invalid_callees", "robotic_timing", "no_callback", "call_bombing", "spoofed_origin",
-	"number_rotation",
+	"number_rotation", "daily_fan_out", "daily_short_calls", "daily_low_answer_rate",
 }
 
 // ParseRules parses "trait + trait = risk" lines.

@@ -82,7 +82,8 @@ func (c *Config) RetentionPolicy() schemas.Retention {
 	return schemas.Retention{
 		Tables: map[string]time.Duration{
 			"cdrs": r.CDRs, "cdr_rejects": r.Rejects, "quarantine": r.Quarantine, "window_stats": r.CallerStats,
-			"flags": r.FlaggedNumbers, "flagged_trunks": r.FlaggedNumbers, "range_flags": r.FlaggedNumbers,
+			"day_windows": r.CallerStats,
+			"flags":       r.FlaggedNumbers, "flagged_trunks": r.FlaggedNumbers, "range_flags": r.FlaggedNumbers,
 		},
 		DeviceIDs: r.DeviceIDs,
 	}

@@ -144,6 +144,9 @@ func (c *Config) validateTraits() error {
 	if err := c.validateCampaigns(); err != nil {
 		return err
 	}
+	if err := c.validateDaily(); err != nil {
+		return err
+	}
 	if err := c.validateInput(); err != nil {
 		return err
 	}

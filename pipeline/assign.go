@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/cdrpipe/cdrpipe/pipeline/eventtime"
 	"github.com/cdrpipe/cdrpipe/pipeline/repartition"
 	"github.com/cdrpipe/cdrpipe/pipeline/source"
+	"github.com/cdrpipe/cdrpipe/schemas"
 )
 
 // Assignments: each time the group assigns partitions, the runner either
@@ -78,6 +80,9 @@ func (r *Runner) begin(ctx context.Context, a *source.Assignment, q *queue) erro
 			if r.stored, err = r.sink.Stored(ctx, r.readTopic(), parts); err != nil {
 				return err
 			}
+		}
+		if err := r.restoreDays(ctx, parts); err != nil {
+			return err
 		}
 		r.log.Info("assignment: reading from the committed offsets", "partitions", parts, "from", from)
 	}
@@ -196,4 +201,42 @@ func (r *Runner) detectEnds(ctx context.Context) {
 		return
 	}
 	r.ends = ends
+}
+
+// restoreDays gives the fresh engine what earlier runs added to the days
+// still open (the day-long window), for the callers of parts: those of
+// their internal partitions in the second of two stages, all in one stage
+// (where one instance reads every partition, or the day window is
+// inexact, as callee-side traits are).
+func (r *Runner) restoreDays(ctx context.Context, parts []int) error {
+	if r.opts.Stage == Route || !r.eng.DaysOn() {
+		return nil
+	}
+	read := r.opts.Days
+	if read == nil && r.sink != nil {
+		read = r.sink.Days
+	}
+	floor, ok := r.wm.Floor()
+	if read == nil || !ok {
+		return nil // nothing read before, or nowhere to read it from
+	}
+	rows, err := read(ctx, time.Unix(floor, 0))
+	if err != nil {
+		return err
+	}
+	if r.opts.Stage == Detect && r.src != nil {
+		all, err := r.src.Partitions(ctx)
+		if err != nil {
+			return fmt.Errorf("restore days: %w", err)
+		}
+		rows = slices.DeleteFunc(rows, func(d schemas.DayWindow) bool {
+			_, mine := slices.BinarySearch(parts, repartition.PartitionOf(d.Caller, len(all)))
+			return !mine
+		})
+	}
+	r.eng.RestoreDays(rows)
+	if len(rows) > 0 {
+		r.log.Info("assignment: days of the low-and-slow window restored", "windows", len(rows))
+	}
+	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/pipeline/sink"
 	"github.com/cdrpipe/cdrpipe/pipeline/source"
+	"github.com/cdrpipe/cdrpipe/schemas"
 	"github.com/cdrpipe/cdrpipe/traffic"
 )
 
@@ -83,11 +84,27 @@ type outcome struct {
 	flags  map[string]string // "number detector window" -> "score value evidence"
 	pairs  map[string]bool   // "number detector"
 	stats  map[string]string // "caller window" -> the row
+	calls  map[string]uint32 // "caller window" -> its calls (the row's version)
 	groups map[string]string // "trunk prefix detector window" -> "score value evidence numbers"
+	// days holds the day_windows rows written, as ClickHouse would keep
+	// them, for a restarted run to read back.
+	days map[string]schemas.DayWindow
+}
+
+// readDays reads o's day_windows rows as Sink.Days does.
+func (o *outcome) readDays(_ context.Context, after time.Time) ([]schemas.DayWindow, error) {
+	var out []schemas.DayWindow
+	for _, d := range o.days {
+		if d.DayEnd.After(after) {
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }
 
 func newOutcome() *outcome {
-	return &outcome{flags: map[string]string{}, pairs: map[string]bool{}, stats: map[string]string{}, groups: map[string]string{}}
+	return &outcome{flags: map[string]string{}, pairs: map[string]bool{}, stats: map[string]string{}, groups: map[string]string{},
+		days: map[string]schemas.DayWindow{}, calls: map[string]uint32{}}
 }
 
 // add takes the rows of b, later rows of a key replacing earlier ones as
@@ -111,12 +128,22 @@ func (o *outcome) add(b *sink.Batch) {
 			o.pairs[f[0]+" "+f[1]] = true
 		}
 	}
+	for _, d := range b.Days() {
+		k := d.Caller + " " + d.WindowStart.String()
+		if old, ok := o.days[k]; !ok || d.Calls >= old.Calls {
+			o.days[k] = d // calls is the table's version
+		}
+	}
 	for _, g := range b.Groups() {
 		k := fmt.Sprintf("%s %s%s %s %s", g.TrunkID, g.SwitchID, g.Prefix, g.Detector, g.WindowStart.Format("15:04"))
 		o.groups[k] = fmt.Sprintf("%.4f %.4f %s %v", g.Score, g.Value, g.Evidence, g.Numbers)
 	}
 	for _, s := range b.Stats() {
 		k := fmt.Sprintf("%s %s", s.Caller, s.WindowStart.Format("15:04"))
+		if s.Calls < o.calls[k] {
+			continue // calls is the table's version: a fuller row stands
+		}
+		o.calls[k] = s.Calls
 		o.stats[k] = fmt.Sprintf("%d %d %d %d %.3f %.3f", s.Calls, s.Answered, s.DistinctCallees, s.ShortCalls, s.AvgTalk, s.SequentialScore)
 	}
 }
@@ -392,7 +419,7 @@ func TestSameTraitsWhateverTheInterleaving(t *testing.T) {
 	for k := range ref.pairs {
 		found[strings.Fields(k)[1]] = true
 	}
-	for _, want := range []string{"robotic_timing", "no_callback", "call_bombing", "one_ring", "concurrent_calls"} {
+	for _, want := range []string{"robotic_timing", "no_callback", "call_bombing", "one_ring", "concurrent_calls", "daily_fan_out"} {
 		if !found[want] {
 			t.Errorf("the scenario flagged no %s (flagged: %v)", want, found)
 		}
@@ -452,6 +479,13 @@ func restartsOf(t *testing.T, byPart [][]kafka.Message, ref *outcome, mk func(co
 		var commits map[int]source.Commit
 		for stop := range 3 {
 			r := mk(commits)
+			if commits != nil {
+				// As assign does: the days the killed run wrote.
+				r.opts.Days = got.readDays
+				if err := r.restoreDays(context.Background(), r.owned); err != nil {
+					t.Fatal(err)
+				}
+			}
 			stopAfter := -1
 			if stop < 2 {
 				stopAfter = rng.IntN(total / 2)
@@ -484,4 +518,92 @@ func hasGroup(o *outcome, prefix, detector string) bool {
 		}
 	}
 	return false
+}
+
+// slowDay is twelve hours of a caller who reaches 20 people an hour, most
+// of whom hang up at once, over a background of 500 people, spread over
+// parts partitions at random.
+func slowDay(t testing.TB, parts int) (cfg config.Config, byPart [][]kafka.Message) {
+	t.Helper()
+	cfg = config.Default()
+	r := rand.New(rand.NewPCG(8, 8))
+	t0 := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	byPart = make([][]kafka.Message, parts)
+	type call struct {
+		at   time.Time
+		line string
+	}
+	var calls []call
+	add := func(caller, callee string, at time.Time, talk float64) {
+		disp := "answered"
+		if talk == 0 {
+			disp = "no_answer"
+		}
+		calls = append(calls, call{at, fmt.Sprintf(`{"call_id":"d%d","caller":%q,"callee":%q,"start_time":%q,"duration":%g,"ring_duration":5,"disposition":%q}`,
+			len(calls), caller, callee, at.Format(time.RFC3339), talk, disp)})
+	}
+	for h := range 12 {
+		for k := range 20 {
+			talk := 0.0
+			if r.IntN(10) < 6 {
+				talk = float64(2 + r.IntN(6))
+			}
+			add("+8613900000001", fmt.Sprintf("+86138%08d", r.IntN(1e8)), t0.Add(time.Duration(h*3600+k*180+r.IntN(60))*time.Second), talk)
+		}
+		for range 600 {
+			add(fmt.Sprintf("+86137%08d", r.IntN(500)), fmt.Sprintf("+86137%08d", r.IntN(500)), t0.Add(time.Duration(h*3600+r.IntN(3600))*time.Second), 60)
+		}
+	}
+	slices.SortFunc(calls, func(a, b call) int { return a.at.Compare(b.at) })
+	for _, c := range calls {
+		p := r.IntN(parts)
+		byPart[p] = append(byPart[p], kafka.Message{Topic: detTopic, Partition: p, Offset: int64(len(byPart[p])), Value: []byte(c.line), Time: c.at})
+	}
+	return cfg, byPart
+}
+
+// TestRestartsKeepTheDays kills a run eight hours into a day and resumes
+// it from its commits: the day-long window, rebuilt from what the killed
+// run wrote to day_windows, flags what a run never stopped flags, and
+// without that it would not.
+func TestRestartsKeepTheDays(t *testing.T) {
+	cfg, byPart := slowDay(t, 3)
+	ref := runOver(t, cfg, byPart, 1, 300, 1024)
+	if !ref.pairs["+8613900000001 daily_fan_out"] || !ref.pairs["+8613900000001 daily_short_calls"] {
+		t.Fatalf("the run never stopped does not flag the slow caller's day: %v", ref.pairs)
+	}
+	total := 0
+	for _, ms := range byPart {
+		total += len(ms)
+	}
+	for _, restore := range []bool{true, false} {
+		got := newOutcome()
+		next := make([]int, len(byPart))
+		r := detRunner(t, cfg, len(byPart), nil)
+		if !drive(t, r, byPart, next, total*2/3, 2, 300, 1024, got) {
+			t.Fatal("the run was not stopped")
+		}
+		commits := r.trk.commitable(r.snapshot)
+		for p := range next {
+			next[p] = 0
+			if c, ok := commits[p]; ok {
+				next[p] = int(c.Offset)
+			}
+		}
+		r = detRunner(t, cfg, len(byPart), commits)
+		if restore {
+			r.opts.Days = got.readDays
+			if err := r.restoreDays(context.Background(), r.owned); err != nil {
+				t.Fatal(err)
+			}
+		}
+		drive(t, r, byPart, next, -1, 3, 300, 1024, got)
+		d := diff(ref, got)
+		if restore && d != "" {
+			t.Errorf("killed and resumed, differs from the run never stopped:\n%s", d)
+		}
+		if !restore && !strings.Contains(d, "daily_") {
+			t.Errorf("resumed without the days written, the day still came out whole: the test proves nothing")
+		}
+	}
 }

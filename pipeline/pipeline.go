@@ -21,6 +21,7 @@ import (
 	"github.com/cdrpipe/cdrpipe/pipeline/sink"
 	"github.com/cdrpipe/cdrpipe/pipeline/source"
 	"github.com/cdrpipe/cdrpipe/privacy"
+	"github.com/cdrpipe/cdrpipe/schemas"
 )
 
 // noTime marks a segment without event times (rejects only).
@@ -51,6 +52,9 @@ type Options struct {
 	// Internal is the internal topic the second stage reads (Detect
 	// only); the configuration's topic is the carriers'.
 	Internal string
+	// Days, when set, reads what earlier runs wrote to day_windows, in
+	// place of the sink (tests without ClickHouse).
+	Days func(ctx context.Context, after time.Time) ([]schemas.DayWindow, error)
 	// Metrics, when set, are counters to share with another runner: the
 	// two stages of one process count into one set (the first counts
 	// what it reads and rejects, the second what it detects and stores).

@@ -278,6 +278,9 @@ func (r *Runner) collect(outs []engine.Output, b *sink.Batch) {
 		for j := range o.Groups {
 			b.AddGroup(&o.Groups[j])
 		}
+		for j := range o.Days {
+			b.AddDay(&o.Days[j])
+		}
 		r.m.Duplicates.Add(int64(o.Duplicates))
 		r.m.Late.Add(int64(o.Late))
 		r.m.Flags.Add(int64(len(o.Flags)))

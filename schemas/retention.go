@@ -39,6 +39,7 @@ var Expiries = []Expiry{
 	{Table: "flags", Column: "window_start", Grain: Monthly},
 	{Table: "flagged_trunks", Column: "window_start", Grain: Monthly},
 	{Table: "range_flags", Column: "window_start", Grain: Monthly},
+	{Table: "day_windows", Column: "day_start", Grain: Monthly},
 }
 
 // DeviceColumns are the cdrs columns that say which handset and SIM made

@@ -83,3 +83,22 @@ type Reject struct {
 
 // MaxRejectBytes is how much of a rejected message is kept.
 const MaxRejectBytes = 64 << 10
+
+// DayWindow is one row of day_windows: what one of a caller's windows
+// added to its day (the day-long window of the low-and-slow traits). The
+// engine keeps days in memory; the rows let a restarted run rebuild them
+// without reading a day of input again. (Caller, DayStart, WindowStart)
+// is its key.
+type DayWindow struct {
+	Caller      string
+	DayStart    time.Time
+	DayEnd      time.Time
+	WindowStart time.Time
+	Calls       uint32
+	Answered    uint32
+	Short       uint32
+	Talk        float64
+	// Callees is a HyperLogLog sketch of the window's callees: its
+	// registers, one byte each.
+	Callees string
+}

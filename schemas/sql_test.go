@@ -89,7 +89,7 @@ func TestViews(t *testing.T) {
 	}
 	for _, want := range []string{
 		"now() - 129600", "FROM testdb.flags FINAL", "FROM testdb.window_stats FINAL", "FROM testdb.verdicts",
-		"if(hasAll(detectors, ['fan_out', 'short_calls']), 0.9, 0.)", "1. - pow(1. - 0.35, length(detectors))",
+		"if(hasAll(detectors, ['fan_out', 'short_calls']), 0.9, 0.)", "1. - pow(1. - 0.35, length(detectors) - hasAll(detectors, ['fan_out', 'daily_fan_out'])",
 		"risk >= 0.8", "has(['+86110'], number)", "['+86100']",
 		"FROM testdb.range_flags FINAL", "FROM testdb.range_verdicts", "substring(number, length(number), 1) = '*'",
 		"arrayExists(e -> substring(e, 1, length(prefix)) = prefix, ['+86110', '+86100'])",
@@ -110,5 +110,22 @@ func TestDispositionNames(t *testing.T) {
 	}
 	if _, ok := ParseDisposition("unknown"); ok {
 		t.Error("unknown is not a wire value")
+	}
+}
+
+func TestEvidence(t *testing.T) {
+	for _, tc := range []struct {
+		traits []string
+		want   int
+	}{
+		{nil, 0},
+		{[]string{"fan_out", "no_callback"}, 2},
+		{[]string{"fan_out", "daily_fan_out"}, 1},
+		{[]string{"fan_out", "daily_fan_out", "burst", "no_callback"}, 3},
+		{[]string{"daily_fan_out", "daily_short_calls"}, 2},
+	} {
+		if got := Evidence(tc.traits); got != tc.want {
+			t.Errorf("Evidence(%v) = %d, want %d", tc.traits, got, tc.want)
+		}
 	}
 }

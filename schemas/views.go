@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -178,8 +179,26 @@ FROM
 WHERE last_action = 'add' AND NOT (` + rangeAllowExpr(db, v) + `)`
 }
 
+// DailyTraits are the traits the day-long window also judges, as
+// "daily_" and the name.
+var DailyTraits = []string{"fan_out", "short_calls", "low_answer_rate"}
+
+// Evidence is how many independent pieces of evidence traits are: a
+// day-long trait shown with its hourly counterpart (daily_fan_out and
+// fan_out) is one, measured twice. The verdict views count the same.
+func Evidence(traits []string) int {
+	n := len(traits)
+	for _, t := range DailyTraits {
+		if slices.Contains(traits, t) && slices.Contains(traits, "daily_"+t) {
+			n--
+		}
+	}
+	return n
+}
+
 // riskExpr combines a number's traits: the highest risk among the rules
-// it matches, or the traits as independent evidence, whichever is higher.
+// it matches, or the traits as independent evidence (Evidence),
+// whichever is higher.
 func riskExpr(v Verdict) string {
 	var terms []string
 	for _, r := range v.Rules {
@@ -189,7 +208,11 @@ func riskExpr(v Verdict) string {
 	if len(terms) > 0 {
 		rules = "arrayReduce('max', [0., " + strings.Join(terms, ", ") + "])"
 	}
-	return fmt.Sprintf("greatest(%s, 1. - pow(1. - %s, length(detectors)))", rules, sqlFloat(v.TraitRisk))
+	evidence := "length(detectors)"
+	for _, t := range DailyTraits {
+		evidence += fmt.Sprintf(" - hasAll(detectors, ['%s', 'daily_%s'])", t, t)
+	}
+	return fmt.Sprintf("greatest(%s, 1. - pow(1. - %s, %s))", rules, sqlFloat(v.TraitRisk), evidence)
 }
 
 // allowExpr is true for numbers on the allowlist: exact entries and

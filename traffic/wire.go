@@ -161,13 +161,19 @@ type Encoder struct {
 // switch's (CallIDRepeats says exactly how many).
 func NewEncoder(cc int, seed int64, records [NumSwitches]int64) *Encoder {
 	e := &Encoder{cc: uint64(cc), ccDigits: ndigits(uint64(cc)), mix: splitmix64(uint64(seed) ^ 0xc2b2ae3d27d4eb4f), records: records}
-	// The tiny switches' repeats follow from their traffic; the switch
-	// that reaches another's numbers makes up the rest of the target.
+	// The tiny switches' repeats follow from their traffic, up to a
+	// quarter of the target each (a heavy caller homed on one must not
+	// make every call of it a repeat); the switch that reaches another's
+	// numbers makes up the rest of the target.
 	var total, tiny int64
-	for i, sw := range fleet {
+	for i := range fleet {
 		total += records[i]
+	}
+	shared := make([]int64, len(fleet))
+	for i, sw := range fleet {
 		if sw.partner != 0 {
-			tiny += 2 * min(records[i], records[sw.partner-1])
+			shared[i] = min(records[i], records[sw.partner-1], int64(TargetCallIDRepeats*float64(total)/4))
+			tiny += 2 * shared[i]
 		}
 	}
 	overlap := max(0, int64(TargetCallIDRepeats*float64(total))-tiny) / 2
@@ -176,10 +182,11 @@ func NewEncoder(cc int, seed int64, records [NumSwitches]int64) *Encoder {
 		h := splitmix64(e.mix + uint64(i))
 		switch {
 		case sw.partner != 0:
-			// A tiny switch's counter runs through the middle of its busy
-			// partner's numbers (the partner comes first in the table).
+			// A tiny switch's counter starts shared[i] before the end of
+			// its busy partner's numbers (the partner comes first in the
+			// table): its first calls repeat the partner's last ids.
 			p := sw.partner - 1
-			e.base[i] = e.base[p] + uint64(max(0, records[p]-records[i])/2)
+			e.base[i] = e.base[p] + uint64(records[p]-shared[i])
 		case sw.reaches != 0:
 			// Its last numbers are the first ones of the switch it
 			// reaches (which comes first in the table).

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/traffic"
@@ -15,7 +16,8 @@ import (
 // the generated records (1 h windows on a 5-minute grid, as the engine
 // cuts them), so their truth is what the traffic really crosses.
 var Checkable = []string{"fan_out", "short_calls", "sequential_dialing", "one_ring", "low_answer_rate", "burst",
-	"concurrent_calls", "invalid_callees", "robotic_timing", "no_callback", "call_bombing", "spoofed_origin"}
+	"concurrent_calls", "invalid_callees", "robotic_timing", "no_callback", "call_bombing", "spoofed_origin",
+	"daily_fan_out", "daily_short_calls", "daily_low_answer_rate"}
 
 // Crossed returns, per caller number index, the checkable traits its
 // records cross under the thresholds of det. calls must be as the pipeline
@@ -108,6 +110,7 @@ func callerTraits(cs []Call, nums []string, mobile bool, back map[uint64][]int64
 	const slide, size = 5 * msPerMin, msPerHour
 	first := cs[0].Start - cs[0].Start%slide - size + slide
 	found := map[string]bool{}
+	days := map[int64]*dayCount{}
 	lo, hi := 0, 0
 	for ws := first; ws <= cs[len(cs)-1].Start; ws += slide {
 		for lo < len(cs) && cs[lo].Start < ws {
@@ -117,6 +120,12 @@ func callerTraits(cs []Call, nums []string, mobile bool, back map[uint64][]int64
 			hi++
 		}
 		for _, tr := range windowTraits(cs[lo:hi], ws+size, nums, back, det) {
+			found[tr] = true
+		}
+		addDay(days, ws, cs[lo:hi], det)
+	}
+	for _, d := range days {
+		for _, tr := range d.traits(det) {
 			found[tr] = true
 		}
 	}
@@ -293,4 +302,57 @@ func peakOf(cs []Call, keep func(Call) bool) int {
 		peak = max(peak, n)
 	}
 	return peak
+}
+
+// dayCount is one caller's day as the engine's day-long window counts it:
+// the hourly windows that tile the day (in DayZone) and hold at least
+// stats.min_calls calls.
+type dayCount struct {
+	calls, answered, short int
+	callees                map[uint32]bool
+}
+
+var dayLoc, _ = time.LoadLocation(DayZone)
+
+// addDay adds window [ws, ws+1h) with calls cs to its day when it tiles
+// the day and is busy enough.
+func addDay(days map[int64]*dayCount, ws int64, cs []Call, det config.Detectors) {
+	if !det.Daily.Enabled || len(cs) < config.Default().Stats.MinCalls {
+		return
+	}
+	t := time.UnixMilli(ws).In(dayLoc)
+	if t.Minute() != 0 || t.Second() != 0 {
+		return
+	}
+	key := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, dayLoc).Unix()
+	d := days[key]
+	if d == nil {
+		d = &dayCount{callees: map[uint32]bool{}}
+		days[key] = d
+	}
+	maxTalk := det.ShortCalls.MaxTalk.Milliseconds()
+	for _, c := range cs {
+		d.calls++
+		d.callees[c.Callee] = true
+		if c.Disp == DispAnswered {
+			d.answered++
+			if int64(c.Talk) < maxTalk {
+				d.short++
+			}
+		}
+	}
+}
+
+func (d *dayCount) traits(det config.Detectors) []string {
+	var out []string
+	if len(d.callees) >= det.Daily.MinCallees {
+		out = append(out, "daily_fan_out")
+	}
+	if d.answered >= det.Daily.MinAnswered && float64(d.short) >= det.ShortCalls.MinShare*float64(d.answered) {
+		out = append(out, "daily_short_calls")
+	}
+	if d.calls >= det.Daily.MinAttempts && float64(d.answered) <= det.LowAnswerRate.MaxRate*float64(d.calls) {
+		out = append(out, "daily_low_answer_rate")
+	}
+	return out
 }

@@ -183,6 +183,29 @@ func (g *gen) heavy(cl Class, i int) {
 			g.callback(p, 0.005, msPerHour)
 			return &Call{Start: t, Ring: int32(end - t)}
 		})
+	case TelemarketerSlow:
+		// A twelve-hour shift inside one Shanghai day of the span.
+		me := g.nums.mobile()
+		g.class[me] = cl
+		from, to := g.shift(12 * msPerHour)
+		rate := uniform(r, 19, 24)
+		for t := from + int64(r.Float64()*msPerHour/rate); t < to; {
+			c := Call{Start: t, Caller: me, Callee: g.pick(), Trunk: g.dom(), Ring: int32(3000 + r.IntN(10000))}
+			if r.Float64() < 0.5 {
+				c.Disp, c.Cause = DispAnswered, 16
+				if r.Float64() < 0.85 {
+					c.Talk = int32(uniform(r, 2e3, 9.5e3))
+				} else {
+					c.Talk = int32(uniform(r, 15e3, 120e3))
+				}
+			} else {
+				c.Disp, c.Cause, c.Ring = DispNoAnswer, 19, int32(20000+r.IntN(10000))
+			}
+			p := g.add(c)
+			end := p.End()
+			g.callback(p, 0.005, msPerHour)
+			t = max(end+2000, t+int64(float64(msPerHour)/rate*uniform(r, 0.7, 1.3)))
+		}
 	case ScannerFast, ScannerSlow:
 		me := g.nums.mobile()
 		g.class[me] = cl

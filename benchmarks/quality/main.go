@@ -45,6 +45,7 @@ func run(args []string, stdout io.Writer) error {
 	keep := fs.Bool("keep", false, "keep the database (and say its name) instead of dropping it")
 	out := fs.String("out", "", "also write the markdown results to this file")
 	verbose := fs.Bool("v", false, "log the pipeline's progress")
+	daily := fs.Bool("daily", true, "run the day-long window (detectors.daily.enabled); false measures without")
 	campaigns := fs.Bool("campaigns", true, "run the traits over trunks and number blocks (detectors.campaigns.enabled); false measures without")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -78,6 +79,8 @@ func run(args []string, stdout io.Writer) error {
 	pc.Sink.FlushInterval = 200 * time.Millisecond
 	pc.Numbering.InternationalTrunks = InternationalTrunks
 	pc.Detectors.Campaigns.Enabled = *campaigns
+	pc.Detectors.Daily.Enabled = *daily
+	pc.Detectors.Daily.Zone = DayZone
 	// The fleet's local-time switches write wall-clock times in their
 	// zones, without an offset.
 	pc.Input.SwitchZones = traffic.SwitchZones()

@@ -27,6 +27,7 @@ const (
 	WorriedRelative  Class = "worried_relative"
 	Robocaller       Class = "robocaller"
 	TelemarketerLow  Class = "telemarketer_low"
+	TelemarketerSlow Class = "telemarketer_slow"
 	ScannerFast      Class = "range_scanner_fast"
 	ScannerSlow      Class = "range_scanner_slow"
 	Wangiri          Class = "wangiri"
@@ -46,6 +47,7 @@ const (
 var Traits = []string{
 	"fan_out", "short_calls", "sequential_dialing", "one_ring", "low_answer_rate", "burst",
 	"concurrent_calls", "invalid_callees", "robotic_timing", "no_callback", "call_bombing", "spoofed_origin",
+	"daily_fan_out", "daily_short_calls", "daily_low_answer_rate",
 }
 
 // ClassSpec describes a class: whether it should be blocked and which
@@ -71,13 +73,13 @@ type ClassSpec struct {
 // Specs lists every class in report order.
 var Specs = []ClassSpec{
 	{Class: Ordinary, Note: "contact graph, daily rhythm, log-normal talk (median 60 s), ~75% answered, callbacks"},
-	{Class: ServiceCentre, Default: 5, Always: []string{"fan_out"}, Maybe: []string{"no_callback"},
+	{Class: ServiceCentre, Default: 5, Always: []string{"fan_out", "daily_fan_out"}, Maybe: []string{"no_callback"},
 		Note: "landline/400 number, 100–300 distinct callees/h, 60–600 s talk, ~80% answered, many lines at once, customers call back"},
-	{Class: NotificationLine, Default: 3, Always: []string{"no_callback", "fan_out", "burst"},
+	{Class: NotificationLine, Default: 3, Always: []string{"no_callback", "fan_out", "burst", "daily_fan_out"},
 		Note: "bank 95xxx line, 1500–3000 calls/h, 20–40 s messages, ~60% answered, ~1% call back"},
-	{Class: Clinic, Default: 3, Always: []string{"fan_out"}, Maybe: []string{"no_callback"},
+	{Class: Clinic, Default: 3, Always: []string{"fan_out", "daily_fan_out"}, Maybe: []string{"no_callback"},
 		Note: "hospital reminder landline, 70–150 patients/h, 15–60 s, ~70% answered, 10% call back"},
-	{Class: Courier, Default: 20, Maybe: []string{"fan_out"},
+	{Class: Courier, Default: 20, Maybe: []string{"fan_out", "daily_fan_out"},
 		Note: "mobile, 30–40 or 56–60 calls/h to distinct numbers, 10–40 s, ~70% answered, 40% call back"},
 	{Class: RepeatCaller, Default: 20,
 		Note: "mobile, 20–40 calls/h to the same 2–3 contacts, short and unanswered mixed"},
@@ -86,32 +88,35 @@ var Specs = []ClassSpec{
 	{Class: WorriedRelative, Default: 30, Maybe: []string{"burst"},
 		Note: "mobile, rings one unanswering relative 6–15 times within 15 minutes, once or twice in the span"},
 	{Class: Robocaller, Abuser: true, Default: 10,
-		Always: []string{"no_callback", "fan_out", "short_calls", "burst", "low_answer_rate", "robotic_timing"},
+		Always: []string{"no_callback", "fan_out", "short_calls", "burst", "low_answer_rate", "robotic_timing", "daily_fan_out", "daily_short_calls", "daily_low_answer_rate"},
 		Note:   "landline/VoIP, 300–800 calls/h in dialer batches, ≤11% answered, fixed 4–8 s message, nobody calls back"},
-	{Class: TelemarketerLow, Abuser: true, Default: 15, Always: []string{"no_callback", "short_calls"},
+	{Class: TelemarketerLow, Abuser: true, Default: 15, Always: []string{"no_callback", "short_calls", "daily_short_calls"}, Maybe: []string{"daily_fan_out"},
 		Note: "mobile, 35–45 distinct callees/h (under fan_out), ~80% answered, 90% hang up within 10 s, 0.5% call back"},
+	{Class: TelemarketerSlow, Abuser: true, Default: 10, Maybe: []string{"no_callback", "daily_fan_out", "daily_short_calls"},
+		Note: "mobile, a 12 h shift in one Shanghai day: 19–24 distinct callees/h (under every hourly threshold), 50% answered, 85% hang up within 10 s; " +
+			"200+ people a day (daily_fan_out, daily_short_calls in runs of a day)"},
 	{Class: ScannerFast, Abuser: true, Default: 5,
-		Always: []string{"no_callback", "sequential_dialing", "fan_out", "short_calls"}, Maybe: []string{"low_answer_rate"},
+		Always: []string{"no_callback", "sequential_dialing", "fan_out", "short_calls", "daily_fan_out", "daily_short_calls"}, Maybe: []string{"low_answer_rate"},
 		Note: "mobile, 100–200 numbers/h stepping 1–3 through a range, ~30% answered for 1–6 s"},
 	{Class: ScannerSlow, Abuser: true, Default: 10, Always: []string{"sequential_dialing"}, Maybe: []string{"no_callback"},
 		Note: "mobile, 13–18 numbers/h stepping 1–3, ~30% answered for 1–6 s"},
-	{Class: Wangiri, Abuser: true, Default: 10, Always: []string{"one_ring", "low_answer_rate"}, Maybe: []string{"no_callback", "fan_out"},
+	{Class: Wangiri, Abuser: true, Default: 10, Always: []string{"one_ring", "low_answer_rate"}, Maybe: []string{"no_callback", "fan_out", "daily_fan_out", "daily_low_answer_rate"},
 		Note: "domestic or foreign number, 40–120 attempts/h, cancelled after 1–2 s ring, never answered, 15% of victims call back"},
 	{Class: CallBomber, Abuser: true, Default: 5, Always: []string{"call_bombing", "burst"}, Maybe: []string{"short_calls", "low_answer_rate"},
 		Note: "mobile, 1–3 floods of 30–80 calls in 10 min at one victim, redialling every 4–5 s"},
 	{Class: CallBomberDist, Abuser: true, Default: 30, Always: []string{"call_bombing"},
 		Note: "groups of 10 numbers, each calling the same victim 3–6 times in 10 min"},
-	{Class: Simbox, Abuser: true, Default: 8, Always: []string{"concurrent_calls", "fan_out"}, Maybe: []string{"no_callback", "burst"},
+	{Class: Simbox, Abuser: true, Default: 8, Always: []string{"concurrent_calls", "fan_out", "daily_fan_out"}, Maybe: []string{"no_callback", "burst"},
 		Note: "mobile number in 3–6 calls at once, ~150–300 calls/h, 65% answered, 20% call back"},
 	{Class: Spoofer, Abuser: true, Default: 10, Always: []string{"spoofed_origin"}, Maybe: []string{"no_callback"},
 		Note: "domestic caller IDs on trunks INTL-GW1/INTL-GW2, 20–40 calls/h, 20% call back"},
 	{Class: SpooferBadID, Abuser: true, Default: 5, Always: []string{"no_callback", "spoofed_origin"},
 		Note: "caller IDs outside the plan (+86 mobile prefix, 7–9 or 12 digits), 25–40 calls/h"},
 	{Class: InvalidDialer, Abuser: true, Default: 8,
-		Always: []string{"no_callback", "fan_out", "low_answer_rate"}, Maybe: []string{"invalid_callees"},
+		Always: []string{"no_callback", "fan_out", "low_answer_rate", "daily_low_answer_rate"}, Maybe: []string{"invalid_callees", "daily_fan_out"},
 		Note: "random numbers, 60–150 attempts/h, ~50% cause 1 and 5% cause 28, ~6% answered; " +
 			"behind a switch that writes no cause (Asterisk) the unallocated numbers do not show"},
-	{Class: EnterpriseLine, Default: 3, Group: true, Maybe: []string{"no_callback"},
+	{Class: EnterpriseLine, Default: 3, Group: true, Maybe: []string{"no_callback", "daily_fan_out"},
 		Note: "a bank's service agents (60–90 lines of a block, 8–12 calls/h each), an insurer's dialler rotating 200 numbers of two blocks (400–600 calls/h), " +
 			"a courier firm's dispatch (30–50 lines, 15–25 calls/h each); 55–75% answered, real conversations, 20–40% of the missed call back; each behind its own SIP trunk"},
 	{Class: OfficeLine, Group: true,
@@ -597,6 +602,27 @@ func poisson(r *rand.Rand, lambda float64) int {
 }
 
 func uniform(r *rand.Rand, lo, hi float64) float64 { return lo + (hi-lo)*r.Float64() }
+
+// DayZone is where the model's days run midnight to midnight: its
+// subscribers' (and detectors.daily.zone in the benchmark).
+const DayZone = "Asia/Shanghai"
+
+// shift returns the first stretch of length d inside the span that lies
+// within one local day (DayZone), or the span's end when there is none.
+func (g *gen) shift(d int64) (from, to int64) {
+	loc, _ := time.LoadLocation(DayZone)
+	t := time.UnixMilli(g.start).In(loc)
+	midnight := time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, loc).UnixMilli()
+	from = g.start
+	if from+d > midnight {
+		from = midnight
+	}
+	if from+d > g.end {
+		from = g.start // the span is shorter: work what there is
+		return from, g.end
+	}
+	return from, from + d
+}
 
 // pick returns a random subscriber.
 func (g *gen) pick() uint32 { return g.subs[g.r.IntN(len(g.subs))] }

@@ -99,6 +99,8 @@ type Output struct {
 	Stats []schemas.CallerStats
 	// Groups are the flags of trunks and number blocks (campaigns).
 	Groups []schemas.GroupFlag
+	// Days are the windows added to callers' days (day_windows).
+	Days []schemas.DayWindow
 
 	// Counters for this batch.
 	Duplicates int // re-sent CDRs dropped
@@ -109,7 +111,7 @@ type Output struct {
 }
 
 func (o *Output) reset() {
-	*o = Output{CDRs: o.CDRs[:0], Flags: o.Flags[:0], Stats: o.Stats[:0]}
+	*o = Output{CDRs: o.CDRs[:0], Flags: o.Flags[:0], Stats: o.Stats[:0], Days: o.Days[:0]}
 }
 
 // params is the resolved, read-only configuration shared by the shards.
@@ -143,6 +145,7 @@ type params struct {
 	minutesPerBucket int
 	oneRingMax       float64 // seconds
 	plan             plan
+	day              *dayParams // nil when the day window is off
 }
 
 func (p *params) bucket(sec int64) int32 {
@@ -282,6 +285,7 @@ func newParams(cfg Config) (*params, error) {
 		minutesPerBucket: int(max(1, slide/60)),
 		oneRingMax:       d.OneRing.MaxRing.Seconds(),
 		plan:             newPlan(cfg.Numbering),
+		day:              newDayParams(cfg),
 	}, nil
 }
 

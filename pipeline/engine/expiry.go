@@ -1,5 +1,7 @@
 package engine
 
+import "math"
+
 // Expiry: as the watermark moves, closed windows are written and state
 // whose windows all closed is forgotten, so memory follows the last hour
 // of traffic, not all of it.
@@ -29,6 +31,7 @@ func (s *shard) advance(wm int64) {
 			s.dropHeavy(int32(i))
 		}
 	}
+	s.closeDays(wm)
 	s.forgetCallers(closedThrough)
 	s.dedup.dropBefore(closedThrough - p.lateBuckets)
 	s.forgetVictims(wm)
@@ -125,6 +128,7 @@ func (s *shard) close(h *heavy, through int32) {
 	from := max(h.emitted+1, h.top-s.p.ring-s.p.w)
 	for k := from; k <= through && k <= h.top; k++ {
 		s.stats(h, k, "")
+		s.addDay(h, k, true)
 	}
 	h.emitted = max(h.emitted, through)
 }
@@ -144,8 +148,8 @@ func (s *shard) dropHeavy(i int32) {
 }
 
 // flush writes stats of every window still open, for a final summary when
-// the input is exhausted. The rows are provisional: a later, fuller view of
-// the same window replaces them.
+// the input is exhausted, and judges the days still open. The stats rows
+// are provisional: a later, fuller view of the same window replaces them.
 func (s *shard) flush() {
 	for _, h := range s.heavies {
 		if h == nil {
@@ -153,7 +157,11 @@ func (s *shard) flush() {
 		}
 		for k := h.emitted + 1; k <= h.top; k++ {
 			s.stats(h, k, "")
+			s.addDay(h, k, false)
 		}
 		s.judge(h, h.top)
 	}
+	// The input is complete: the days still open are judged as they
+	// stand, as no_callback is.
+	s.closeDays(math.MaxInt64)
 }

@@ -96,7 +96,7 @@ func (g *groupParams) risk(traits []string) float64 {
 		}
 	}
 	ind := 1.0
-	for range traits {
+	for range schemas.Evidence(traits) {
 		ind *= 1 - g.traitRisk
 	}
 	return max(r, 1-ind)

@@ -197,6 +197,7 @@ func (s *shard) window(h *heavy, k int32, numberText string) *win {
 		// The slot still holds an older window whose stats were never
 		// written: write what it has before reusing the slot.
 		s.stats(h, wn.start, numberText)
+		s.addDay(h, wn.start, true)
 	}
 	*wn = win{start: k, valid: true}
 	for b := k; b < k+s.p.w; b++ {

@@ -29,6 +29,11 @@ type shard struct {
 	groups  *groups
 	grouped []*Record
 
+	// days holds, per caller, the days its busy windows added to (daily.go);
+	// dayEnd is the earliest end among them (0: none).
+	days   map[uint64][]*day
+	dayEnd int64
+
 	// dedup holds the keys of the CDRs stored, per bucket of start time.
 	dedup dedup
 
@@ -63,6 +68,7 @@ func newShard(p *params, shards int) *shard {
 		expiry:  make(map[int32]*[]int32),
 		outbox:  make([][]rev, shards),
 		pending: make(map[int32][]rev),
+		days:    make(map[uint64][]*day),
 	}
 }
 

@@ -15,12 +15,13 @@ type Batch struct {
 	rejects rejectColumns
 	trunks  groupColumns // flagged_trunks
 	ranges  groupColumns // range_flags
+	days    dayColumns   // day_windows
 }
 
 // Rows returns the number of rows buffered across all tables.
 func (b *Batch) Rows() int {
 	return len(b.cdrs.callKey) + len(b.flags.number) + len(b.stats.caller) + len(b.rejects.topic) +
-		len(b.trunks.detector) + len(b.ranges.detector)
+		len(b.trunks.detector) + len(b.ranges.detector) + len(b.days.caller)
 }
 
 // Reset empties the batch, keeping its memory.
@@ -31,6 +32,7 @@ func (b *Batch) Reset() {
 	b.rejects.reset()
 	b.trunks.reset()
 	b.ranges.reset()
+	b.days.reset()
 }
 
 type cdrColumns struct {
@@ -228,6 +230,49 @@ func (t *groupColumns) columns() []any {
 // and the block's prefix and switch.
 func (t *groupColumns) rangeColumns() []any {
 	return append(t.columns(), t.prefix, t.sw)
+}
+
+type dayColumns struct {
+	caller, callees               []string
+	dayStart, dayEnd, windowStart []time.Time
+	calls, answered, short        []uint32
+	talk                          []float64
+}
+
+// AddDay buffers one row of day_windows.
+func (b *Batch) AddDay(d *schemas.DayWindow) {
+	t := &b.days
+	t.caller = append(t.caller, d.Caller)
+	t.dayStart = append(t.dayStart, d.DayStart)
+	t.dayEnd = append(t.dayEnd, d.DayEnd)
+	t.windowStart = append(t.windowStart, d.WindowStart)
+	t.calls = append(t.calls, d.Calls)
+	t.answered = append(t.answered, d.Answered)
+	t.short = append(t.short, d.Short)
+	t.talk = append(t.talk, d.Talk)
+	t.callees = append(t.callees, d.Callees)
+}
+
+func (t *dayColumns) reset() {
+	*t = dayColumns{caller: t.caller[:0], callees: t.callees[:0], dayStart: t.dayStart[:0], dayEnd: t.dayEnd[:0],
+		windowStart: t.windowStart[:0], calls: t.calls[:0], answered: t.answered[:0], short: t.short[:0], talk: t.talk[:0]}
+}
+
+func (t *dayColumns) columns() []any {
+	return []any{t.caller, t.dayStart, t.dayEnd, t.windowStart, t.calls, t.answered, t.short, t.talk, t.callees}
+}
+
+const dayInsert = "(caller, day_start, day_end, window_start, calls, answered, short_calls, talk, callees)"
+
+// Days returns the day_windows rows buffered (for tests and tools).
+func (b *Batch) Days() []schemas.DayWindow {
+	t := &b.days
+	out := make([]schemas.DayWindow, len(t.caller))
+	for i := range out {
+		out[i] = schemas.DayWindow{Caller: t.caller[i], DayStart: t.dayStart[i], DayEnd: t.dayEnd[i], WindowStart: t.windowStart[i],
+			Calls: t.calls[i], Answered: t.answered[i], Short: t.short[i], Talk: t.talk[i], Callees: t.callees[i]}
+	}
+	return out
 }
 
 const trunkInsert = "(trunk_id, detector, window_start, window_end, score, value, evidence, numbers)"

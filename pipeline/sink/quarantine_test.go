@@ -24,7 +24,9 @@ func TestRowKeyAndJSON(t *testing.T) {
 	b.AddReject(&schemas.Reject{Origin: schemas.Origin{Topic: "cdrs", Partition: 4, Offset: 99, Received: at}})
 	b.AddGroup(&schemas.GroupFlag{TrunkID: "SIPT-7", Detector: "number_rotation", WindowStart: at.Truncate(time.Hour), Numbers: []string{"+862160001000"}})
 	b.AddGroup(&schemas.GroupFlag{TrunkID: "SIPT-7", Prefix: "+86216000100", Detector: "short_calls", WindowStart: at.Truncate(time.Hour)})
+	b.AddDay(&schemas.DayWindow{Caller: "+8613900000001", DayStart: at.Truncate(24 * time.Hour), WindowStart: at.Truncate(time.Hour)})
 	want := map[string]string{
+		"day_windows":    "+8613900000001|2026-11-28T00:00:00Z|2026-11-28T23:00:00Z",
 		"flagged_trunks": "SIPT-7|number_rotation|2026-11-28T23:00:00Z",
 		"range_flags":    "+86216000100|SIPT-7||short_calls|2026-11-28T23:00:00Z",
 		"flags":          "+8613900000001|fan_out|2026-11-28T23:00:00Z",

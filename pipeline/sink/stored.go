@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/cdrpipe/cdrpipe/schemas"
 )
 
 // Stored is, per Kafka partition of one topic, the highest offset whose
@@ -67,4 +70,28 @@ func (s *Sink) storedIn(ctx context.Context, view, topic string, parts []int, in
 		into[int(p)] = int64(o)
 	}
 	return rows.Err()
+}
+
+// Days reads the day_windows rows of the days that end after after: what
+// earlier runs added to the days still open (engine.RestoreDays).
+func (s *Sink) Days(ctx context.Context, after time.Time) ([]schemas.DayWindow, error) {
+	var out []schemas.DayWindow
+	err := s.retry(ctx, "read day_windows", func() error {
+		out = out[:0]
+		rows, err := s.conn.Query(ctx, "SELECT caller, day_start, day_end, window_start, calls, answered, short_calls, talk, callees FROM "+
+			s.db+".day_windows FINAL WHERE day_end > toDateTime(?)", after.Unix())
+		if err != nil {
+			return fmt.Errorf("read day_windows: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var d schemas.DayWindow
+			if err := rows.Scan(&d.Caller, &d.DayStart, &d.DayEnd, &d.WindowStart, &d.Calls, &d.Answered, &d.Short, &d.Talk, &d.Callees); err != nil {
+				return fmt.Errorf("read day_windows: %w", err)
+			}
+			out = append(out, d)
+		}
+		return rows.Err()
+	}, nil)
+	return out, err
 }

@@ -287,3 +287,22 @@ ORDER BY (prefix, trunk_id, switch_id, detector, window_start);
 
 CREATE TABLE IF NOT EXISTS cdrpipe.range_flags_all ON CLUSTER cdrpipe AS cdrpipe.range_flags ENGINE = Distributed(cdrpipe, cdrpipe, range_flags, rand());
 
+-- 0008_days
+CREATE TABLE IF NOT EXISTS cdrpipe.day_windows ON CLUSTER cdrpipe
+(
+    caller       String,
+    day_start    DateTime,
+    day_end      DateTime,
+    window_start DateTime,
+    calls        UInt32,
+    answered     UInt32,
+    short_calls  UInt32,
+    talk         Float64,
+    callees      String
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/cdrpipe/day_windows', '{replica}', calls)
+PARTITION BY toYYYYMM(day_start)
+ORDER BY (caller, day_start, window_start);
+
+CREATE TABLE IF NOT EXISTS cdrpipe.day_windows_all ON CLUSTER cdrpipe AS cdrpipe.day_windows ENGINE = Distributed(cdrpipe, cdrpipe, day_windows, rand());
+

@@ -62,7 +62,7 @@ func Default() Config {
 			RoboticTiming:  RoboticTiming{MinCalls: 20, MaxCV: 0.1},
 			NoCallback:     NoCallback{MinCallees: 20, MaxShare: 0.02, Grace: 30 * time.Minute},
 			CallBombing:    CallBombing{MinCalls: 20, Span: 10 * time.Minute, MinPerCaller: 3, MinCallsPerCaller: 2.5},
-			SpoofedOrigin:  SpoofedOrigin{MinCalls: 1},
+			SpoofedOrigin:  SpoofedOrigin{MinCalls: 1, MinCalleesAbroad: 5},
 			Campaigns:      defaultCampaigns(),
 			Daily:          defaultDaily(),
 		},

@@ -236,6 +236,7 @@ var validateCases = []struct {
 	{"campaign no attempts", func(c *config.Config) { c.Detectors.Campaigns.MinAttempts = 0 }, "detectors.campaigns.min_attempts"},
 	{"campaign answer rate 1", func(c *config.Config) { c.Detectors.Campaigns.MaxAnswerRate = 1 }, "detectors.campaigns.max_answer_rate"},
 	{"campaigns off", func(c *config.Config) { c.Detectors.Campaigns.Enabled = false }, ""},
+	{"spoofed abroad no callees", func(c *config.Config) { c.Detectors.SpoofedOrigin.MinCalleesAbroad = 0 }, "detectors.spoofed_origin.min_callees_abroad"},
 	{"daily zone unknown", func(c *config.Config) { c.Detectors.Daily.Zone = "Mars/Olympus" }, "detectors.daily.zone"},
 	{"daily zone local", func(c *config.Config) { c.Detectors.Daily.Zone = "Asia/Shanghai" }, ""},
 	{"daily with a 50-minute window", func(c *config.Config) { c.Window.Size = 50 * time.Minute }, "detectors.daily.enabled"},

@@ -90,6 +90,10 @@ type CallBombing struct {
 // SpoofedOrigin flags caller IDs that cannot be genuine.
 type SpoofedOrigin struct {
 	MinCalls int `mapstructure:"min_calls"`
+	// MinCalleesAbroad is how many distinct callees a domestic caller ID
+	// arriving on international trunks must reach in a window: a
+	// subscriber roaming abroad calls home to a few.
+	MinCalleesAbroad int `mapstructure:"min_callees_abroad"`
 }
 
 // FanOut flags callers reaching many distinct callees.

@@ -104,6 +104,7 @@ func (c *Config) validateTraits() error {
 		{d.CallBombing.MinPerCaller < 1 || d.CallBombing.MinPerCaller > d.CallBombing.MinCalls, "detectors.call_bombing.min_per_caller", "must be between 1 and min_calls"},
 		{!(d.CallBombing.MinCallsPerCaller >= 1) || d.CallBombing.MinCallsPerCaller > float64(d.CallBombing.MinCalls), "detectors.call_bombing.min_calls_per_caller", "must be between 1 and min_calls"},
 		{d.SpoofedOrigin.MinCalls < 1, "detectors.spoofed_origin.min_calls", "must be at least 1"},
+		{d.SpoofedOrigin.MinCalleesAbroad < 1, "detectors.spoofed_origin.min_callees_abroad", "must be at least 1"},
 		{n.MobileDigits < 4 || n.MobileDigits > 14, "numbering.mobile_digits", "must be between 4 and 14"},
 		{n.MinNationalDigits < 1 || n.MinNationalDigits > n.MaxNationalDigits, "numbering.min_national_digits", "must be between 1 and max_national_digits"},
 		{n.MaxNationalDigits > 14, "numbering.max_national_digits", "must be at most 14"},

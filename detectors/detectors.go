@@ -52,8 +52,10 @@ type Window struct {
 	// caller back while the engine held its state.
 	Callbacks int
 	// Spoofed counts calls with a domestic caller ID that arrived on an
-	// international trunk, or a caller ID outside the numbering plan.
+	// international trunk, or a caller ID outside the numbering plan;
+	// BadID those of the second kind.
 	Spoofed int
+	BadID   int
 	// Numbers is the number of distinct calling numbers, for a window of
 	// a trunk or number block (0 for one caller's window).
 	Numbers int

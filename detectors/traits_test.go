@@ -104,21 +104,30 @@ func TestInvalidCallees(t *testing.T) {
 	f(39, 10, true, (0.5+(10.0/39)/(10.0/39+0.25))/2, "10 of 39 attempts (26%)")
 }
 
-// TestSpoofedOrigin checks the spoofed-call count.
+// TestSpoofedOrigin checks the spoofed-call count: caller IDs outside the
+// plan on their own, domestic ones from abroad only to several people (a
+// roamer calls a few).
 func TestSpoofedOrigin(t *testing.T) {
-	f := func(threshold, spoofed int, want bool, score float64, evidence ...string) {
+	f := func(threshold, spoofed, badID, distinct int, want bool, score float64, evidence ...string) {
 		t.Helper()
-		d := detectors.SpoofedOrigin{MinCalls: threshold}
-		got, ok := d.Check(&detectors.Window{Length: time.Hour, Calls: spoofed + 5, Spoofed: spoofed})
-		checkFinding(t, got, ok, want, score, float64(spoofed), evidence)
+		d := detectors.SpoofedOrigin{MinCalls: threshold, MinCalleesAbroad: 5}
+		got, ok := d.Check(&detectors.Window{Length: time.Hour, Calls: spoofed + 5, Spoofed: spoofed, BadID: badID, Distinct: distinct})
+		value := float64(spoofed)
+		if badID >= threshold && badID > 0 {
+			value = float64(badID)
+		}
+		checkFinding(t, got, ok, want, score, value, evidence)
 	}
-	f(1, 0, false, 0)
-	f(1, 1, true, 0.5, "1 calls with a domestic caller ID", "international trunk", "outside the numbering plan", "in 1 h", "(threshold 1)")
-	f(1, 3, true, 0.75, "3 calls", "(threshold 1)")
-	f(3, 2, false, 0)
-	f(3, 3, true, 0.5, "3 calls", "(threshold 3)")
-	f(3, 4, true, 4.0/7, "4 calls", "(threshold 3)")
-	f(0, 0, false, 0) // nothing spoofed never flags
+	f(1, 0, 0, 9, false, 0)
+	f(1, 1, 1, 1, true, 0.5, "1 calls with a caller ID outside the numbering plan", "in 1 h", "(threshold 1)")
+	f(1, 3, 3, 1, true, 0.75, "3 calls", "(threshold 1)")
+	f(1, 1, 0, 5, true, 0.5, "1 calls with a domestic caller ID arrived on an international trunk", "to 5 distinct callees", "(threshold 1 calls, 5 callees")
+	f(1, 6, 0, 2, false, 0) // a roamer calling home six times, to two people
+	f(1, 6, 0, 4, false, 0)
+	f(3, 2, 2, 9, false, 0)
+	f(3, 3, 3, 1, true, 0.5, "3 calls", "(threshold 3)")
+	f(3, 4, 4, 1, true, 4.0/7, "4 calls", "(threshold 3)")
+	f(0, 0, 0, 0, false, 0) // nothing spoofed never flags
 }
 
 // TestNoCallback checks the callee volume, the callback ceiling, and that
@@ -413,7 +422,7 @@ func TestTraitsGolden(t *testing.T) {
 	invalid := detectors.InvalidCallees{MinAttempts: 10, MinShare: 0.25}
 	robotic := detectors.RoboticTiming{MinCalls: 20, MaxCV: 0.1}
 	noCallback := detectors.NoCallback{MinCallees: 20, MaxShare: 0.02}
-	spoofed := detectors.SpoofedOrigin{MinCalls: 1}
+	spoofed := detectors.SpoofedOrigin{MinCalls: 1, MinCalleesAbroad: 5}
 	bomb := detectors.CallBombing{MinCalls: 20, MinPerCaller: 3}
 	h := time.Hour
 	with := func(w *detectors.Window, length time.Duration) detectors.Window {
@@ -446,7 +455,9 @@ func TestTraitsGolden(t *testing.T) {
 		{"no_callback closing", noCallback, detectors.Window{Length: h, Distinct: 180, Callbacks: 1, Closing: true}},
 		{"no_callback people", noCallback, detectors.Window{Length: h, Distinct: 25, Callbacks: 11, Closing: true}},
 		{"spoofed none", spoofed, detectors.Window{Length: h, Calls: 50}},
-		{"spoofed 3", spoofed, detectors.Window{Length: h, Calls: 50, Spoofed: 3}},
+		{"spoofed 3", spoofed, detectors.Window{Length: h, Calls: 50, Spoofed: 3, Distinct: 40}},
+		{"spoofed bad ids", spoofed, detectors.Window{Length: h, Calls: 50, Spoofed: 3, BadID: 2, Distinct: 40}},
+		{"roamer calling home", spoofed, detectors.Window{Length: h, Calls: 6, Spoofed: 6, Distinct: 2}},
 	}
 	var b strings.Builder
 	line := func(name, detector string, got detectors.Finding, ok bool) {

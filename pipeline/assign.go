@@ -205,9 +205,8 @@ func (r *Runner) detectEnds(ctx context.Context) {
 
 // restoreDays gives the fresh engine what earlier runs added to the days
 // still open (the day-long window), for the callers of parts: those of
-// their internal partitions in the second of two stages, all in one stage
-// (where one instance reads every partition, or the day window is
-// inexact, as callee-side traits are).
+// their internal partitions in the second of two stages; in one stage,
+// all of them when parts is the whole topic, none otherwise.
 func (r *Runner) restoreDays(ctx context.Context, parts []int) error {
 	if r.opts.Stage == Route || !r.eng.DaysOn() {
 		return nil
@@ -224,15 +223,25 @@ func (r *Runner) restoreDays(ctx context.Context, parts []int) error {
 	if err != nil {
 		return err
 	}
-	if r.opts.Stage == Detect && r.src != nil {
+	if r.src != nil {
 		all, err := r.src.Partitions(ctx)
 		if err != nil {
 			return fmt.Errorf("restore days: %w", err)
 		}
-		rows = slices.DeleteFunc(rows, func(d schemas.DayWindow) bool {
-			_, mine := slices.BinarySearch(parts, repartition.PartitionOf(d.Caller, len(all)))
-			return !mine
-		})
+		switch {
+		case r.opts.Stage == Detect:
+			rows = slices.DeleteFunc(rows, func(d schemas.DayWindow) bool {
+				_, mine := slices.BinarySearch(parts, repartition.PartitionOf(d.Caller, len(all)))
+				return !mine
+			})
+		case len(parts) < len(all):
+			// One stage cannot tell whose callers are whose: another
+			// instance judging a day it holds part of would write other
+			// rows for it.
+			r.log.Warn("assignment: part of the topic in one stage; the days of the low-and-slow window start afresh (use two stages with several instances)",
+				"partitions", parts)
+			return nil
+		}
 	}
 	r.eng.RestoreDays(rows)
 	if len(rows) > 0 {

@@ -144,7 +144,7 @@ func windowTraits(cs []Call, end int64, nums []string, back map[uint64][]int64, 
 	var out []string
 	callees := map[uint32]bool{}
 	firstCall := map[uint32]int64{}
-	answered, short, oneRing, invalid, spoofed := 0, 0, 0, 0, 0
+	answered, short, oneRing, invalid, spoofed, badID := 0, 0, 0, 0, 0, 0
 	var talk, gap moments
 	intl := config.Default().Numbering.InternationalTrunks
 	intl = append(intl, InternationalTrunks...)
@@ -158,6 +158,9 @@ func windowTraits(cs []Call, end int64, nums []string, back map[uint64][]int64, 
 		caller := nums[c.Caller]
 		if strings.HasPrefix(caller, "+86") && (!homeValid(caller) || slices.Contains(intl, trunks[c.Trunk])) {
 			spoofed++
+			if !homeValid(caller) {
+				badID++
+			}
 		}
 		if callee := nums[c.Callee]; c.Cause == 1 || c.Cause == 28 || strings.HasPrefix(callee, "+86") && !homeValid(callee) {
 			invalid++
@@ -207,7 +210,10 @@ func windowTraits(cs []Call, end int64, nums []string, back map[uint64][]int64, 
 			out = append(out, "no_callback")
 		}
 	}
-	if spoofed >= det.SpoofedOrigin.MinCalls {
+	// A caller ID outside the plan on its own; a domestic one from abroad
+	// only to several people (a roamer calls a few).
+	if badID > 0 && badID >= det.SpoofedOrigin.MinCalls ||
+		spoofed > 0 && spoofed >= det.SpoofedOrigin.MinCalls && len(callees) >= det.SpoofedOrigin.MinCalleesAbroad {
 		out = append(out, "spoofed_origin")
 	}
 	if len(callees) >= det.Sequential.MinCallees {

@@ -133,6 +133,32 @@ func (g *gen) heavy(cl Class, i int) {
 			}
 			t += int64(uniform(r, 1, 2) * msPerHour) // tries again later
 		}
+	case Roamer:
+		// Abroad: calls home arrive through the international gateway
+		// with the subscriber's own number, to family and the office,
+		// redialled when nobody answers.
+		me := g.nums.mobile()
+		g.class[me] = cl
+		home := make([]uint32, 1+r.IntN(3))
+		for j := range home {
+			home[j] = g.pick()
+		}
+		trunk := uint8(trunkINTL1 + r.IntN(2))
+		for range 2 + r.IntN(5) {
+			t := g.start + r.Int64N(max(1, g.end-g.start))
+			callee := home[r.IntN(len(home))]
+			for try := 0; try < 3 && t < g.end; try++ {
+				c := Call{Start: t, Caller: me, Callee: callee, Trunk: trunk, Ring: int32(3000 + r.IntN(15000))}
+				if r.Float64() < 0.6 {
+					c.Disp, c.Cause, c.Talk = DispAnswered, 16, int32(math.Min(1800e3, 180e3*math.Exp(0.8*r.NormFloat64())))
+					g.add(c)
+					break
+				}
+				c.Disp, c.Cause, c.Ring = DispNoAnswer, 19, int32(20000+r.IntN(15000))
+				p := g.add(c)
+				t = p.End() + int64(uniform(r, 30e3, 300e3))
+			}
+		}
 	case Robocaller:
 		me := g.nums.landline()
 		g.class[me] = cl

@@ -25,6 +25,7 @@ const (
 	RepeatCaller     Class = "repeat_caller"
 	HotlineRedialer  Class = "hotline_redialer"
 	WorriedRelative  Class = "worried_relative"
+	Roamer           Class = "roamer"
 	Robocaller       Class = "robocaller"
 	TelemarketerLow  Class = "telemarketer_low"
 	TelemarketerSlow Class = "telemarketer_slow"
@@ -87,6 +88,8 @@ var Specs = []ClassSpec{
 		Note: "mobile, redials a busy 95xxx hotline 3–8 times within minutes until answered; the hotline takes 1,500–2,500 calls/h from other subscribers"},
 	{Class: WorriedRelative, Default: 30, Maybe: []string{"burst"},
 		Note: "mobile, rings one unanswering relative 6–15 times within 15 minutes, once or twice in the span"},
+	{Class: Roamer, Default: 30,
+		Note: "mobile subscriber abroad calling home to 1–3 people, 2–6 times in the span, redialling when unanswered: through INTL-GW1/INTL-GW2 with the subscriber's own domestic number"},
 	{Class: Robocaller, Abuser: true, Default: 10,
 		Always: []string{"no_callback", "fan_out", "short_calls", "burst", "low_answer_rate", "robotic_timing", "daily_fan_out", "daily_short_calls", "daily_low_answer_rate"},
 		Note:   "landline/VoIP, 300–800 calls/h in dialer batches, ≤11% answered, fixed 4–8 s message, nobody calls back"},

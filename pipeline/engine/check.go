@@ -21,7 +21,7 @@ func (s *shard) summary(h *heavy, wn *win, closing bool) *detectors.Window {
 	a := &wn.agg
 	w.Calls, w.Answered, w.Short = int(a.calls), int(a.answered), int(a.short)
 	w.TalkSeconds, w.TalkSquares = a.talk, a.talkSq
-	w.OneRing, w.Invalid, w.Spoofed = int(a.oneRing), int(a.invalid), int(a.spoofed)
+	w.OneRing, w.Invalid, w.Spoofed, w.BadID = int(a.oneRing), int(a.invalid), int(a.spoofed), int(a.badID)
 	w.MaxConcurrent, w.PeakPerMinute = int(a.maxConc), int(a.peakMin)
 	var sketch *hll
 	for b := wn.start; h.overflow != nil && b < wn.start+p.w; b++ {

@@ -237,7 +237,7 @@ func newParams(cfg Config) (*params, error) {
 		detectors.InvalidCallees{MinAttempts: d.InvalidCallees.MinAttempts, MinShare: d.InvalidCallees.MinShare},
 		detectors.RoboticTiming{MinCalls: d.RoboticTiming.MinCalls, MaxCV: d.RoboticTiming.MaxCV},
 		detectors.NoCallback{MinCallees: d.NoCallback.MinCallees, MaxShare: d.NoCallback.MaxShare},
-		detectors.SpoofedOrigin{MinCalls: d.SpoofedOrigin.MinCalls},
+		detectors.SpoofedOrigin{MinCalls: d.SpoofedOrigin.MinCalls, MinCalleesAbroad: d.SpoofedOrigin.MinCalleesAbroad},
 	}
 	var dets []detectors.Detector
 	for _, det := range all {
@@ -370,6 +370,9 @@ func (p *params) classify(c *schemas.CDR) uint8 {
 	}
 	if p.plan.spoofed(c.Caller, c.TrunkID) {
 		f |= flagSpoofed
+		if p.plan.outside(c.Caller) {
+			f |= flagBadID
+		}
 	}
 	if p.plan.mobile(c.Caller) {
 		f |= flagMobile

@@ -101,6 +101,9 @@ func (s *shard) tally(h *heavy, minutes []uint16, ev event, b int32) counts {
 	if ev.flags&flagSpoofed != 0 {
 		d.spoofed = 1
 	}
+	if ev.flags&flagBadID != 0 {
+		d.badID = 1
+	}
 	if ev.flags&flagMobile != 0 {
 		h.mobile = true
 	}

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"slices"
+
 	"github.com/cdrpipe/cdrpipe/detectors"
 )
 
@@ -40,7 +42,7 @@ func (s *shard) count(number uint64, known int32, numberText string, ev event) {
 		}
 	}
 	if len(keep) < s.p.smallCap && !s.promising(keep, ev) {
-		if ev.flags&flagSpoofed != 0 {
+		if ev.flags&flagSpoofed != 0 || anySpoofed(keep) {
 			s.spoofedSmall(keep, ev, numberText)
 		}
 		s.setCalls(cl, append(keep, ev))
@@ -112,12 +114,12 @@ func (s *shard) promising(calls []event, ev event) bool {
 	return false
 }
 
-// spoofedSmall flags spoofed_origin for a small caller whose call ev has
-// a spoofed caller ID, in every window where ev is the call that reaches
-// the threshold: the spoofed calls among prev (its earlier calls) and ev
-// that fall in the window go from below min_calls to min_calls. Counts
-// only grow, so each window crosses once and no per-window state is
-// needed. The flag is the one a heavy caller would get at the crossing.
+// spoofedSmall flags spoofed_origin for a small caller with spoofed
+// calls, in every window where ev is the call that reaches the
+// threshold: the window's counts over prev (its earlier calls) go from
+// below it to it with ev. Counts (spoofed calls, distinct callees) only
+// grow, so each window crosses once and no per-window state is needed.
+// The flag is the one a heavy caller would get at the crossing.
 func (s *shard) spoofedSmall(prev []event, ev event, numberText string) {
 	p := s.p
 	if p.spoofed < 0 {
@@ -125,26 +127,50 @@ func (s *shard) spoofedSmall(prev []event, ev event, numberText string) {
 	}
 	d := p.detectors[p.spoofed]
 	b := p.bucket(int64(ev.sec))
+	var callees [maxSmall + 1]uint64
 	for k := b - p.w + 1; k <= b; k++ {
-		calls, spoofed := 1, 1
+		w := &s.view
+		*w = detectors.Window{Length: p.size}
+		seen := callees[:0]
 		for _, e := range prev {
 			if eb := p.bucket(int64(e.sec)); eb >= k && eb < k+p.w {
-				calls++
-				if e.flags&flagSpoofed != 0 {
-					spoofed++
-				}
+				seen = countSpoofed(w, seen, e)
 			}
 		}
-		w := &s.view
-		*w = detectors.Window{Length: p.size, Calls: calls - 1, Spoofed: spoofed - 1}
 		if _, crossed := d.Check(w); crossed {
 			continue // crossed at an earlier call
 		}
-		*w = detectors.Window{Length: p.size, Calls: calls, Spoofed: spoofed}
+		countSpoofed(w, seen, ev)
 		if f, ok := d.Check(w); ok {
 			s.flag(numberText, d, k, f, false)
 		}
 	}
+}
+
+// countSpoofed adds e to the counts spoofed_origin reads, seen holding
+// the window's distinct callees so far; it returns seen with e's.
+func countSpoofed(w *detectors.Window, seen []uint64, e event) []uint64 {
+	w.Calls++
+	if e.flags&flagSpoofed != 0 {
+		w.Spoofed++
+	}
+	if e.flags&flagBadID != 0 {
+		w.BadID++
+	}
+	if !slices.Contains(seen, e.to()) {
+		seen = append(seen, e.to())
+		w.Distinct++
+	}
+	return seen
+}
+
+func anySpoofed(es []event) bool {
+	for _, e := range es {
+		if e.flags&flagSpoofed != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // newCaller gives number a state slot and returns its index; the caller

@@ -23,7 +23,8 @@ func TestSpoofedCallersStaySmall(t *testing.T) {
 	const callers = 20000
 	var recs []*Record
 	for i := range callers {
-		recs = append(recs, rec(e, fmt.Sprintf("+86138%08d", i), number(i), t0.Add(time.Duration(i)*100*time.Millisecond),
+		// Ten national digits: a mobile prefix with one digit short.
+		recs = append(recs, rec(e, fmt.Sprintf("+861380%06d", i), number(i), t0.Add(time.Duration(i)*100*time.Millisecond),
 			schemas.Answered, 2, 30, 16, "INTL-1"))
 	}
 	outs := e.Process(recs, time.Time{}, false)
@@ -64,6 +65,7 @@ func TestSpoofedSmallMatchesHeavy(t *testing.T) {
 		cfg.Engine.Shards = 1
 		cfg.Numbering.InternationalTrunks = []string{"INTL-1"}
 		cfg.Detectors.SpoofedOrigin.MinCalls = 3
+		cfg.Detectors.SpoofedOrigin.MinCalleesAbroad = 2 // reached at the second call
 		e, err := New(engineConfig(cfg))
 		if err != nil {
 			t.Fatal(err)

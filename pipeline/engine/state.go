@@ -67,6 +67,10 @@ const (
 	// flagCalledBack marks a small caller's call whose callee called it
 	// back (set on the callee side, carried into full state).
 	flagCalledBack
+	// flagBadID marks a caller ID outside the numbering plan (a spoofed
+	// one that no subscriber has: roamers calling home from abroad
+	// arrive on international trunks with their own genuine number).
+	flagBadID
 )
 
 // caller is the state every active caller has. Heavy callers point to a
@@ -88,7 +92,8 @@ type counts struct {
 	short    uint32
 	oneRing  uint32
 	invalid  uint32
-	spoofed  uint32
+	spoofed  uint16
+	badID    uint16
 	maxConc  uint16
 	peakMin  uint16 // most calls started in one minute
 	talk     float64
@@ -103,6 +108,7 @@ func (c *counts) add(d *counts) {
 	c.oneRing += d.oneRing
 	c.invalid += d.invalid
 	c.spoofed += d.spoofed
+	c.badID += d.badID
 	c.maxConc = max(c.maxConc, d.maxConc)
 	c.peakMin = max(c.peakMin, d.peakMin)
 	c.talk += d.talk

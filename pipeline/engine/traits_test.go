@@ -179,11 +179,25 @@ func TestTraitsThroughTheEngine(t *testing.T) {
 		},
 		not: "no_callback",
 	}, {
-		name: "spoofed: domestic caller ID on an international trunk",
+		name: "spoofed: domestic caller ID on an international trunk, to five people",
 		calls: func(e *Engine) []*Record {
-			return []*Record{rec(e, caller, number(1), at(0), schemas.Answered, 3, 40, 16, "INTL-1")}
+			var out []*Record
+			for i := range 5 {
+				out = append(out, rec(e, caller, number(i), at(i*300), schemas.Answered, 3, 40, 16, "INTL-1"))
+			}
+			return out
 		},
 		want: "spoofed_origin",
+	}, {
+		name: "a roamer calling home: domestic caller ID on an international trunk, to two people, five times",
+		calls: func(e *Engine) []*Record {
+			var out []*Record
+			for i := range 5 {
+				out = append(out, rec(e, caller, number(i%2), at(i*300), schemas.Answered, 3, 40, 16, "INTL-1"))
+			}
+			return out
+		},
+		not: "spoofed_origin",
 	}, {
 		name: "not spoofed on a domestic trunk",
 		calls: func(e *Engine) []*Record {

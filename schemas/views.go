@@ -55,37 +55,59 @@ FROM ` + db + `.window_stats FINAL`},
 }
 
 func verdictsQuery(db string, v Verdict) string {
+	return weighQuery(v, weighing{key: "number", table: db + ".flags", at: "flagged_at", allow: allowExpr(db, v),
+		resets: `SELECT number, max(at) AS reset_at
+            FROM ` + db + `.blocklist_changes
+            WHERE source = 'manual' AND action = 'remove'
+            GROUP BY number`,
+		where: " AND withdrawn = 0"})
+}
+
+// weighing is what a verdict view weighs: the flags of table, one row per
+// key (a number, or a block's prefix), and the manual releases of resets.
+type weighing struct {
+	key, table, at, allow, resets, where string
+	// numbers also lists the numbers the flags name (blocks).
+	numbers bool
+}
+
+// weighQuery is a verdict view: each key's traits flagged within the TTL
+// and after its last manual release, their best evidence, and the risk.
+func weighQuery(v Verdict, w weighing) string {
+	outer, middle, inner := "", "", ""
+	if w.numbers {
+		outer = "\n    numbers,"
+		middle = "\n        groupUniqArrayArray(best_numbers) AS numbers,"
+		inner = " argMax(numbers, score) AS best_numbers,"
+	}
 	return `SELECT
-    number,
+    ` + w.key + `,
     detectors,
-    reasons,
+    reasons,` + outer + `
     first_flagged,
     last_flagged,
     ` + riskExpr(v) + ` AS risk,
-    ` + allowExpr(db, v) + ` AS allowlisted
+    ` + w.allow + ` AS allowlisted
 FROM
 (
     SELECT
-        number,
+        ` + w.key + `,
         groupArray(detector) AS detectors,
-        groupArray(concat(detector, ': ', best_evidence)) AS reasons,
+        groupArray(concat(detector, ': ', best_evidence)) AS reasons,` + middle + `
         min(first_at) AS first_flagged,
         max(last_at) AS last_flagged
     FROM
     (
-        SELECT number, detector, argMax(evidence, score) AS best_evidence, min(flagged_at) AS first_at, max(flagged_at) AS last_at
-        FROM ` + db + `.flags FINAL
+        SELECT ` + w.key + `, detector, argMax(evidence, score) AS best_evidence,` + inner + ` min(` + w.at + `) AS first_at, max(` + w.at + `) AS last_at
+        FROM ` + w.table + ` FINAL
         ANY LEFT JOIN
         (
-            SELECT number, max(at) AS reset_at
-            FROM ` + db + `.blocklist_changes
-            WHERE source = 'manual' AND action = 'remove'
-            GROUP BY number
-        ) AS resets USING (number)
-        WHERE window_start >= now() - ` + strconv.FormatInt(int64(v.TTL/time.Second), 10) + ` AND window_start > reset_at AND withdrawn = 0
-        GROUP BY number, detector
+            ` + w.resets + `
+        ) AS resets USING (` + w.key + `)
+        WHERE window_start >= now() - ` + strconv.FormatInt(int64(v.TTL/time.Second), 10) + ` AND window_start > reset_at` + w.where + `
+        GROUP BY ` + w.key + `, detector
     )
-    GROUP BY number
+    GROUP BY ` + w.key + `
 )`
 }
 
@@ -121,41 +143,11 @@ func isRange(col string) string {
 // as verdicts weighs a number's: the same rules, TTL and manual releases
 // (a 'remove' of the prefix with '*' in blocklist_changes).
 func rangeVerdictsQuery(db string, v Verdict) string {
-	return `SELECT
-    prefix,
-    detectors,
-    reasons,
-    numbers,
-    first_flagged,
-    last_flagged,
-    ` + riskExpr(v) + ` AS risk,
-    ` + rangeAllowExpr(db, v) + ` AS allowlisted
-FROM
-(
-    SELECT
-        prefix,
-        groupArray(detector) AS detectors,
-        groupArray(concat(detector, ': ', best_evidence)) AS reasons,
-        groupUniqArrayArray(best_numbers) AS numbers,
-        min(first_at) AS first_flagged,
-        max(last_at) AS last_flagged
-    FROM
-    (
-        SELECT prefix, detector, argMax(evidence, score) AS best_evidence, argMax(numbers, score) AS best_numbers,
-            min(window_start) AS first_at, max(window_start) AS last_at
-        FROM ` + db + `.range_flags FINAL
-        ANY LEFT JOIN
-        (
-            SELECT substring(number, 1, length(number) - 1) AS prefix, max(at) AS reset_at
+	return weighQuery(v, weighing{key: "prefix", table: db + ".range_flags", at: "window_start", allow: rangeAllowExpr(db, v), numbers: true,
+		resets: `SELECT substring(number, 1, length(number) - 1) AS prefix, max(at) AS reset_at
             FROM ` + db + `.blocklist_changes
             WHERE source = 'manual' AND action = 'remove' AND ` + isRange("number") + `
-            GROUP BY number
-        ) AS resets USING (prefix)
-        WHERE window_start >= now() - ` + strconv.FormatInt(int64(v.TTL/time.Second), 10) + ` AND window_start > reset_at
-        GROUP BY prefix, detector
-    )
-    GROUP BY prefix
-)`
+            GROUP BY number`})
 }
 
 // blocklistRangesQuery is the prefixes to block: blocks whose risk

@@ -45,6 +45,8 @@ func run(args []string, stdout io.Writer) error {
 	keep := fs.Bool("keep", false, "keep the database (and say its name) instead of dropping it")
 	out := fs.String("out", "", "also write the markdown results to this file")
 	verbose := fs.Bool("v", false, "log the pipeline's progress")
+	abroad := fs.Int("min-callees-abroad", config.Default().Detectors.SpoofedOrigin.MinCalleesAbroad,
+		"detectors.spoofed_origin.min_callees_abroad (1 measures the rule before roamers were spared)")
 	daily := fs.Bool("daily", true, "run the day-long window (detectors.daily.enabled); false measures without")
 	campaigns := fs.Bool("campaigns", true, "run the traits over trunks and number blocks (detectors.campaigns.enabled); false measures without")
 	if err := fs.Parse(args); err != nil {
@@ -80,6 +82,7 @@ func run(args []string, stdout io.Writer) error {
 	pc.Numbering.InternationalTrunks = InternationalTrunks
 	pc.Detectors.Campaigns.Enabled = *campaigns
 	pc.Detectors.Daily.Enabled = *daily
+	pc.Detectors.SpoofedOrigin.MinCalleesAbroad = *abroad
 	pc.Detectors.Daily.Zone = DayZone
 	// The fleet's local-time switches write wall-clock times in their
 	// zones, without an offset.

@@ -130,10 +130,9 @@ func (gs *groups) judgeBlock(g *group, k int32, block uint64, calls []gcall) {
 	found := slices.Clone(gs.found)
 	// One row per range of the block its numbers fall in (calls are
 	// sorted by number, so each range's calls lie together), for each
-	// trait the range's own calls show too, in proportion to its share
-	// of the block's numbers: the lines of an office that shares the
-	// block (and the trunk) with a campaign talk with people, and their
-	// range is not taken for the campaign's.
+	// trait the range's own calls show too (rangeShows): the lines of an
+	// office that shares the block (and the trunk) with a campaign talk
+	// with people, and their range is not taken for the campaign's.
 	for i := 0; i < len(calls); {
 		rng := calls[i].caller / gs.g.rangeDiv
 		j := i + 1
@@ -144,7 +143,7 @@ func (gs *groups) judgeBlock(g *group, k int32, block uint64, calls []gcall) {
 		frac := float64(rw.Numbers) / float64(w.Numbers)
 		var numbers []string
 		for _, f := range found {
-			if _, ok := inProportion(f.d, frac).Check(&rw); !ok {
+			if !rangeShows(f.d, &rw, frac) {
 				continue
 			}
 			if numbers == nil {
@@ -156,31 +155,50 @@ func (gs *groups) judgeBlock(g *group, k int32, block uint64, calls []gcall) {
 	}
 }
 
-// inProportion returns group detector d with its volume thresholds scaled
-// by frac, its shares and rates as they are.
-func inProportion(d detectors.Detector, frac float64) detectors.Detector {
+// rangeShows reports whether a range's own calls (summary rw, frac of the
+// block's numbers) show the trait d found in the block: counts (numbers,
+// callees) in proportion, shares beyond doubt. A window is judged every
+// slide and a range has few calls, so a share taken at face value would
+// come up by chance (two short calls of an office's three); the range
+// must show it with 95% confidence (the Wilson bound), on at least
+// minShareCalls calls.
+func rangeShows(d detectors.Detector, rw *detectors.Window, frac float64) bool {
 	n := func(v int) int { return max(1, int(math.Ceil(float64(v)*frac))) }
 	switch d := d.(type) {
 	case detectors.NumberRotation:
 		d.MinNumbers = n(d.MinNumbers)
-		return d
+		_, ok := d.Check(rw)
+		return ok
 	case detectors.FanOut:
 		d.MinCallees = n(d.MinCallees)
-		return d
+		_, ok := d.Check(rw)
+		return ok
 	case detectors.ShortCalls:
-		d.MinAnswered = n(d.MinAnswered)
-		return d
+		return surely(rw.Short, rw.Answered, d.MinShare)
 	case detectors.LowAnswerRate:
-		d.MinAttempts = n(d.MinAttempts)
-		return d
+		return surely(rw.Calls-rw.Answered, rw.Calls, 1-d.MaxRate)
 	case detectors.OneRing:
-		d.MinAttempts = n(d.MinAttempts)
-		return d
+		return surely(rw.OneRing, rw.Calls, d.MinShare)
 	case detectors.InvalidCallees:
-		d.MinAttempts = n(d.MinAttempts)
-		return d
+		return surely(rw.Invalid, rw.Calls, d.MinShare)
 	}
-	panic(fmt.Sprintf("BUG: group detector %T has no proportional thresholds", d))
+	panic(fmt.Sprintf("BUG: group detector %T has no range check", d))
+}
+
+// minShareCalls is the fewest calls a range's share is judged on.
+const minShareCalls = 10
+
+// surely reports whether k of n is at least share with 95% confidence:
+// the lower Wilson score bound, one-sided.
+func surely(k, n int, share float64) bool {
+	if n < minShareCalls {
+		return false
+	}
+	const z = 1.645
+	p, nn := float64(k)/float64(n), float64(n)
+	centre := p + z*z/(2*nn)
+	spread := z * math.Sqrt(p*(1-p)/nn+z*z/(4*nn*nn))
+	return (centre-spread)/(1+z*z/nn) >= share
 }
 
 // xs is the wildcard digits of a block, for evidence.

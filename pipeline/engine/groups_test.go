@@ -213,7 +213,7 @@ func TestCampaignVerdictsIgnoreOrder(t *testing.T) {
 	}
 }
 
-// TestBlockedRangesAreWhatTheCampaignUsed: a campaign given the first 45
+// TestBlockedRangesAreWhatTheCampaignUsed: a campaign given the first 50
 // numbers of a block, whose other numbers belong to an office (on another
 // trunk, or on the same one: a reseller's), has its block judged whole but
 // blocked by the ranges of ten it used; the office's numbers are under
@@ -231,7 +231,7 @@ func testBlockedRanges(t *testing.T, officeTrunk string) {
 		t.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(7, 8))
-	recs := callCentre(e, r, 862160001000, 45, 5, "CC-9", "SW-1", 0.3, func() float64 { return 2 + 6*r.Float64() })
+	recs := callCentre(e, r, 862160001000, 50, 5, "CC-9", "SW-1", 0.3, func() float64 { return 2 + 6*r.Float64() })
 	recs = append(recs, callCentre(e, r, 862160001050, 12, 4, officeTrunk, "SW-1", 0.7, func() float64 {
 		if r.Float64() < 0.3 {
 			return 5 // "call me later"
@@ -258,5 +258,42 @@ func testBlockedRanges(t *testing.T, officeTrunk string) {
 	want := []string{"+86216000100", "+86216000101", "+86216000102", "+86216000103", "+86216000104"}
 	if !slices.Equal(ranges, want) {
 		t.Errorf("ranges %v, want %v", ranges, want)
+	}
+}
+
+// TestFewCallsTellNothing: three office lines share the block and the
+// trunk of a campaign, and their few answered calls happen to be short:
+// too few to judge the range by, so it is not blocked with the campaign's.
+func TestFewCallsTellNothing(t *testing.T) {
+	cfg := config.Default()
+	e, err := New(engineConfig(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	recs := callCentre(e, r, 862160001000, 50, 5, "CC-9", "SW-1", 0.3, func() float64 { return 2 + 6*r.Float64() })
+	recs = append(recs, callCentre(e, r, 862160001050, 3, 4, "CC-9", "SW-1", 0.7, func() float64 { return 5 })...)
+	for _, f := range groupFlags(e, recs, 1000) {
+		if f.Prefix == "+86216000105" && f.Detector == "short_calls" {
+			t.Fatalf("the office's range is flagged short_calls on %d numbers' few calls: %s", len(f.Numbers), f.Evidence)
+		}
+	}
+}
+
+func TestSurely(t *testing.T) {
+	for _, tc := range []struct {
+		k, n  int
+		share float64
+		want  bool
+	}{
+		{3, 3, 0.6, false},    // too few calls to tell
+		{9, 10, 0.6, true},    // 90% of ten: surely above 60%
+		{8, 13, 0.6, false},   // 62% of thirteen could be chance
+		{70, 100, 0.6, true},  // 70% of a hundred
+		{62, 100, 0.6, false}, // 62% of a hundred
+	} {
+		if got := surely(tc.k, tc.n, tc.share); got != tc.want {
+			t.Errorf("surely(%d, %d, %g) = %v, want %v", tc.k, tc.n, tc.share, got, tc.want)
+		}
 	}
 }

@@ -48,9 +48,11 @@ func (gs *groups) judge(g *group, k int32) {
 	}
 }
 
-// summary is the detector view of calls, sorted by caller.
-func (gs *groups) summary(calls []gcall) detectors.Window {
-	w := detectors.Window{Length: gs.p.size, Closing: true, Calls: len(calls)}
+// summary fills w with the detector view of calls, sorted by caller. The
+// views are the groups' own scratch (detectors take a pointer, which
+// would move a fresh one to the heap at every judgement).
+func (gs *groups) summary(w *detectors.Window, calls []gcall) {
+	*w = detectors.Window{Length: gs.p.size, Closing: true, Calls: len(calls)}
 	gs.callees = gs.callees[:0]
 	var last uint64
 	for i, c := range calls {
@@ -76,7 +78,6 @@ func (gs *groups) summary(calls []gcall) detectors.Window {
 	}
 	slices.Sort(gs.callees)
 	w.Distinct = len(slices.Compact(gs.callees))
-	return w
 }
 
 // check runs the group detectors on w; the findings are in gs.found.
@@ -99,8 +100,9 @@ func (gs *groups) check(w *detectors.Window) []string {
 // flagged, nor is an interconnect whose many callers include abusers
 // (each of them answers for its own number).
 func (gs *groups) judgeTrunk(g *group, k int32, calls []gcall) {
-	w := gs.summary(calls)
-	traits := gs.check(&w)
+	w := &gs.view
+	gs.summary(w, calls)
+	traits := gs.check(w)
 	if !slices.Contains(traits, rotation) || gs.g.risk(traits) < gs.g.minScore {
 		return
 	}
@@ -115,11 +117,12 @@ func (gs *groups) judgeTrunk(g *group, k int32, calls []gcall) {
 // that its numbers fall in, so what is blocked is what the campaign used.
 // The verdict views weigh them as they weigh a number's flags.
 func (gs *groups) judgeBlock(g *group, k int32, block uint64, calls []gcall) {
-	w := gs.summary(calls)
+	w := &gs.view
+	gs.summary(w, calls)
 	if w.Numbers < gs.g.cfg.MinNumbers {
 		return
 	}
-	if len(gs.check(&w)) == 0 {
+	if len(gs.check(w)) == 0 {
 		return
 	}
 	where := "trunk " + g.trunk
@@ -127,7 +130,8 @@ func (gs *groups) judgeBlock(g *group, k int32, block uint64, calls []gcall) {
 		where = "switch " + g.sw
 	}
 	what := fmt.Sprintf("block %s%s on %s: ", decode.KeyNumber(block), xs(gs.g.cfg.BlockDigits), where)
-	found := slices.Clone(gs.found)
+	found := append(gs.blockFound[:0], gs.found...)
+	gs.blockFound = found
 	// One row per range of the block its numbers fall in (calls are
 	// sorted by number, so each range's calls lie together), for each
 	// trait the range's own calls show too (rangeShows): the lines of an
@@ -139,11 +143,13 @@ func (gs *groups) judgeBlock(g *group, k int32, block uint64, calls []gcall) {
 		for j < len(calls) && calls[j].caller/gs.g.rangeDiv == rng {
 			j++
 		}
-		rw := gs.summary(calls[i:j])
-		frac := float64(rw.Numbers) / float64(w.Numbers)
+		blockNumbers := w.Numbers
+		rw := &gs.rangeView
+		gs.summary(rw, calls[i:j])
+		frac := float64(rw.Numbers) / float64(blockNumbers)
 		var numbers []string
 		for _, f := range found {
-			if !rangeShows(f.d, &rw, frac) {
+			if !rangeShows(f.d, rw, frac) {
 				continue
 			}
 			if numbers == nil {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
@@ -115,14 +116,18 @@ func allIn(want, have []string) bool {
 type groups struct {
 	p      *params
 	g      *groupParams
-	byKey  map[string]*group
+	byKey  map[gkey]*group
 	closed int32 // windows through this one are judged
 	// Scratch reused across windows.
 	calls   []gcall
 	callees []uint64
 	numbers []string
 	found   []finding
-	out     []schemas.GroupFlag // trunks and blocks of the last advance
+	// blockFound holds a block's findings while its ranges are judged;
+	// view and rangeView the detector views of the group and the range.
+	blockFound      []finding
+	view, rangeView detectors.Window
+	out             []schemas.GroupFlag // trunks and blocks of the last advance
 }
 
 type finding struct {
@@ -131,7 +136,7 @@ type finding struct {
 }
 
 func newGroups(p *params, g *groupParams) *groups {
-	return &groups{p: p, g: g, byKey: make(map[string]*group)}
+	return &groups{p: p, g: g, byKey: make(map[gkey]*group)}
 }
 
 // GroupOf returns the key of the group (the trunk, else the switch) whose
@@ -146,16 +151,23 @@ func (e *Engine) GroupOf(c *schemas.CDR) (string, bool) {
 	if !e.groups.g.cfg.Mobile && e.p.plan.mobile(c.Caller) {
 		return "", false
 	}
-	return groupKey(c), true
+	k := groupOf(c)
+	if k.trunk != "" {
+		return k.trunk, true
+	}
+	return "\x00" + k.sw, true
 }
 
-// groupKey is the group of a call: its trunk, or its switch when the CDR names
-// no trunk.
-func groupKey(c *schemas.CDR) string {
+// gkey is a group: a trunk, or a switch whose CDRs name no trunk.
+type gkey struct{ trunk, sw string }
+
+// groupOf is the group of a call: its trunk, or its switch when the CDR
+// names no trunk.
+func groupOf(c *schemas.CDR) gkey {
 	if c.TrunkID != "" {
-		return c.TrunkID
+		return gkey{trunk: c.TrunkID}
 	}
-	return "\x00" + c.SwitchID
+	return gkey{sw: c.SwitchID}
 }
 
 // keeps reports whether the group traits count r's call (a counted call
@@ -168,14 +180,14 @@ func (gs *groups) keeps(r *Record) bool {
 // add keeps the call of r, whose caller-side state counted it.
 func (gs *groups) add(r *Record) {
 	c := &r.CDR
-	k := groupKey(c)
+	k := groupOf(c)
 	g := gs.byKey[k]
 	if g == nil {
 		g = &group{trunk: strings.Clone(c.TrunkID), buckets: make(map[int32][]gcall), judged: gs.closed}
 		if c.TrunkID == "" {
 			g.sw = strings.Clone(c.SwitchID)
 		}
-		gs.byKey[strings.Clone(k)] = g
+		gs.byKey[gkey{trunk: g.trunk, sw: g.sw}] = g
 	}
 	sec := c.StartTime.Unix()
 	b := gs.p.bucket(sec)
@@ -208,11 +220,12 @@ func (gs *groups) advance(wm int64) {
 		return
 	}
 	gs.closed = through
-	keys := make([]string, 0, len(gs.byKey))
+	keys := make([]gkey, 0, len(gs.byKey))
 	for k := range gs.byKey {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys) // rows come out in the same order on every run
+	// Rows come out in the same order on every run.
+	slices.SortFunc(keys, func(a, b gkey) int { return cmp.Or(strings.Compare(a.trunk, b.trunk), strings.Compare(a.sw, b.sw)) })
 	for _, k := range keys {
 		g := gs.byKey[k]
 		gs.judgeThrough(g, through)

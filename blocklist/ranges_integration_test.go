@@ -80,6 +80,24 @@ func TestRangeVerdictsAllowlistAndLifecycle(t *testing.T) {
 	if got, want := prefixes(), []string{campaign, byHand}; !sameSet(got, want) {
 		t.Fatalf("blocked ranges %v, want %v", got, want)
 	}
+	// An export takes both lists once: the numbers, then the blocks.
+	l, err := st.Snapshot(ctx, blocklist.Query{TTL: cfg.Blocklist.TTL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exported []string
+	for _, it := range l.Items {
+		exported = append(exported, it.Number)
+		if it.Prefix && it.Source == "auto" && !it.Expires.Equal(it.Last.Add(cfg.Blocklist.TTL)) {
+			t.Errorf("%s expires %s, want its last flag plus the TTL", it.Number, it.Expires)
+		}
+	}
+	if !slices.Equal(exported, []string{campaign, byHand}) {
+		t.Errorf("snapshot %v, want the two blocks", exported)
+	}
+	if l, err := st.Snapshot(ctx, blocklist.Query{MinScore: 0.95}); err != nil || len(l.Items) != 1 || l.Items[0].Number != byHand {
+		t.Errorf("snapshot over 0.95: %+v %v, want the manual block only", l, err)
+	}
 	// The numbers' blocklist does not list blocks.
 	if es, err := st.List(ctx, 0); err != nil || len(es) != 0 {
 		t.Errorf("blocklist %v (%v), want no numbers", es, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -179,7 +180,7 @@ func (a *app) blocklistCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(list, ranges, history, sync,
+	cmd.AddCommand(list, ranges, history, sync, a.exportCmd(),
 		change("add", "Block a number, or a block of numbers (+8621600010*), by hand until it is removed by hand", (*blocklist.Store).Add),
 		change("remove", "Release a number or a block (PREFIX*) by hand; flags before now no longer count", (*blocklist.Store).Remove))
 	return cmd
@@ -263,4 +264,61 @@ func allowEntry(c config.Config, s string) (string, error) {
 		return s, nil
 	}
 	return normalize(c, s)
+}
+
+// exportCmd writes the blocklist in a format switches and SIP proxies load
+// (docs/blocking.md), atomically when to a file.
+func (a *app) exportCmd() *cobra.Command {
+	var format, out, since string
+	var minScore float64
+	c := &cobra.Command{
+		Use:   "export --format F [--out FILE|DIR]",
+		Short: "Write the blocklist (numbers and blocked ranges) as csv, json, parquet, kamailio, opensips, asterisk, freeswitch or numbers",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !slices.Contains(blocklist.Formats, format) {
+				return usageError{fmt.Errorf("--format %q: want one of %s", format, strings.Join(blocklist.Formats, ", "))}
+			}
+			if minScore < 0 || minScore > 1 {
+				return usageError{fmt.Errorf("--min-score %g: want a score from 0 to 1", minScore)}
+			}
+			from, err := sinceFlag(since)
+			if err != nil {
+				return err
+			}
+			return a.withStore(cmd, func(st *blocklist.Store, c config.Config) error {
+				l, err := st.Snapshot(cmd.Context(), blocklist.Query{MinScore: minScore, Since: from, TTL: c.Blocklist.TTL})
+				if err != nil {
+					return err
+				}
+				if out == "" {
+					return blocklist.Write(cmd.OutOrStdout(), format, l)
+				}
+				if err := blocklist.WriteFile(out, format, l); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "exported %d entries as %s to %s\n", len(l.Items), format, out)
+				return nil
+			})
+		},
+	}
+	c.Flags().StringVar(&format, "format", "csv", "csv, json, parquet, kamailio, opensips, asterisk, freeswitch or numbers")
+	c.Flags().StringVar(&out, "out", "", "file to replace atomically (for kamailio and opensips: the db_text directory); default stdout")
+	c.Flags().Float64Var(&minScore, "min-score", 0, "leave out entries scored lower")
+	c.Flags().StringVar(&since, "since", "", "only entries last flagged since: an RFC 3339 time, or a duration back (24h)")
+	return c
+}
+
+// sinceFlag reads --since: an RFC 3339 time or a duration back from now.
+func sinceFlag(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return time.Now().Add(-d), nil
+	}
+	return time.Time{}, usageError{fmt.Errorf("--since %q: want an RFC 3339 time or a duration (24h)", s)}
 }

@@ -25,4 +25,8 @@ func TestBlocklistCommandLine(t *testing.T) {
 	f("--from", "run", "--shadow", "--database", "shadow", "--from", "yesterday")
 	f("is not a database name", "diff", "--database", "shadow", "--against", "cdrpipe; DROP DATABASE cdrpipe")
 	f("is not a database name", "diff", "--database", "shadow", "--against", "prod.blocklist")
+	f("--format \"yaml\"", "blocklist", "export", "--format", "yaml")
+	f("--since \"yesterday\"", "blocklist", "export", "--since", "yesterday")
+	f("--min-score 2", "blocklist", "export", "--min-score", "2")
+	f("prefix \"+86 21*\"", "blocklist", "add", "+86 21*", "--reason", "x")
 }

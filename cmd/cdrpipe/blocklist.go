@@ -180,7 +180,7 @@ func (a *app) blocklistCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(list, ranges, history, sync, a.exportCmd(),
+	cmd.AddCommand(list, ranges, history, sync, a.exportCmd(), a.serveCmd(),
 		change("add", "Block a number, or a block of numbers (+8621600010*), by hand until it is removed by hand", (*blocklist.Store).Add),
 		change("remove", "Release a number or a block (PREFIX*) by hand; flags before now no longer count", (*blocklist.Store).Remove))
 	return cmd

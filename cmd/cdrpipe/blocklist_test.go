@@ -29,4 +29,5 @@ func TestBlocklistCommandLine(t *testing.T) {
 	f("--since \"yesterday\"", "blocklist", "export", "--since", "yesterday")
 	f("--min-score 2", "blocklist", "export", "--min-score", "2")
 	f("prefix \"+86 21*\"", "blocklist", "add", "+86 21*", "--reason", "x")
+	f("--refresh 10ms", "blocklist", "serve", "--refresh", "10ms")
 }

@@ -97,7 +97,7 @@ func TestListFormatsAndETag(t *testing.T) {
 func TestSinceAVersion(t *testing.T) {
 	f, h := newFeed(t,
 		list(num("+8613800000001", 0.9), num("+8613800000002", 0.9)),
-		list(num("+8613800000001", 0.9), num("+8613800000003", 0.85)), // 2 released, 3 added
+		list(num("+8613800000001", 0.9), num("+8613800000003", 0.85)),  // 2 released, 3 added
 		list(num("+8613800000001", 0.95), num("+8613800000003", 0.85)), // 1 scored again
 		list(num("+8613800000001", 0.95), num("+8613800000003", 0.85)), // unchanged
 	)

@@ -176,11 +176,19 @@ func writeDBText(w io.Writer, l *List, flag string) error {
 	return nil
 }
 
-// DBTextVersion is the version file db_text needs beside the tables.
-const DBTextVersion = "globalblocklist:1\nuserblocklist:1\n"
+// DBTextVersion is db_text's version table, which the module checks at
+// start for both of its tables.
+const DBTextVersion = "table_name(string) table_version(int)\nglobalblocklist:1\nuserblocklist:1\n"
 
-// OpenSIPSVersion is the version file for OpenSIPS' tables.
-const OpenSIPSVersion = "globalblacklist:1\nuserblacklist:1\n"
+// DBTextUsers is the module's per-user table, which must exist; cdrpipe
+// leaves it empty.
+const DBTextUsers = "id(int,auto) username(string) domain(string) prefix(string) allowlist(int)\n"
+
+// OpenSIPSVersion and OpenSIPSUsers are the same for OpenSIPS' tables.
+const (
+	OpenSIPSVersion = "table_name(string) table_version(int)\nglobalblacklist:1\nuserblacklist:1\n"
+	OpenSIPSUsers   = "id(int,auto) username(string) domain(string) prefix(string) whitelist(int)\n"
+)
 
 func dbTextEscape(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, ":", `\:`, "\n", " ", "\r", " ")

@@ -61,22 +61,28 @@ func (s *Store) Snapshot(ctx context.Context, q Query) (*List, error) {
 // WriteFile writes l in format to path atomically: to a temporary file
 // beside it, synced, then renamed over it, so a switch loading the file
 // never reads half a list. For kamailio and opensips, path is the db_text
-// directory: the table file and db_text's version file are written there.
+// directory: the global table and db_text's version table are written
+// there, and the module's per-user table when missing (it must exist).
 func WriteFile(path, format string, l *List) error {
 	switch format {
 	case "kamailio", "opensips":
-		table, version := "globalblocklist", DBTextVersion
+		table, users, files := "globalblocklist", "userblocklist", map[string]string{"version": DBTextVersion, "userblocklist": DBTextUsers}
 		if format == "opensips" {
-			table, version = "globalblacklist", OpenSIPSVersion
+			table, users, files = "globalblacklist", "userblacklist", map[string]string{"version": OpenSIPSVersion, "userblacklist": OpenSIPSUsers}
 		}
 		if err := os.MkdirAll(path, 0o755); err != nil {
 			return fmt.Errorf("export %s: %w", format, err)
 		}
-		if err := atomically(filepath.Join(path, "version"), func(f *os.File) error {
-			_, err := f.WriteString(version)
-			return err
-		}); err != nil {
-			return err
+		for name, text := range files {
+			if _, err := os.Stat(filepath.Join(path, name)); err == nil && name == users {
+				continue // the operator's own per-user entries stay
+			}
+			if err := atomically(filepath.Join(path, name), func(f *os.File) error {
+				_, err := f.WriteString(text)
+				return err
+			}); err != nil {
+				return err
+			}
 		}
 		path = filepath.Join(path, table)
 	}

@@ -357,10 +357,32 @@ start_chcurrent() {
   CHC_STARTED=1
 }
 
+ensure_sip_tools() {
+  # Debian's Kamailio (a real SIP proxy with userblocklist and db_text) and SIPp: the
+  # test that proves the kamailio export starts its own proxy on loopback ports.
+  if command -v kamailio >/dev/null && command -v kamcmd >/dev/null && command -v sipp >/dev/null; then
+    return 0
+  fi
+  ((SUDO_NEEDED == 0)) || die "kamailio or sipp missing; run as root or apt-get install kamailio sip-tester"
+  # As for ClickHouse: no system service of it started by the package's postinst.
+  local policy=/usr/sbin/policy-rc.d added_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\n# temporary, from cdrpipe deploy/local/up.sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    added_policy=1
+  fi
+  local rc=0
+  ( apt_install kamailio sip-tester ) || rc=$?
+  if ((added_policy)); then rm -f "$policy"; fi
+  ((rc == 0)) || exit "$rc"
+  command -v kamailio >/dev/null && command -v sipp >/dev/null || die "kamailio or sipp still missing after apt-get install"
+}
+
 # ---------------------------------------------------------------- main
 
 ensure_tools
 ensure_clickhouse_installed
+ensure_sip_tools
 
 # Check every port we are about to bind before starting anything.
 KAFKA_RUNNING=0; CH_RUNNING=0; CHC_RUNNING=0

@@ -20,10 +20,14 @@ import (
 	"github.com/cdrpipe/cdrpipe/blocklist"
 )
 
-// Source reads the lists: blocklist.Store.
+// Source reads the lists and the audit trail: blocklist.Store.
 type Source interface {
 	Snapshot(ctx context.Context, q blocklist.Query) (*blocklist.List, error)
+	History(ctx context.Context, since time.Time) (map[string][]blocklist.Change, error)
 }
+
+// historyDays is how far back a lookup's history goes.
+const historyDays = 30
 
 // keepVersions is how many versions' changes ?since= can still answer.
 const keepVersions = 1000
@@ -34,6 +38,9 @@ type Feed struct {
 	query blocklist.Query
 	log   *slog.Logger
 	cur   atomic.Pointer[snapshot]
+	// hist is the audit trail of the last historyDays, per number or
+	// block entry, as of the last refresh.
+	hist atomic.Pointer[map[string][]blocklist.Change]
 
 	mu      sync.Mutex // refreshes, and the change log
 	changes []change   // oldest first, versions ascending
@@ -80,9 +87,14 @@ func (f *Feed) Refresh(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("refresh the feed: %w", err)
 	}
+	hist, err := f.src.History(ctx, time.Now().Add(-historyDays*24*time.Hour))
+	if err != nil {
+		return fmt.Errorf("refresh the feed: %w", err)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	old := f.cur.Load()
+	f.hist.Store(&hist)
 	next := &snapshot{version: old.version + 1, list: l, byKey: make(map[string]*blocklist.Item, len(l.Items))}
 	for i := range l.Items {
 		it := &l.Items[i]

@@ -62,6 +62,19 @@ func TestFeedFromClickHouse(t *testing.T) {
 		}
 		return v.Blocked, v.Range
 	}
+	r0, err := http.Get(srv.URL + "/v1/numbers/+8613800000009")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hv struct {
+		History []struct {
+			Action, Source, Actor, Reason string
+		} `json:"history"`
+	}
+	if err := json.NewDecoder(r0.Body).Decode(&hv); err != nil || len(hv.History) != 1 || hv.History[0].Actor != "ops" || hv.History[0].Reason != "complaints" {
+		t.Errorf("history of the number blocked by hand: %+v %v", hv, err)
+	}
+	r0.Body.Close()
 	for n, want := range map[string]bool{"+8613800000001": true, "+8613800000009": true, "+862160001004": true, "+8613800000002": false} {
 		if got, _ := lookup(n); got != want {
 			t.Errorf("%s blocked %v, want %v", n, got, want)

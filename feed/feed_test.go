@@ -25,6 +25,14 @@ func (l *lists) Snapshot(context.Context, blocklist.Query) (*blocklist.List, err
 	return out, nil
 }
 
+func (l *lists) History(context.Context, time.Time) (map[string][]blocklist.Change, error) {
+	at := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+	return map[string][]blocklist.Change{
+		"+8613800000001": {{Number: "+8613800000001", Action: "add", Source: "auto", Actor: "cdrpipe", Reason: "fan_out", Score: 0.9, At: at}},
+		"+86216000100*":  {{Number: "+86216000100*", Action: "add", Source: "auto", Actor: "cdrpipe", Reason: "rotation", Score: 0.9, At: at}},
+	}, nil
+}
+
 func list(items ...blocklist.Item) *blocklist.List { return &blocklist.List{Items: items} }
 
 func num(n string, score float64) blocklist.Item {
@@ -145,8 +153,8 @@ func TestNumberLookups(t *testing.T) {
 		if err := json.NewDecoder(r.Body).Decode(&v); err != nil || r.StatusCode != 200 {
 			t.Fatalf("%s: %d %v", tc.n, r.StatusCode, err)
 		}
-		if v.Blocked != tc.blocked || v.Range != tc.rng || v.Blocked != (v.Entry != nil) {
-			t.Errorf("%s: %+v, want blocked %v under %q", tc.n, v, tc.blocked, tc.rng)
+		if v.Blocked != tc.blocked || v.Range != tc.rng || v.Blocked != (v.Entry != nil) || v.Blocked != (len(v.History) == 1) {
+			t.Errorf("%s: %+v, want blocked %v under %q, with its history", tc.n, v, tc.blocked, tc.rng)
 		}
 	}
 }

@@ -179,6 +179,20 @@ type verdict struct {
 	// Range is the blocked prefix the number falls under, when it is
 	// blocked as part of a block.
 	Range string `json:"range,omitempty"`
+	// History is every change of its blocklist state (and of its
+	// range's) in the last 30 days, oldest first.
+	History []changeJSON `json:"history"`
+}
+
+// changeJSON is one row of blocklist_changes.
+type changeJSON struct {
+	Entry  string    `json:"entry"`
+	Action string    `json:"action"`
+	Source string    `json:"source"`
+	Actor  string    `json:"actor"`
+	Reason string    `json:"reason"`
+	Score  float64   `json:"score"`
+	At     time.Time `json:"at"`
 }
 
 func (f *Feed) serveNumber(w http.ResponseWriter, r *http.Request) {
@@ -199,10 +213,22 @@ func (f *Feed) serveNumber(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusServiceUnavailable, "no list read from ClickHouse yet")
 		return
 	}
-	v := verdict{Number: n, Version: s.version}
+	v := verdict{Number: n, Version: s.version, History: []changeJSON{}}
 	if it, prefix := s.lookup(n); it != nil {
 		e := entryOf(it)
 		v.Blocked, v.Entry, v.Range = true, &e, prefix
+	}
+	if h := f.hist.Load(); h != nil {
+		keys := []string{n}
+		if v.Range != "" {
+			keys = append(keys, blocklist.RangeEntry(v.Range))
+		}
+		for _, k := range keys {
+			for _, c := range (*h)[k] {
+				v.History = append(v.History, changeJSON{Entry: c.Number, Action: c.Action, Source: c.Source, Actor: c.Actor,
+					Reason: c.Reason, Score: c.Score, At: c.At})
+			}
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(v)

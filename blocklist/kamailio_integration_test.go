@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +20,7 @@ import (
 
 	"github.com/cdrpipe/cdrpipe/blocklist"
 	"github.com/cdrpipe/cdrpipe/config"
+	"github.com/cdrpipe/cdrpipe/feed"
 	"github.com/cdrpipe/cdrpipe/internal/e2e"
 	"github.com/cdrpipe/cdrpipe/pipeline/sink"
 	"github.com/cdrpipe/cdrpipe/schemas"
@@ -30,7 +34,7 @@ import (
 // hand is refused after the next export and reload.
 func TestKamailioRefusesBlockedCallers(t *testing.T) {
 	e2e.Require(t)
-	kamailio, sipp, kamcmd := tool(t, "kamailio"), tool(t, "sipp"), tool(t, "kamcmd")
+	kamcmd := tool(t, "kamcmd")
 	ctx := context.Background()
 	s, cfg := e2e.Require(t).Sink(t, config.Default(), "cdrpipe_kamailio")
 	db := cfg.ClickHouse.Database
@@ -77,34 +81,8 @@ func TestKamailioRefusesBlockedCallers(t *testing.T) {
 	}
 	export()
 
-	uasPort, proxyPort := freeUDP(t), freeUDP(t)
-	start(t, sipp, "-sn", "uas", "-i", "127.0.0.1", "-p", fmt.Sprint(uasPort), "-nostdin", "-trace_err",
-		"-error_file", filepath.Join(dir, "uas-errors.log"))
+	call := proxy(t, dir, "kamailio.cfg", map[string]string{"@DBTEXT@": dbtext})
 	ctl := filepath.Join(dir, "kamailio_ctl")
-	kcfg := renderConfig(t, dir, map[string]string{"@PORT@": fmt.Sprint(proxyPort), "@MODULES@": modulesDir(t),
-		"@CTL@": ctl, "@DBTEXT@": dbtext, "@UAS_PORT@": fmt.Sprint(uasPort)})
-	if out, err := exec.Command(kamailio, "-c", "-f", kcfg).CombinedOutput(); err != nil {
-		t.Fatalf("kamailio -c: %v\n%s", err, out)
-	}
-	start(t, kamailio, "-DD", "-E", "-f", kcfg, "-Y", dir, "-P", filepath.Join(dir, "kamailio.pid"))
-	waitFor(t, ctl)
-
-	call := func(caller string, want int) {
-		t.Helper()
-		scen := filepath.Join(dir, fmt.Sprintf("uac-%d.xml", want))
-		if err := os.WriteFile(scen, []byte(scenario(want)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(sipp, "-sf", scen, "-m", "1", "-i", "127.0.0.1", "-p", fmt.Sprint(freeUDP(t)),
-			"-key", "caller", caller, "-s", "8613911112222", "-timeout", "10s", "-timeout_error", "-nostdin",
-			"-trace_err", "-error_file", filepath.Join(dir, "uac-errors.log"), fmt.Sprintf("127.0.0.1:%d", proxyPort))
-		cmd.Dir = dir
-		cmd.WaitDelay = time.Second
-		if out, err := cmd.CombinedOutput(); err != nil {
-			errs, _ := os.ReadFile(filepath.Join(dir, "uac-errors.log"))
-			t.Errorf("a call from %s did not get %d: %v\n%s\n%s", caller, want, err, lastLines(out, 15), errs)
-		}
-	}
 	call(robocaller, 403)
 	call(inRange, 403)
 	call(ordinary, 200)
@@ -123,6 +101,45 @@ func TestKamailioRefusesBlockedCallers(t *testing.T) {
 	}
 	call(byHand, 403)
 	call(ordinary, 200)
+}
+
+// proxy starts a SIPp answering calls and Kamailio with deploy/local/
+// kamailio/cfg and values filled in (besides the ports, modules and
+// control socket), and returns a function placing one call from caller
+// through it that must get want.
+func proxy(t *testing.T, dir, cfg string, values map[string]string) func(caller string, want int) {
+	t.Helper()
+	kamailio, sipp := tool(t, "kamailio"), tool(t, "sipp")
+	uasPort, proxyPort := freeUDP(t), freeUDP(t)
+	start(t, sipp, "-sn", "uas", "-i", "127.0.0.1", "-p", fmt.Sprint(uasPort), "-nostdin", "-trace_err",
+		"-error_file", filepath.Join(dir, "uas-errors.log"))
+	ctl := filepath.Join(dir, "kamailio_ctl")
+	all := map[string]string{"@PORT@": fmt.Sprint(proxyPort), "@MODULES@": modulesDir(t), "@CTL@": ctl, "@UAS_PORT@": fmt.Sprint(uasPort)}
+	for k, v := range values {
+		all[k] = v
+	}
+	kcfg := renderConfig(t, dir, cfg, all)
+	if out, err := exec.Command(kamailio, "-c", "-f", kcfg).CombinedOutput(); err != nil {
+		t.Fatalf("kamailio -c: %v\n%s", err, out)
+	}
+	start(t, kamailio, "-DD", "-E", "-f", kcfg, "-Y", dir, "-P", filepath.Join(dir, "kamailio.pid"))
+	waitFor(t, ctl)
+	return func(caller string, want int) {
+		t.Helper()
+		scen := filepath.Join(dir, fmt.Sprintf("uac-%d.xml", want))
+		if err := os.WriteFile(scen, []byte(scenario(want)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(sipp, "-sf", scen, "-m", "1", "-i", "127.0.0.1", "-p", fmt.Sprint(freeUDP(t)),
+			"-key", "caller", caller, "-s", "8613911112222", "-timeout", "10s", "-timeout_error", "-nostdin",
+			"-trace_err", "-error_file", filepath.Join(dir, "uac-errors.log"), fmt.Sprintf("127.0.0.1:%d", proxyPort))
+		cmd.Dir = dir
+		cmd.WaitDelay = time.Second
+		if out, err := cmd.CombinedOutput(); err != nil {
+			errs, _ := os.ReadFile(filepath.Join(dir, "uac-errors.log"))
+			t.Errorf("a call from %s did not get %d: %v\n%s\n%s", caller, want, err, lastLines(out, 15), errs)
+		}
+	}
 }
 
 // scenario is a SIPp caller expecting want (200: the call goes through
@@ -204,11 +221,10 @@ func modulesDir(t *testing.T) string {
 	return ""
 }
 
-// renderConfig fills deploy/local/kamailio/kamailio.cfg in and writes it
-// to dir.
-func renderConfig(t *testing.T, dir string, values map[string]string) string {
+// renderConfig fills deploy/local/kamailio/name in and writes it to dir.
+func renderConfig(t *testing.T, dir, name string, values map[string]string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "deploy", "local", "kamailio", "kamailio.cfg"))
+	b, err := os.ReadFile(filepath.Join("..", "deploy", "local", "kamailio", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,4 +301,61 @@ func freeUDP(t *testing.T) int {
 func lastLines(b []byte, n int) string {
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// TestKamailioAsksTheFeed: Kamailio looks every new call's caller up in
+// cdrpipe's feed (blocklist serve) with its http_client module: a blocked
+// caller gets 403, an ordinary one gets through, and a number blocked by
+// hand is refused once the feed has refreshed, without touching Kamailio.
+func TestKamailioAsksTheFeed(t *testing.T) {
+	e2e.Require(t)
+	modules := modulesDir(t)
+	if _, err := os.Stat(filepath.Join(modules, "http_client.so")); err != nil {
+		t.Fatalf("Kamailio's http_client module is missing (make up installs kamailio-utils-modules): %v", err)
+	}
+	ctx := context.Background()
+	s, cfg := e2e.Require(t).Sink(t, config.Default(), "cdrpipe_kamailio_feed")
+	if _, err := s.Migrate(ctx, cfg.Verdict()); err != nil {
+		t.Fatal(err)
+	}
+	const (
+		robocaller = "+8613800000001"
+		ordinary   = "+8613900000002"
+		byHand     = "+8613800000007"
+	)
+	now := time.Now().UTC().Truncate(time.Second).Add(-time.Minute)
+	var b sink.Batch
+	for _, d := range []string{"fan_out", "short_calls"} {
+		b.AddFlag(&schemas.Flag{Number: robocaller, Detector: d, WindowStart: now, WindowEnd: now.Add(time.Hour), Score: 0.7,
+			Evidence: d, FlaggedAt: now, Final: true})
+	}
+	if err := s.Write(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	st := blocklist.New(s.Conn(), cfg.ClickHouse.Database, time.Now)
+	fd := feed.New(st, blocklist.Query{TTL: cfg.Blocklist.TTL}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := fd.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: fd.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	dir := t.TempDir()
+	call := proxy(t, dir, "kamailio-feed.cfg", map[string]string{"@FEED_PORT@": fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)})
+	call(robocaller, 403)
+	call(ordinary, 200)
+	call(byHand, 200)
+	if err := st.Add(ctx, byHand, "analyst", "complaints"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fd.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	call(byHand, 403)
+	call(ordinary, 200)
 }

@@ -360,10 +360,12 @@ start_chcurrent() {
 ensure_sip_tools() {
   # Debian's Kamailio (a real SIP proxy with userblocklist and db_text) and SIPp: the
   # test that proves the kamailio export starts its own proxy on loopback ports.
-  if command -v kamailio >/dev/null && command -v kamcmd >/dev/null && command -v sipp >/dev/null; then
+  # kamailio-utils-modules brings http_client, for the lookup against `blocklist serve`.
+  if command -v kamailio >/dev/null && command -v kamcmd >/dev/null && command -v sipp >/dev/null \
+      && compgen -G "/usr/lib/*/kamailio/modules/http_client.so" >/dev/null; then
     return 0
   fi
-  ((SUDO_NEEDED == 0)) || die "kamailio or sipp missing; run as root or apt-get install kamailio sip-tester"
+  ((SUDO_NEEDED == 0)) || die "kamailio or sipp missing; run as root or apt-get install kamailio kamailio-utils-modules sip-tester"
   # As for ClickHouse: no system service of it started by the package's postinst.
   local policy=/usr/sbin/policy-rc.d added_policy=0
   if [[ ! -e $policy ]]; then
@@ -372,7 +374,7 @@ ensure_sip_tools() {
     added_policy=1
   fi
   local rc=0
-  ( apt_install kamailio sip-tester ) || rc=$?
+  ( apt_install kamailio kamailio-utils-modules sip-tester ) || rc=$?
   if ((added_policy)); then rm -f "$policy"; fi
   ((rc == 0)) || exit "$rc"
   command -v kamailio >/dev/null && command -v sipp >/dev/null || die "kamailio or sipp still missing after apt-get install"

@@ -43,6 +43,21 @@ apt_install() {
   fi
 }
 
+apt_install_no_service() {
+  # apt_install_no_service PKG...: apt_install, with no system service of theirs started by the
+  # packages' postinst: a policy-rc.d that answers 101 forbids that; we only add one if none exists.
+  local policy=/usr/sbin/policy-rc.d added_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\n# temporary, from cdrpipe deploy/local/up.sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    added_policy=1
+  fi
+  local rc=0
+  ( apt_install "$@" ) || rc=$?
+  if ((added_policy)); then rm -f "$policy"; fi
+  ((rc == 0)) || exit "$rc"
+}
+
 if [[ $EUID -ne 0 ]]; then
   SUDO_NEEDED=1
 else
@@ -69,17 +84,7 @@ ensure_clickhouse_installed() {
   ((SUDO_NEEDED == 0)) || die "clickhouse-server missing; run as root or apt-get install clickhouse-server clickhouse-client"
   # The package's postinst runs `invoke-rc.d clickhouse-server start`, which would start a
   # system server on the same ports (as user clickhouse, data in /var/lib/clickhouse).
-  # A policy-rc.d that answers 101 forbids that; we only add one if none exists.
-  local policy=/usr/sbin/policy-rc.d added_policy=0
-  if [[ ! -e $policy ]]; then
-    printf '#!/bin/sh\n# temporary, from cdrpipe deploy/local/up.sh\nexit 101\n' >"$policy"
-    chmod 755 "$policy"
-    added_policy=1
-  fi
-  local rc=0
-  ( apt_install clickhouse-server clickhouse-client ) || rc=$?
-  if ((added_policy)); then rm -f "$policy"; fi
-  ((rc == 0)) || exit "$rc"
+  apt_install_no_service clickhouse-server clickhouse-client
   # Belt and braces: if a system service got started anyway, stop it (it is not ours).
   if [[ -x /etc/init.d/clickhouse-server ]] && pgrep -u clickhouse -x clickhouse-serv >/dev/null 2>&1; then
     log "stopping the Debian clickhouse-server service started by apt"
@@ -366,17 +371,7 @@ ensure_sip_tools() {
     return 0
   fi
   ((SUDO_NEEDED == 0)) || die "kamailio or sipp missing; run as root or apt-get install kamailio kamailio-utils-modules sip-tester"
-  # As for ClickHouse: no system service of it started by the package's postinst.
-  local policy=/usr/sbin/policy-rc.d added_policy=0
-  if [[ ! -e $policy ]]; then
-    printf '#!/bin/sh\n# temporary, from cdrpipe deploy/local/up.sh\nexit 101\n' >"$policy"
-    chmod 755 "$policy"
-    added_policy=1
-  fi
-  local rc=0
-  ( apt_install kamailio kamailio-utils-modules sip-tester ) || rc=$?
-  if ((added_policy)); then rm -f "$policy"; fi
-  ((rc == 0)) || exit "$rc"
+  apt_install_no_service kamailio kamailio-utils-modules sip-tester
   command -v kamailio >/dev/null && command -v sipp >/dev/null || die "kamailio or sipp still missing after apt-get install"
 }
 

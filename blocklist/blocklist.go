@@ -243,8 +243,14 @@ func (s *Store) listed(ctx context.Context) (map[string]bool, error) {
 
 // Changes returns the audit trail of number, oldest first.
 func (s *Store) Changes(ctx context.Context, number string) ([]Change, error) {
+	return s.changes(ctx, "number = ?", number)
+}
+
+// changes reads the rows of blocklist_changes matching where (with its
+// one bound argument), by number, oldest first.
+func (s *Store) changes(ctx context.Context, where string, arg any) ([]Change, error) {
 	rows, err := s.conn.Query(ctx, "SELECT number, toString(action), toString(source), actor, reason, score, at FROM "+s.db+
-		".blocklist_changes WHERE number = ? ORDER BY at, action, source", number)
+		".blocklist_changes WHERE "+where+" ORDER BY number, at, action, source", arg)
 	if err != nil {
 		return nil, fmt.Errorf("read blocklist_changes: %w", err)
 	}

@@ -46,12 +46,6 @@ type List struct {
 // Formats are the export formats, by name.
 var Formats = []string{"csv", "json", "parquet", "kamailio", "opensips", "asterisk", "freeswitch", "numbers"}
 
-// TakesPrefixes reports whether format can express a block of numbers:
-// the others get the numbers only.
-func TakesPrefixes(format string) bool {
-	return format == "kamailio" || format == "opensips" || format == "csv" || format == "json" || format == "parquet"
-}
-
 // Write writes l to w in format.
 func Write(w io.Writer, format string, l *List) error {
 	bw := bufio.NewWriter(w)

@@ -122,20 +122,14 @@ func atomically(path string, write func(*os.File) error) error {
 // History reads the audit trail since since, per number (blocks under
 // their RangeEntry), oldest first: what the feed shows with a lookup.
 func (s *Store) History(ctx context.Context, since time.Time) (map[string][]Change, error) {
-	rows, err := s.conn.Query(ctx, "SELECT number, toString(action), toString(source), actor, reason, score, at FROM "+s.db+
-		".blocklist_changes WHERE at >= toDateTime(?) ORDER BY number, at, action, source", since.Unix())
+	cs, err := s.changes(ctx, "at >= toDateTime(?)", since.Unix())
 	if err != nil {
-		return nil, fmt.Errorf("read blocklist_changes: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
 	out := map[string][]Change{}
-	for rows.Next() {
-		var c Change
-		if err := rows.Scan(&c.Number, &c.Action, &c.Source, &c.Actor, &c.Reason, &c.Score, &c.At); err != nil {
-			return nil, fmt.Errorf("read blocklist_changes: %w", err)
-		}
+	for _, c := range cs {
 		c.At = c.At.UTC()
 		out[c.Number] = append(out[c.Number], c)
 	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -129,3 +129,21 @@ func TestEvidence(t *testing.T) {
 		}
 	}
 }
+
+func TestRisk(t *testing.T) {
+	v := Verdict{TraitRisk: 0.35, Rules: []Rule{{Traits: []string{"fan_out", "short_calls"}, Risk: 0.9}}}
+	for _, tc := range []struct {
+		traits []string
+		want   float64
+	}{
+		{nil, 0},
+		{[]string{"fan_out"}, 0.35},
+		{[]string{"fan_out", "short_calls"}, 0.9},
+		{[]string{"fan_out", "daily_fan_out"}, 0.35}, // one piece of evidence
+		{[]string{"fan_out", "number_rotation"}, 1 - 0.65*0.65},
+	} {
+		if got := v.Risk(tc.traits); got < tc.want-1e-9 || got > tc.want+1e-9 {
+			t.Errorf("Risk(%v) = %v, want %v", tc.traits, got, tc.want)
+		}
+	}
+}

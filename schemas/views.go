@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -186,6 +187,29 @@ func Evidence(traits []string) int {
 		}
 	}
 	return n
+}
+
+// Risk is what the verdict views make of a set of traits (riskExpr): the
+// highest risk among the rules all of whose traits are shown, or the
+// traits as independent evidence, whichever is higher. The engine uses it
+// to judge a trunk as the views judge a number.
+func (v Verdict) Risk(traits []string) float64 {
+	r := 0.0
+	for _, rule := range v.Rules {
+		if rule.Risk > r && allIn(rule.Traits, traits) {
+			r = rule.Risk
+		}
+	}
+	return max(r, 1-math.Pow(1-v.TraitRisk, float64(Evidence(traits))))
+}
+
+func allIn(want, have []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // riskExpr combines a number's traits: the highest risk among the rules

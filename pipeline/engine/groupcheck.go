@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/cdrpipe/cdrpipe/detectors"
 	"github.com/cdrpipe/cdrpipe/pipeline/decode"
@@ -103,7 +104,7 @@ func (gs *groups) judgeTrunk(g *group, k int32, calls []gcall) {
 	w := &gs.view
 	gs.summary(w, calls)
 	traits := gs.check(w)
-	if !slices.Contains(traits, rotation) || gs.g.risk(traits) < gs.g.minScore {
+	if !slices.Contains(traits, rotation) || gs.g.verdict.Risk(traits) < gs.g.verdict.MinScore {
 		return
 	}
 	numbers := gs.members(calls)
@@ -129,7 +130,7 @@ func (gs *groups) judgeBlock(g *group, k int32, block uint64, calls []gcall) {
 	if g.trunk == "" {
 		where = "switch " + g.sw
 	}
-	what := fmt.Sprintf("block %s%s on %s: ", decode.KeyNumber(block), xs(gs.g.cfg.BlockDigits), where)
+	what := fmt.Sprintf("block %s%s on %s: ", decode.KeyNumber(block), strings.Repeat("x", gs.g.cfg.BlockDigits), where)
 	found := append(gs.blockFound[:0], gs.found...)
 	gs.blockFound = found
 	// One row per range of the block its numbers fall in (calls are
@@ -205,15 +206,6 @@ func surely(k, n int, share float64) bool {
 	centre := p + z*z/(2*nn)
 	spread := z * math.Sqrt(p*(1-p)/nn+z*z/(4*nn*nn))
 	return (centre-spread)/(1+z*z/nn) >= share
-}
-
-// xs is the wildcard digits of a block, for evidence.
-func xs(n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = 'x'
-	}
-	return string(b)
 }
 
 // members lists the distinct calling numbers of calls (sorted by caller),

@@ -51,9 +51,8 @@ type groupParams struct {
 	divisor   uint64 // 10^block_digits
 	rangeDiv  uint64 // 10^range_digits
 	detectors []detectors.Detector
-	rules     []schemas.Rule
-	traitRisk float64
-	minScore  float64
+	// verdict holds the rules a trunk is judged by, as numbers are.
+	verdict schemas.Verdict
 }
 
 func newGroupParams(cfg Config) *groupParams {
@@ -70,8 +69,7 @@ func newGroupParams(cfg Config) *groupParams {
 		detectors.OneRing{MinAttempts: c.MinAttempts, MinShare: d.OneRing.MinShare},
 		detectors.InvalidCallees{MinAttempts: c.MinAttempts, MinShare: d.InvalidCallees.MinShare},
 	}
-	g := &groupParams{cfg: c, divisor: 1, rules: cfg.Verdict.Rules, traitRisk: cfg.Verdict.TraitRisk, minScore: cfg.Verdict.MinScore}
-	g.rangeDiv = 1
+	g := &groupParams{cfg: c, divisor: 1, rangeDiv: 1, verdict: cfg.Verdict}
 	for range c.BlockDigits {
 		g.divisor *= 10
 	}
@@ -84,32 +82,6 @@ func newGroupParams(cfg Config) *groupParams {
 		}
 	}
 	return g
-}
-
-// risk is what the verdict views make of a set of traits: the highest
-// risk among the rules all of whose traits are shown, or the traits as
-// independent evidence, whichever is higher (schemas.Views).
-func (g *groupParams) risk(traits []string) float64 {
-	r := 0.0
-	for _, rule := range g.rules {
-		if rule.Risk > r && allIn(rule.Traits, traits) {
-			r = rule.Risk
-		}
-	}
-	ind := 1.0
-	for range schemas.Evidence(traits) {
-		ind *= 1 - g.traitRisk
-	}
-	return max(r, 1-ind)
-}
-
-func allIn(want, have []string) bool {
-	for _, w := range want {
-		if !slices.Contains(have, w) {
-			return false
-		}
-	}
-	return true
 }
 
 // groups holds every group's calls and judges their windows.

@@ -250,7 +250,7 @@ func testBlockedRanges(t *testing.T, officeTrunk string) {
 	var ranges []string
 	for k, ts := range traits {
 		p, _, _ := strings.Cut(k, " ")
-		if e.groups.g.risk(ts) >= cfg.Blocklist.MinScore && !slices.Contains(ranges, p) {
+		if e.groups.g.verdict.Risk(ts) >= cfg.Blocklist.MinScore && !slices.Contains(ranges, p) {
 			ranges = append(ranges, p)
 		}
 	}

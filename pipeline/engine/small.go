@@ -36,13 +36,15 @@ func (s *shard) count(number uint64, known int32, numberText string, ev event) {
 	var buf [maxSmall + 1]event
 	keep := buf[:0]
 	closed := s.wmBucket - s.p.w
+	spoofed := ev.flags & flagSpoofed // any spoofed call among those kept
 	for _, e := range s.calls(cl, &buf) {
 		if eb := s.p.bucket(int64(e.sec)); eb > closed && eb > cl.last-s.p.ring {
 			keep = append(keep, e)
+			spoofed |= e.flags & flagSpoofed
 		}
 	}
 	if len(keep) < s.p.smallCap && !s.promising(keep, ev) {
-		if ev.flags&flagSpoofed != 0 || anySpoofed(keep) {
+		if spoofed != 0 {
 			s.spoofedSmall(keep, ev, numberText)
 		}
 		s.setCalls(cl, append(keep, ev))
@@ -162,15 +164,6 @@ func countSpoofed(w *detectors.Window, seen []uint64, e event) []uint64 {
 		w.Distinct++
 	}
 	return seen
-}
-
-func anySpoofed(es []event) bool {
-	for _, e := range es {
-		if e.flags&flagSpoofed != 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // newCaller gives number a state slot and returns its index; the caller

@@ -105,8 +105,8 @@ func writeCSV(w io.Writer, l *List) error {
 	return c.Error()
 }
 
-// jsonItem is an Item as the JSON export spells it.
-type jsonItem struct {
+// JSONItem is an Item as the JSON export (and the feed) spells it.
+type JSONItem struct {
 	Number    string   `json:"number,omitempty"`
 	Prefix    string   `json:"prefix,omitempty"`
 	Score     float64  `json:"score"`
@@ -121,22 +121,26 @@ type jsonItem struct {
 func writeJSON(w io.Writer, l *List) error {
 	out := struct {
 		Generated string     `json:"generated"`
-		Entries   []jsonItem `json:"entries"`
-	}{Generated: stamp(l.At), Entries: make([]jsonItem, 0, len(l.Items))}
+		Entries   []JSONItem `json:"entries"`
+	}{Generated: stamp(l.At), Entries: make([]JSONItem, 0, len(l.Items))}
 	for i := range l.Items {
-		it := &l.Items[i]
-		j := jsonItem{Score: round3(it.Score), Detectors: nonNil(it.Detectors), Reasons: nonNil(it.Reasons),
-			First: stamp(it.First), Last: stamp(it.Last), Expires: stamp(it.Expires), Source: it.Source}
-		if it.Prefix {
-			j.Prefix = it.Number
-		} else {
-			j.Number = it.Number
-		}
-		out.Entries = append(out.Entries, j)
+		out.Entries = append(out.Entries, l.Items[i].JSON())
 	}
 	e := json.NewEncoder(w)
 	e.SetIndent("", "  ")
 	return e.Encode(out)
+}
+
+// JSON returns it as the JSON export spells it.
+func (it *Item) JSON() JSONItem {
+	j := JSONItem{Score: round3(it.Score), Detectors: nonNil(it.Detectors), Reasons: nonNil(it.Reasons),
+		First: stamp(it.First), Last: stamp(it.Last), Expires: stamp(it.Expires), Source: it.Source}
+	if it.Prefix {
+		j.Prefix = it.Number
+	} else {
+		j.Number = it.Number
+	}
+	return j
 }
 
 func round3(f float64) float64 {

@@ -111,36 +111,10 @@ func (f *Feed) serveList(w http.ResponseWriter, r *http.Request) {
 
 // delta is the answer to ?since=VERSION.
 type delta struct {
-	Version int64       `json:"version"`
-	Since   int64       `json:"since"`
-	Added   []entryJSON `json:"added"`
-	Removed []string    `json:"removed"`
-}
-
-// entryJSON is one entry as the feed's JSON answers carry it.
-type entryJSON struct {
-	Number    string    `json:"number,omitempty"`
-	Prefix    string    `json:"prefix,omitempty"`
-	Score     float64   `json:"score"`
-	Detectors []string  `json:"detectors"`
-	Reasons   []string  `json:"reasons"`
-	First     time.Time `json:"first_flagged"`
-	Last      time.Time `json:"last_flagged"`
-	Expires   string    `json:"expires,omitempty"`
-	Source    string    `json:"source"`
-}
-
-func entryOf(it *blocklist.Item) entryJSON {
-	e := entryJSON{Score: it.Score, Detectors: it.Detectors, Reasons: it.Reasons, First: it.First, Last: it.Last, Source: it.Source}
-	if it.Prefix {
-		e.Prefix = it.Number
-	} else {
-		e.Number = it.Number
-	}
-	if !it.Expires.IsZero() {
-		e.Expires = it.Expires.UTC().Format(time.RFC3339)
-	}
-	return e
+	Version int64                `json:"version"`
+	Since   int64                `json:"since"`
+	Added   []blocklist.JSONItem `json:"added"`
+	Removed []string             `json:"removed"`
 }
 
 func (f *Feed) serveSince(w http.ResponseWriter, s *snapshot, v, format string) {
@@ -158,12 +132,12 @@ func (f *Feed) serveSince(w http.ResponseWriter, s *snapshot, v, format string) 
 		problem(w, http.StatusGone, "since %d: changes are kept from version %d on; fetch the whole list", since, s.oldest-1)
 		return
 	}
-	d := delta{Version: s.version, Since: since, Added: []entryJSON{}, Removed: removed}
+	d := delta{Version: s.version, Since: since, Added: []blocklist.JSONItem{}, Removed: removed}
 	if d.Removed == nil {
 		d.Removed = []string{}
 	}
 	for _, it := range added {
-		d.Added = append(d.Added, entryOf(it))
+		d.Added = append(d.Added, it.JSON())
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Blocklist-Version", strconv.FormatInt(s.version, 10))
@@ -172,10 +146,10 @@ func (f *Feed) serveSince(w http.ResponseWriter, s *snapshot, v, format string) 
 
 // verdict is the answer to /v1/numbers/{number}.
 type verdict struct {
-	Number  string     `json:"number"`
-	Blocked bool       `json:"blocked"`
-	Version int64      `json:"version"`
-	Entry   *entryJSON `json:"entry,omitempty"`
+	Number  string              `json:"number"`
+	Blocked bool                `json:"blocked"`
+	Version int64               `json:"version"`
+	Entry   *blocklist.JSONItem `json:"entry,omitempty"`
 	// Range is the blocked prefix the number falls under, when it is
 	// blocked as part of a block.
 	Range string `json:"range,omitempty"`
@@ -215,7 +189,7 @@ func (f *Feed) serveNumber(w http.ResponseWriter, r *http.Request) {
 	}
 	v := verdict{Number: n, Version: s.version, History: []changeJSON{}}
 	if it, prefix := s.lookup(n); it != nil {
-		e := entryOf(it)
+		e := it.JSON()
 		v.Blocked, v.Entry, v.Range = true, &e, prefix
 	}
 	if h := f.hist.Load(); h != nil {

@@ -44,6 +44,14 @@ type Feed struct {
 
 	mu      sync.Mutex // refreshes, and the change log
 	changes []change   // oldest first, versions ascending
+	health  health     // under mu
+}
+
+// health is how the last refreshes went, for /healthz.
+type health struct {
+	readAt  time.Time // the last refresh that read ClickHouse
+	lastErr error     // the last refresh's failure, nil once one succeeds
+	failing time.Time // since when refreshes fail; zero when they do not
 }
 
 // change is an entry added or removed at a version.
@@ -83,6 +91,21 @@ func key(it *blocklist.Item) string {
 // Refresh reads the lists once and, when they changed, publishes them as
 // the next version with what was added and removed.
 func (f *Feed) Refresh(ctx context.Context) error {
+	err := f.refresh(ctx)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case err == nil:
+		f.health = health{readAt: time.Now()}
+	case f.health.failing.IsZero():
+		f.health.failing, f.health.lastErr = time.Now(), err
+	default:
+		f.health.lastErr = err
+	}
+	return err
+}
+
+func (f *Feed) refresh(ctx context.Context) error {
 	l, err := f.src.Snapshot(ctx, f.query)
 	if err != nil {
 		return fmt.Errorf("refresh the feed: %w", err)
@@ -133,21 +156,48 @@ func same(a, b *blocklist.Item) bool {
 	return a.Score == b.Score && a.Source == b.Source && a.Expires.Equal(b.Expires) && slices.Equal(a.Detectors, b.Detectors)
 }
 
-// Run refreshes every interval until ctx ends; a failed refresh keeps the
-// last list and is logged.
+// Run refreshes at once, then every interval until ctx ends. A failed
+// refresh keeps the last list and is logged; before the first list is read
+// (ClickHouse down when the feed starts) requests get 503 and the refresh
+// is retried every second, so switches get a list as soon as there is one.
 func (f *Feed) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := f.Refresh(ctx); err != nil && ctx.Err() == nil {
+		wait := every
+		if err := f.Refresh(ctx); err != nil && ctx.Err() == nil {
+			if f.cur.Load().version == 0 {
+				wait = min(every, time.Second)
+				f.log.Warn("blocklist feed: no list read yet; answering 503 and retrying", "err", err)
+			} else {
 				f.log.Warn("blocklist feed: refresh failed; serving the last list", "err", err)
 			}
 		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
 	}
+}
+
+// status says how the feed is: the list it serves and how old it is, and
+// why refreshes fail if they do; ok is false until a list has been read.
+func (f *Feed) status() (msg string, ok bool) {
+	s := f.cur.Load()
+	f.mu.Lock()
+	h := f.health
+	f.mu.Unlock()
+	if s.version == 0 {
+		if h.lastErr != nil {
+			return fmt.Sprintf("no list read yet: %v", h.lastErr), false
+		}
+		return "no list read yet", false
+	}
+	msg = fmt.Sprintf("ok: version %d, %d entries, read %s ago", s.version, len(s.list.Items), time.Since(h.readAt).Round(time.Second))
+	if h.lastErr != nil {
+		msg = fmt.Sprintf("ok: version %d, %d entries; refreshes failing since %s (%v), serving the last list",
+			s.version, len(s.list.Items), h.failing.UTC().Format(time.RFC3339), h.lastErr)
+	}
+	return msg, true
 }
 
 // since returns what changed after version v, and false when v is older

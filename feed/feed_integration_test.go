@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,5 +99,67 @@ func TestFeedFromClickHouse(t *testing.T) {
 	}
 	if err := json.NewDecoder(r.Body).Decode(&d); err != nil || d.Version != 2 || len(d.Removed) != 1 || d.Removed[0] != "+8613800000001" {
 		t.Errorf("changes since version 1: %+v %v, want the released number", d, err)
+	}
+}
+
+// TestFeedOutlivesClickHouse: a feed started while ClickHouse is away
+// answers 503 saying why, serves the list as soon as ClickHouse answers,
+// and keeps serving the last list when ClickHouse goes away again.
+func TestFeedOutlivesClickHouse(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stack := e2e.Require(t)
+	p := e2e.StartProxy(t, stack.ClickHouseAddr)
+	stack.ClickHouseAddr = p.Addr
+	s, cfg := stack.Sink(t, config.Default(), "cdrpipe_feed_outage")
+	if _, err := s.Migrate(ctx, cfg.Verdict()); err != nil {
+		t.Fatal(err)
+	}
+	st := blocklist.New(s.Conn(), cfg.ClickHouse.Database, time.Now)
+	if err := st.Add(ctx, "+8613800000009", "ops", "complaints"); err != nil {
+		t.Fatal(err)
+	}
+	p.Down()
+	f := feed.New(st, blocklist.Query{TTL: cfg.Blocklist.TTL}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httptest.NewServer(f.Handler())
+	defer srv.Close()
+	get := func(path string) (int, string) {
+		t.Helper()
+		r, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r.StatusCode, string(b)
+	}
+	go f.Run(ctx, 200*time.Millisecond)
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waited 30s for %s", what)
+			}
+		}
+	}
+	waitFor("a failed first read", func() bool {
+		code, body := get("/healthz")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "no list read yet: refresh the feed")
+	})
+	if code, _ := get("/v1/blocklist"); code != http.StatusServiceUnavailable {
+		t.Errorf("list before any read: %d, want 503", code)
+	}
+	p.Up(t)
+	waitFor("the first list", func() bool { code, _ := get("/healthz"); return code == http.StatusOK })
+	if code, body := get("/v1/blocklist?format=numbers"); code != http.StatusOK || body != "+8613800000009\n" {
+		t.Errorf("list once ClickHouse answers: %d %q", code, body)
+	}
+	p.Down()
+	waitFor("failing refreshes", func() bool {
+		_, body := get("/healthz")
+		return strings.Contains(body, "refreshes failing since")
+	})
+	if code, body := get("/v1/blocklist?format=numbers"); code != http.StatusOK || body != "+8613800000009\n" {
+		t.Errorf("list while ClickHouse is away again: %d %q; want the last list", code, body)
 	}
 }

@@ -31,12 +31,12 @@ func (f *Feed) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/blocklist", f.serveList)
 	mux.HandleFunc("GET /v1/numbers/{number}", f.serveNumber)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		s := f.cur.Load()
-		if s.version == 0 {
-			http.Error(w, "no list read yet", http.StatusServiceUnavailable)
+		msg, ok := f.status()
+		if !ok {
+			http.Error(w, msg, http.StatusServiceUnavailable)
 			return
 		}
-		fmt.Fprintf(w, "ok: version %d, %d entries\n", s.version, len(s.list.Items))
+		fmt.Fprintln(w, msg)
 	})
 	return mux
 }

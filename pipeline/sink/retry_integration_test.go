@@ -2,9 +2,6 @@ package sink_test
 
 import (
 	"context"
-	"io"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,8 +34,8 @@ func TestWriteWaitsForSchema(t *testing.T) {
 func TestWriteRetriesThroughOutage(t *testing.T) {
 	ctx := context.Background()
 	stack := e2e.Require(t)
-	p := startProxy(t, stack.ClickHouseAddr)
-	stack.ClickHouseAddr = p.addr
+	p := e2e.StartProxy(t, stack.ClickHouseAddr)
+	stack.ClickHouseAddr = p.Addr
 	cfg := config.Default()
 	cfg.Sink.MaxBackoff = 300 * time.Millisecond
 	s, cfg := stack.Sink(t, cfg, "cdrpipe_outage")
@@ -48,7 +45,7 @@ func TestWriteRetriesThroughOutage(t *testing.T) {
 	if err := s.Probe(ctx); err != nil {
 		t.Fatalf("probe with the server up: %v", err)
 	}
-	p.down()
+	p.Down()
 	start := time.Now()
 	if err := s.Probe(ctx); err == nil || time.Since(start) > 3*time.Second {
 		t.Errorf("probe with the server down: %v after %v; want an error within 3s", err, time.Since(start))
@@ -56,7 +53,7 @@ func TestWriteRetriesThroughOutage(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Write(ctx, cdrBatch(500, func(int) bool { return false })) }()
 	waitFailing(t, s, done)
-	p.up(t)
+	p.Up(t)
 	checkRecovered(t, s, cfg, done, 500)
 }
 
@@ -102,73 +99,4 @@ func checkRecovered(t *testing.T, s *sink.Sink, cfg config.Config, done <-chan e
 	if since, err := s.Failing(); !since.IsZero() || err != nil {
 		t.Errorf("Failing() = %v, %v after recovering", since, err)
 	}
-}
-
-// proxy forwards TCP connections to a server until it is taken down.
-type proxy struct {
-	addr, target string
-	mu           sync.Mutex
-	ln           net.Listener
-	conns        []net.Conn
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{addr: ln.Addr().String(), target: target, ln: ln}
-	go p.serve(ln)
-	t.Cleanup(p.down)
-	return p
-}
-
-// up listens again on the same address.
-func (p *proxy) up(t *testing.T) {
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go p.serve(ln)
-}
-
-// down stops listening and cuts every connection: the server is gone.
-func (p *proxy) down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.ln.Close()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *proxy) serve(ln net.Listener) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, c, s)
-		p.mu.Unlock()
-		go pipe(c, s)
-		go pipe(s, c)
-	}
-}
-
-// pipe copies src to dst until either closes, then closes both, so that
-// a cut on one side reaches the other.
-func pipe(dst, src net.Conn) {
-	io.Copy(dst, src)
-	dst.Close()
-	src.Close()
 }

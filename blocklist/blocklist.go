@@ -216,9 +216,18 @@ func (s *Store) Sync(ctx context.Context) (added, removed int, err error) {
 
 // current reads the automatic part of the blocklist and of the blocked
 // ranges, each range by its entry.
-func (s *Store) current(ctx context.Context) (map[string]Entry, error) {
-	return entries(ctx, s.conn, "SELECT number, score, reasons, source FROM "+s.db+".blocklist WHERE source = 'auto'"+
-		" UNION ALL SELECT concat(prefix, '*') AS number, score, reasons, source FROM "+s.db+".blocklist_ranges WHERE source = 'auto'")
+func (s *Store) current(ctx context.Context) (map[string]Item, error) {
+	l, err := s.Snapshot(ctx, Query{})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Item, len(l.Items))
+	for _, it := range l.Items {
+		if it.Source == "auto" {
+			out[itemKey(it)] = it
+		}
+	}
+	return out, nil
 }
 
 // listed reads which numbers the audit trail says are automatically

@@ -3,93 +3,130 @@ package blocklist
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
-// Difference is what a shadow run's blocklist would change compared with
-// production's.
+// Difference is what a shadow run's rules would change in the blocklist
+// compared with production's: numbers and blocked number blocks.
 type Difference struct {
-	// Blocked are numbers the shadow would block and production does not.
-	Blocked []Entry
-	// Released are numbers production blocks and the shadow would not.
-	Released []Entry
-	// Kept counts numbers both block.
+	// Blocked are entries the shadow would block and production does not.
+	Blocked []Item
+	// Released are entries production blocks and the shadow would not.
+	Released []Item
+	// Kept counts entries both block.
 	Kept int
 }
 
-// Diff compares the blocklist of database shadow with that of prod. When
-// from and to are set, production's side is restricted to numbers with a
-// flag in a window overlapping [from, to), the stretch the shadow replayed.
+// Diff compares the blocklist of database shadow with that of prod, both
+// numbers and blocks (blocklist_ranges). Production's manual entries are
+// left out: people decided them, whatever the rules. When from and to are
+// set, production's side is restricted to entries flagged in a window
+// overlapping [from, to), the stretch the shadow replayed.
 func Diff(ctx context.Context, conn driver.Conn, prod, shadow string, from, to time.Time) (*Difference, error) {
-	restrict := ""
+	now := func() time.Time { return time.Now() }
+	p, err := New(conn, prod, now).Snapshot(ctx, Query{})
+	if err != nil {
+		return nil, fmt.Errorf("production's blocklist: %w", err)
+	}
+	s, err := New(conn, shadow, now).Snapshot(ctx, Query{})
+	if err != nil {
+		return nil, fmt.Errorf("the shadow's blocklist: %w", err)
+	}
+	var inWindow map[string]bool
 	if !from.IsZero() && !to.IsZero() {
-		restrict = fmt.Sprintf(" AND number IN (SELECT number FROM %s.flagged_numbers WHERE window_end > toDateTime(%d) AND window_start < toDateTime(%d))",
-			prod, from.Unix(), to.Unix())
+		if inWindow, err = flaggedIn(ctx, conn, prod, from, to); err != nil {
+			return nil, err
+		}
 	}
-	p, err := entries(ctx, conn, "SELECT number, score, reasons, source FROM "+prod+".blocklist WHERE 1"+restrict)
-	if err != nil {
-		return nil, err
-	}
-	s, err := entries(ctx, conn, "SELECT number, score, reasons, source FROM "+shadow+".blocklist")
-	if err != nil {
-		return nil, err
+	prodKeys := map[string]Item{}
+	for _, it := range p.Items {
+		k := itemKey(it)
+		if it.Source == "manual" || (inWindow != nil && !inWindow[k]) {
+			continue
+		}
+		prodKeys[k] = it
 	}
 	d := &Difference{}
-	for n, e := range s {
-		if _, ok := p[n]; ok {
+	shadowKeys := map[string]bool{}
+	for _, it := range s.Items {
+		k := itemKey(it)
+		shadowKeys[k] = true
+		if _, ok := prodKeys[k]; ok {
 			d.Kept++
 		} else {
-			d.Blocked = append(d.Blocked, e)
+			d.Blocked = append(d.Blocked, it)
 		}
 	}
-	for n, e := range p {
-		if _, ok := s[n]; !ok {
-			d.Released = append(d.Released, e)
+	for k, it := range prodKeys {
+		if !shadowKeys[k] {
+			d.Released = append(d.Released, it)
 		}
-	}
-	byScore := func(es []Entry) {
-		sort.Slice(es, func(i, j int) bool {
-			if es[i].Score != es[j].Score {
-				return es[i].Score > es[j].Score
-			}
-			return es[i].Number < es[j].Number
-		})
 	}
 	byScore(d.Blocked)
 	byScore(d.Released)
 	return d, nil
 }
 
-func entries(ctx context.Context, conn driver.Conn, q string) (map[string]Entry, error) {
-	rows, err := conn.Query(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("read blocklist: %w", err)
+// itemKey names an entry: its number, or its block's RangeEntry.
+func itemKey(it Item) string {
+	if it.Prefix {
+		return RangeEntry(it.Number)
 	}
-	defer rows.Close()
-	out := make(map[string]Entry)
-	for rows.Next() {
-		var e Entry
-		if err := rows.Scan(&e.Number, &e.Score, &e.Reasons, &e.Source); err != nil {
-			return nil, fmt.Errorf("read blocklist: %w", err)
-		}
-		out[e.Number] = e
-	}
-	return out, rows.Err()
+	return it.Number
 }
 
-// String renders the difference for a person.
+func byScore(es []Item) {
+	slices.SortFunc(es, func(a, b Item) int {
+		if a.Score != b.Score {
+			if a.Score > b.Score {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(itemKey(a), itemKey(b))
+	})
+}
+
+// flaggedIn returns the numbers and blocks (as RangeEntry) of db with a
+// flag in a window overlapping [from, to).
+func flaggedIn(ctx context.Context, conn driver.Conn, db string, from, to time.Time) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, q := range []struct{ table, key, suffix string }{{"flagged_numbers", "number", ""}, {"range_flags", "prefix", "*"}} {
+		rows, err := conn.Query(ctx, "SELECT DISTINCT "+q.key+" FROM "+db+"."+q.table+
+			" WHERE window_end > toDateTime(?) AND window_start < toDateTime(?)", from.Unix(), to.Unix())
+		if err != nil {
+			return nil, fmt.Errorf("read %s.%s: %w", db, q.table, err)
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read %s.%s: %w", db, q.table, err)
+			}
+			out[k+q.suffix] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read %s.%s: %w", db, q.table, err)
+		}
+	}
+	return out, nil
+}
+
+// String renders the difference for a person; blocks show as their
+// prefix with '*'.
 func (d *Difference) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "would newly block %d, would release %d, unchanged %d\n", len(d.Blocked), len(d.Released), d.Kept)
 	for _, e := range d.Blocked {
-		fmt.Fprintf(&b, "+ %s  %.2f  %s\n", e.Number, e.Score, strings.Join(e.Reasons, "; "))
+		fmt.Fprintf(&b, "+ %s  %.2f  %s\n", itemKey(e), e.Score, strings.Join(e.Reasons, "; "))
 	}
 	for _, e := range d.Released {
-		fmt.Fprintf(&b, "- %s  %.2f  %s\n", e.Number, e.Score, strings.Join(e.Reasons, "; "))
+		fmt.Fprintf(&b, "- %s  %.2f  %s\n", itemKey(e), e.Score, strings.Join(e.Reasons, "; "))
 	}
 	return b.String()
 }

@@ -98,6 +98,16 @@ func TestRangeVerdictsAllowlistAndLifecycle(t *testing.T) {
 	if l, err := st.Snapshot(ctx, blocklist.Query{MinScore: 0.95}); err != nil || len(l.Items) != 1 || l.Items[0].Number != byHand {
 		t.Errorf("snapshot over 0.95: %+v %v, want the manual block only", l, err)
 	}
+	// A shadow database whose rules blocked nothing would release the
+	// campaign's block; the block kept by hand is people's, not the rules'.
+	shadow, scfg := e2e.Require(t).Sink(t, config.Default(), "cdrpipe_ranges_shadow")
+	if _, err := shadow.Migrate(ctx, scfg.Verdict()); err != nil {
+		t.Fatal(err)
+	}
+	d, err := blocklist.Diff(ctx, s.Conn(), db, scfg.ClickHouse.Database, time.Time{}, time.Time{})
+	if err != nil || len(d.Released) != 1 || d.Released[0].Number != campaign || !d.Released[0].Prefix || len(d.Blocked) != 0 {
+		t.Errorf("diff against an empty shadow: %v %v; want the campaign's block released", d, err)
+	}
 	// The numbers' blocklist does not list blocks.
 	if es, err := st.List(ctx, 0); err != nil || len(es) != 0 {
 		t.Errorf("blocklist %v (%v), want no numbers", es, err)

@@ -46,6 +46,23 @@ type List struct {
 // Formats are the export formats, by name.
 var Formats = []string{"csv", "json", "parquet", "kamailio", "opensips", "asterisk", "freeswitch", "numbers"}
 
+// LeftOut counts the entries of l that format cannot carry: number blocks,
+// in the formats whose switches match exact numbers only.
+func LeftOut(format string, l *List) int {
+	switch format {
+	case "asterisk", "freeswitch", "numbers":
+	default:
+		return 0
+	}
+	n := 0
+	for i := range l.Items {
+		if l.Items[i].Prefix {
+			n++
+		}
+	}
+	return n
+}
+
 // Write writes l to w in format.
 func Write(w io.Writer, format string, l *List) error {
 	bw := bufio.NewWriter(w)

@@ -47,6 +47,16 @@ func TestExportGolden(t *testing.T) {
 	}
 }
 
+// TestLeftOut: the formats of exact numbers say how many blocks they drop.
+func TestLeftOut(t *testing.T) {
+	want := map[string]int{"asterisk": 1, "freeswitch": 1, "numbers": 1}
+	for _, f := range blocklist.Formats {
+		if got := blocklist.LeftOut(f, sample()); got != want[f] {
+			t.Errorf("LeftOut(%s) = %d, want %d", f, got, want[f])
+		}
+	}
+}
+
 func TestExportParquetReadsBack(t *testing.T) {
 	want := sample()
 	var b bytes.Buffer

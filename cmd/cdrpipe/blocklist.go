@@ -291,6 +291,10 @@ func (a *app) exportCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if n := blocklist.LeftOut(format, l); n > 0 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%d number blocks left out: %s matches exact numbers only; "+
+						"export kamailio, opensips, csv, json or parquet to block them (docs/blocking.md)\n", n, format)
+				}
 				if out == "" {
 					return blocklist.Write(cmd.OutOrStdout(), format, l)
 				}

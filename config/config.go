@@ -33,7 +33,7 @@ type Config struct {
 // Default returns the configuration used when nothing is set.
 func Default() Config {
 	return Config{
-		Kafka: Kafka{Brokers: []string{"127.0.0.1:9092"}, Topic: "cdrs", Group: "cdrpipe",
+		Kafka: Kafka{Brokers: []string{"127.0.0.1:9092"}, Topic: "cdrs", Group: "cdrpipe", Format: "json",
 			MaxWait: 500 * time.Millisecond, MaxBytes: 16 << 20, SASL: SASL{Mechanism: "none"},
 			SessionTimeout: 10 * time.Second, RebalanceTimeout: 30 * time.Second,
 			Repartition: Repartition{Partitions: 12, Replication: 1, Retention: 24 * time.Hour}},
@@ -46,7 +46,7 @@ func Default() Config {
 				"+86110", "+86112", "+86119", "+86120", "+86122", "+8612110", "+8612395", // emergency
 				"+8610000", "+8610001", "+8610010", "+8610086", "+8610099", // carrier service
 			}},
-		Input: Input{Zone: "UTC"},
+		Input: Input{Zone: "UTC", CSV: CSV{Delimiter: ",", Header: true}},
 		Window: Window{Size: time.Hour, Slide: 5 * time.Minute, AllowedLateness: 5 * time.Minute,
 			MaxFuture: 15 * time.Minute, MaxJump: 15 * time.Minute, IdlePartition: 30 * time.Second,
 			MaxSourceLag: 10 * time.Minute, ReportSkew: time.Minute},

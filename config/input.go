@@ -45,6 +45,47 @@ type Input struct {
 	// SwitchZones override Zone per switch_id, as "SWITCH=Zone" entries
 	// ("MSC-BJ-01=Asia/Shanghai"); zones with daylight saving are fine.
 	SwitchZones []string `mapstructure:"switch_zones"`
+	// SwitchID names the switch of records whose format carries none
+	// (Asterisk, FreeSWITCH, most CSV): it scopes their call ids and picks
+	// their zone in SwitchZones.
+	SwitchID string `mapstructure:"switch_id"`
+	// CSV maps the columns of the csv format to the contract's fields.
+	CSV CSV `mapstructure:"csv"`
+	// Asterisk and FreeSWITCH set the column orders of their CSV formats
+	// when a site changed them (cdr_custom, a mod_cdr_csv template).
+	Asterisk   Columns `mapstructure:"asterisk"`
+	FreeSWITCH Columns `mapstructure:"freeswitch"`
+}
+
+// CSV describes a delimited file: its delimiter, where its column names
+// come from, and which column holds each contract field.
+type CSV struct {
+	// Delimiter is the one-character field separator: ",", ";", "|" or
+	// "\t" for a tab.
+	Delimiter string `mapstructure:"delimiter"`
+	// Header says files start with a line of column names. Kafka messages
+	// (one row each) never carry one: Columns names their columns.
+	Header bool `mapstructure:"header"`
+	// Columns names the columns in order, when there is no header.
+	Columns []string `mapstructure:"columns"`
+	// Fields maps contract fields to column names, as "FIELD=COLUMN"
+	// entries ("caller=src", "start_time=Start Time").
+	Fields []string `mapstructure:"fields"`
+	// TimeLayout is the layout of the time columns in Go's notation
+	// ("02/01/2006 15:04:05"); empty reads RFC 3339, "YYYY-MM-DD hh:mm:ss"
+	// and Unix times.
+	TimeLayout string `mapstructure:"time_layout"`
+	// Dispositions maps a site's own disposition words to the contract's
+	// (answered, no_answer, busy, failed, rejected, cancelled) as
+	// "WORD=disposition" entries; Asterisk's and the contract's words are
+	// known without it.
+	Dispositions []string `mapstructure:"dispositions"`
+}
+
+// Columns is a column order: the names of a format's variables in the
+// order a site's configuration writes them; empty is the format's default.
+type Columns struct {
+	Columns []string `mapstructure:"columns"`
 }
 
 // SwitchZone is one entry of Input.SwitchZones.

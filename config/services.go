@@ -20,6 +20,10 @@ type Kafka struct {
 	Brokers []string `mapstructure:"brokers"`
 	Topic   string   `mapstructure:"topic"`
 	Group   string   `mapstructure:"group"`
+	// Format is how the topic's messages are written, one record each:
+	// json (the contract), csv, asterisk-csv, freeswitch-csv,
+	// freeswitch-json or 3gpp-ber (pipeline/formats).
+	Format string `mapstructure:"format"`
 	// MaxWait is how long a fetch waits for data before returning less.
 	MaxWait time.Duration `mapstructure:"max_wait"`
 	// MaxBytes caps one fetch response per partition.

@@ -24,6 +24,7 @@ const (
 	ReasonBadCause        = "bad_cause"        // a cause that is not a Q.850 cause
 	ReasonBadNOA          = "bad_noa"          // a nature of address outside the contract
 	ReasonBadPresentation = "bad_presentation" // a caller_presentation outside the contract
+	ReasonBadRecord       = "bad_record"       // a record its format cannot read (columns, quoting, BER)
 )
 
 // Reasons lists every reason code, for metrics that show each from the
@@ -31,7 +32,7 @@ const (
 var Reasons = []string{
 	ReasonBrokenJSON, ReasonNotObject, ReasonMissingField, ReasonWrongType, ReasonBadNumber,
 	ReasonBadTime, ReasonTooOld, ReasonInFuture, ReasonBadDuration, ReasonTimeOrder,
-	ReasonBadDisposition, ReasonBadCause, ReasonBadNOA, ReasonBadPresentation,
+	ReasonBadDisposition, ReasonBadCause, ReasonBadNOA, ReasonBadPresentation, ReasonBadRecord,
 }
 
 // Error is why a record was rejected: a Reason code and the details.

@@ -1,0 +1,165 @@
+// Package formats reads CDRs in the formats switches and mediation write
+// (the contract's JSON, delimited files with a column mapping, Asterisk's
+// and FreeSWITCH's CSV, FreeSWITCH's JSON, 3GPP TS 32.298 BER) into
+// normalised records. Each format's parser only finds the fields of a
+// record; decode.Decoder.DecodeFields checks and normalises them, so a
+// number, a time or a cause means the same whatever format carried it.
+package formats
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cdrpipe/cdrpipe/config"
+	"github.com/cdrpipe/cdrpipe/pipeline/decode"
+	"github.com/cdrpipe/cdrpipe/schemas"
+)
+
+// Parser finds the fields of one record of its format. A Parser is not
+// safe for concurrent use.
+type Parser interface {
+	// Parse fills f (emptied by the caller) from one record: a Kafka
+	// message's value, or a record Split found in a file. A record it
+	// cannot read is a decode error with decode.ReasonBadRecord.
+	Parse(rec []byte, f *decode.Fields) error
+	// Split calls yield with each record of a file, in order; the bytes
+	// are valid during the call only. It reads what a file has beyond
+	// records (a header line, a file header) into the parser, so that
+	// Parse reads that file's records right.
+	Split(r io.Reader, yield func(rec []byte) error) error
+}
+
+// Decoder turns one record of a format into a normalised CDR, or a
+// reason for rejecting it: decode.Decoder for JSON, a Parser and a
+// decode.Decoder for the others. Not safe for concurrent use.
+type Decoder interface {
+	Decode(raw []byte, now time.Time) (schemas.CDR, error)
+}
+
+// Names are the formats, by name.
+var Names = []string{"json", "csv", "asterisk-csv", "freeswitch-csv", "freeswitch-json", "3gpp-ber"}
+
+// makers build each format's parser from the configuration; the format
+// packages register themselves in register.go.
+var makers = map[string]func(c config.Config) (Parser, error){}
+
+// NewParser returns a parser for format, configured by c.
+func NewParser(format string, c config.Config) (Parser, error) {
+	if format == "json" {
+		return jsonLines{}, nil
+	}
+	mk, ok := makers[format]
+	if !ok {
+		return nil, &config.Error{Key: "kafka.format", Msg: fmt.Sprintf("%q: want one of %s", format, strings.Join(Names, ", "))}
+	}
+	return mk(c)
+}
+
+// NewDecoder returns a decoder for records of format.
+func NewDecoder(format string, c config.Config) (Decoder, error) {
+	d := decode.NewDecoder(decode.OptionsFrom(c))
+	if format == "json" || format == "" {
+		return d, nil
+	}
+	p, err := NewParser(format, c)
+	if err != nil {
+		return nil, err
+	}
+	return &parsed{p: p, d: d}, nil
+}
+
+// Check reports whether format is known and c configures it well, as a
+// config.Error: a bad setting stops a run before it reads anything.
+func Check(format string, c config.Config) error {
+	if !slices.Contains(Names, format) {
+		return &config.Error{Key: "kafka.format", Msg: fmt.Sprintf("%q: want one of %s", format, strings.Join(Names, ", "))}
+	}
+	_, err := NewParser(format, c)
+	return err
+}
+
+// parsed decodes with a format's parser, then the contract's checks.
+type parsed struct {
+	p Parser
+	d *decode.Decoder
+	f decode.Fields
+}
+
+func (x *parsed) Decode(raw []byte, now time.Time) (schemas.CDR, error) {
+	x.f.Reset()
+	if err := x.p.Parse(raw, &x.f); err != nil {
+		if decode.ReasonOf(err) == "" {
+			err = decode.Reject(decode.ReasonBadRecord, "%v", err)
+		}
+		return schemas.CDR{}, err
+	}
+	return x.d.DecodeFields(&x.f, now)
+}
+
+// DecodeFile reads a file of format with p, decoding every record with d;
+// yield gets each record's bytes (valid during the call) and its CDR or
+// the reason it was rejected.
+func DecodeFile(r io.Reader, p Parser, d *decode.Decoder, now time.Time, yield func(rec []byte, c schemas.CDR, err error) error) error {
+	var f decode.Fields
+	if _, ok := p.(jsonLines); ok {
+		return p.Split(r, func(rec []byte) error {
+			c, err := d.Decode(rec, now)
+			return yield(rec, c, err)
+		})
+	}
+	return p.Split(r, func(rec []byte) error {
+		f.Reset()
+		if err := p.Parse(rec, &f); err != nil {
+			if decode.ReasonOf(err) == "" {
+				err = decode.Reject(decode.ReasonBadRecord, "%v", err)
+			}
+			return yield(rec, schemas.CDR{}, err)
+		}
+		c, err := d.DecodeFields(&f, now)
+		return yield(rec, c, err)
+	})
+}
+
+// MaxRecordBytes bounds one record of a file: a longer line is broken.
+const MaxRecordBytes = 1 << 20
+
+// jsonLines is the contract's JSON, one record a line; decode.Decoder
+// reads the records themselves.
+type jsonLines struct{}
+
+func (jsonLines) Parse([]byte, *decode.Fields) error {
+	return fmt.Errorf("BUG: JSON records are decoded by decode.Decoder")
+}
+
+func (jsonLines) Split(r io.Reader, yield func([]byte) error) error {
+	return Lines(r, yield)
+}
+
+// Lines calls yield with each non-empty line of r, without its line end
+// ("\n" or "\r\n").
+func Lines(r io.Reader, yield func([]byte) error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), MaxRecordBytes)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := sc.Bytes()
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		if len(line) == 0 {
+			continue
+		}
+		if err := yield(line); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("line %d: %w (a record is at most %d bytes)", n+1, err, MaxRecordBytes)
+	}
+	return nil
+}

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/cdrpipe/cdrpipe/config"
-	"github.com/cdrpipe/cdrpipe/pipeline/decode"
 	"github.com/cdrpipe/cdrpipe/pipeline/engine"
 	"github.com/cdrpipe/cdrpipe/pipeline/eventtime"
+	"github.com/cdrpipe/cdrpipe/pipeline/formats"
 	"github.com/cdrpipe/cdrpipe/pipeline/repartition"
 	"github.com/cdrpipe/cdrpipe/pipeline/sink"
 	"github.com/cdrpipe/cdrpipe/pipeline/source"
@@ -161,7 +161,7 @@ type Runner struct {
 	startFloor int64
 	startKnown bool
 
-	decoders []*decode.Decoder
+	decoders []formats.Decoder // one a worker, for the topic's kafka.format
 	// copies and detected are the second stage's: the copies read from a
 	// micro-batch's messages, and the records made of them.
 	copies   []repartition.Copy
@@ -207,7 +207,11 @@ func New(cfg config.Config, opts Options, src Source, snk *sink.Sink, log *slog.
 		return nil, err
 	}
 	for range runtime.GOMAXPROCS(0) {
-		r.decoders = append(r.decoders, decode.NewDecoder(decode.OptionsFrom(cfg)))
+		d, err := formats.NewDecoder(cfg.Kafka.Format, cfg)
+		if err != nil {
+			return nil, err
+		}
+		r.decoders = append(r.decoders, d)
 		if key := cfg.Privacy.CalleeKey; key != "" {
 			r.callees = append(r.callees, privacy.New(key, cfg.Privacy.ClearCallees))
 		}

@@ -166,55 +166,6 @@ func readTruth(path string) (*traffic.Truth, error) {
 	return &t, nil
 }
 
-func (a *app) produceCmd() *cobra.Command {
-	var partitions int
-	var key traffic.Key
-	cmd := &cobra.Command{
-		Use:   "produce [FILE]",
-		Short: "Send a JSON-lines file (or stdin) to the Kafka topic, keyed by caller (or --key)",
-		Args:  maxArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.config()
-			if err != nil {
-				return err
-			}
-			var r io.Reader = os.Stdin
-			var total int64
-			if len(args) == 1 && args[0] != "-" {
-				f, err := os.Open(args[0])
-				if err != nil {
-					return fmt.Errorf("open %s: %w", args[0], err)
-				}
-				defer f.Close()
-				r = f
-				if st, err := f.Stat(); err == nil {
-					total = st.Size()
-				}
-			}
-			ctx := cmd.Context()
-			conn, err := a.kafka(ctx, c)
-			if err != nil {
-				return err
-			}
-			if err := source.EnsureTopicOn(ctx, conn, c.Kafka.Topic, partitions); err != nil {
-				return err
-			}
-			cr := &countingReader{r: r}
-			bar := newProgress(cmd.ErrOrStderr(), total)
-			pc := traffic.ProduceConfig{Brokers: conn.Brokers, Topic: c.Kafka.Topic, Transport: conn.Transport(), Key: key}
-			sent, err := traffic.Produce(ctx, pc, cr, func(sent int64) { bar.update(sent, cr.n) })
-			bar.done(sent, cr.n)
-			if err != nil {
-				return err
-			}
-			return nil
-		},
-	}
-	cmd.Flags().IntVar(&partitions, "partitions", 4, "partitions when the topic has to be created")
-	cmd.Flags().Var(&key, "key", keyUsage)
-	return cmd
-}
-
 func (a *app) reportCmd() *cobra.Command {
 	var truthPath string
 	var top int

@@ -10,6 +10,7 @@ import (
 	httppprof "net/http/pprof"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,7 @@ import (
 	"github.com/cdrpipe/cdrpipe/blocklist"
 	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/pipeline"
+	"github.com/cdrpipe/cdrpipe/pipeline/formats"
 	"github.com/cdrpipe/cdrpipe/pipeline/sink"
 	"github.com/cdrpipe/cdrpipe/pipeline/source"
 )
@@ -83,7 +85,7 @@ func (a *app) openSink(ctx context.Context, c config.Config) (*sink.Sink, error)
 func (a *app) runCmd() *cobra.Command {
 	var untilCaughtUp, shadow bool
 	var drain time.Duration
-	var from, to, cpuProfile string
+	var from, to, cpuProfile, format string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Consume CDRs from Kafka, detect, and write to ClickHouse",
@@ -94,6 +96,9 @@ func (a *app) runCmd() *cobra.Command {
 			c, err := a.config()
 			if err != nil {
 				return err
+			}
+			if format != "" {
+				c.Kafka.Format = format
 			}
 			opts := pipeline.Options{UntilCaughtUp: untilCaughtUp, DrainTimeout: drain}
 			if cpuProfile != "" {
@@ -112,6 +117,7 @@ func (a *app) runCmd() *cobra.Command {
 			return a.run(cmd, c, opts, nil)
 		},
 	}
+	cmd.Flags().StringVar(&format, "format", "", "how the topic's messages are written (kafka.format): "+strings.Join(formats.Names, ", "))
 	cmd.Flags().BoolVar(&untilCaughtUp, "until-caught-up", false, "stop once the end offsets that existed at start are read")
 	cmd.Flags().BoolVar(&shadow, "shadow", false, "replay --from..--to of the topic into another --database, outside the consumer group, to try other thresholds or rules")
 	cmd.Flags().StringVar(&from, "from", "", "with --shadow: start of the stretch (RFC 3339, by Kafka message time)")

@@ -10,7 +10,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
@@ -59,7 +58,8 @@ func NewParser(format string, c config.Config) (Parser, error) {
 	return mk(c)
 }
 
-// NewDecoder returns a decoder for records of format.
+// NewDecoder returns a decoder for a topic's records of format: one
+// record a message, with nothing from a file's header.
 func NewDecoder(format string, c config.Config) (Decoder, error) {
 	d := decode.NewDecoder(decode.OptionsFrom(c))
 	if format == "json" || format == "" {
@@ -69,17 +69,12 @@ func NewDecoder(format string, c config.Config) (Decoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &parsed{p: p, d: d}, nil
-}
-
-// Check reports whether format is known and c configures it well, as a
-// config.Error: a bad setting stops a run before it reads anything.
-func Check(format string, c config.Config) error {
-	if !slices.Contains(Names, format) {
-		return &config.Error{Key: "kafka.format", Msg: fmt.Sprintf("%q: want one of %s", format, strings.Join(Names, ", "))}
+	if m, ok := p.(interface{ ForMessages() error }); ok {
+		if err := m.ForMessages(); err != nil {
+			return nil, err
+		}
 	}
-	_, err := NewParser(format, c)
-	return err
+	return &parsed{p: p, d: d}, nil
 }
 
 // parsed decodes with a format's parser, then the contract's checks.

@@ -96,6 +96,7 @@ bench: up build
 	$(GO) test -p 1 -run '^$$' -bench 'StatePerCaller|DecodeDetect' -benchtime 3x -benchmem -count 1 ./pipeline/... | tee -a $(OUT)/bench.txt
 	$(GO) test -run '^$$' -bench 'Pseudonym' -cpu 1 -benchmem -count 1 ./privacy | tee -a $(OUT)/bench.txt
 	$(GO) test -run '^$$' -bench 'Lookup' -benchtime 40000x -count 1 ./feed | tee -a $(OUT)/bench.txt
+	$(GO) test -run '^$$' -bench '^BenchmarkDecode' -cpu 1 -benchmem -count 1 ./pipeline/formats/... | tee -a $(OUT)/bench.txt
 	$(GO) run ./benchmarks/throughput e2e --cdrs $(BENCH_CDRS) --two-stages --out $(OUT)/bench-e2e.md
 	$(GO) run ./benchmarks/throughput latency --rate $(BENCH_RATE) --duration $(BENCH_DURATION) --out $(OUT)/bench-latency.md
 	$(GO) run ./benchmarks/memory --out $(OUT)/bench-memory.md

@@ -114,6 +114,10 @@ func joinLines(in []io.Reader) io.Reader {
 	return io.MultiReader(rs...)
 }
 
+// attemptWindow is how many records back a row of a call attempt is
+// merged with the attempt's first row (formats.Attempts).
+const attemptWindow = 4096
+
 // converter reads files in a switch's format and writes the contract's
 // JSON lines into a pipe for the producer, keeping the records it cannot
 // read in the rejects file.
@@ -124,7 +128,8 @@ type converter struct {
 	out          *os.File
 	rejects      *bufio.Writer
 	counts       map[string]int
-	good         int
+	good, sent   int // records read well, and sent
+	merged       int // rows folded into an earlier row of their call attempt
 	done         chan error
 }
 
@@ -184,19 +189,28 @@ func (v *converter) convert(ctx context.Context, in []io.Reader, cr *countingRea
 		}
 		cr.r = r
 		n := 0
+		attempts := formats.NewAttempts(attemptWindow)
+		send := func(c *schemas.CDR) error {
+			v.sent++
+			line = append(schemas.AppendJSON(line[:0], c), '\n')
+			_, err := w.Write(line)
+			return err
+		}
 		err = formats.DecodeFile(cr, p, d, now, func(rec []byte, c schemas.CDR, err error) error {
 			n++
 			if err != nil {
 				return v.reject(name, n, rec, err)
 			}
 			v.good++
-			line = append(schemas.AppendJSON(line[:0], &c), '\n')
-			_, werr := w.Write(line)
 			if n%4096 == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return werr
+			return attempts.Add(c, send)
 		})
+		if err == nil {
+			err = attempts.Flush(send)
+		}
+		v.merged += attempts.Merged
 		if err != nil {
 			return fmt.Errorf("%s (%s): %w", name, v.format, err)
 		}
@@ -229,7 +243,10 @@ func (v *converter) finish(w io.Writer) error {
 		reasons = append(reasons, fmt.Sprintf("%s %d", r, n))
 	}
 	sort.Strings(reasons)
-	fmt.Fprintf(w, "%s: %d records read, %d sent, %d rejected", v.format, v.good+total, v.good, total)
+	fmt.Fprintf(w, "%s: %d records read, %d sent, %d rejected", v.format, v.good+total, v.sent, total)
+	if v.merged > 0 {
+		fmt.Fprintf(w, ", %d rows merged into their call attempt's", v.merged)
+	}
 	if total > 0 {
 		fmt.Fprintf(w, " (%s), kept in %s", strings.Join(reasons, ", "), v.path)
 	} else {

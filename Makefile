@@ -71,6 +71,12 @@ test-faults: up up-cluster
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./pipeline/decode
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./pipeline/formats/delimited
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./pipeline/formats/asterisk
+	$(GO) test -run '^$$' -fuzz FuzzParseCSV -fuzztime 30s ./pipeline/formats/freeswitch
+	$(GO) test -run '^$$' -fuzz FuzzParseJSON -fuzztime 30s ./pipeline/formats/freeswitch
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./pipeline/formats/tgpp
+	$(GO) test -run '^$$' -fuzz FuzzSplit -fuzztime 30s ./pipeline/formats/tgpp
 
 # An hour of traffic for a mid-size operator through the real pipeline,
 # then a report against the planted truth.

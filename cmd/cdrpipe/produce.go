@@ -244,13 +244,13 @@ func (v *converter) finish(w io.Writer) error {
 	}
 	sort.Strings(reasons)
 	fmt.Fprintf(w, "%s: %d records read, %d sent, %d rejected", v.format, v.good+total, v.sent, total)
-	if v.merged > 0 {
-		fmt.Fprintf(w, ", %d rows merged into their call attempt's", v.merged)
-	}
 	if total > 0 {
-		fmt.Fprintf(w, " (%s), kept in %s", strings.Join(reasons, ", "), v.path)
+		fmt.Fprintf(w, " (%s) and kept in %s", strings.Join(reasons, ", "), v.path)
 	} else {
 		os.Remove(v.path)
+	}
+	if v.merged > 0 {
+		fmt.Fprintf(w, "; %d more rows of call attempts merged into their first row", v.merged)
 	}
 	fmt.Fprintln(w)
 	return err

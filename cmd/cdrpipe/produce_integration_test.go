@@ -31,6 +31,12 @@ func TestProduceFormatFiles(t *testing.T) {
 			env: []string{"CDRPIPE_INPUT_CSV_DELIMITER=;", "CDRPIPE_INPUT_CSV_TIME_LAYOUT=02/01/2006 15:04:05",
 				"CDRPIPE_INPUT_CSV_FIELDS=call_id=Record ID,caller=A Number,callee=B Number,start_time=Start Time,answer_time=Answer Time,end_time=End Time,duration=Talk (s),disposition=Result,cause=Release Cause,trunk_id=Route",
 				"CDRPIPE_INPUT_CSV_DISPOSITIONS=OK=answered,NR=no_answer,BSY=busy"}},
+		// Two files of two Asterisk versions; the two rows of a parallel
+		// dial are sent as one attempt.
+		{format: "asterisk-csv", files: []string{"../../pipeline/formats/asterisk/testdata/Master-16.csv",
+			"../../pipeline/formats/asterisk/testdata/Master-21.csv"}, sent: 20, bad: 4},
+		{format: "freeswitch-json", files: []string{"../../pipeline/formats/freeswitch/testdata/cdr.json"}, sent: 5, bad: 4},
+		{format: "3gpp-ber", files: []string{"../../pipeline/formats/tgpp/testdata/sample.ber"}, sent: 8, bad: 2},
 	} {
 		t.Run(tc.format, func(t *testing.T) {
 			dir := t.TempDir()
@@ -84,4 +90,3 @@ func TestProduceFormatFiles(t *testing.T) {
 		})
 	}
 }
-

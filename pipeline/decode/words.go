@@ -26,6 +26,7 @@ var dispositionWords = map[string]struct {
 	"CONGESTION": {schemas.Failed, 34},
 	"REJECTED":   {schemas.Rejected, 21},
 	"CANCELLED":  {schemas.Cancelled, 0},
+	"CANCEL":     {schemas.Cancelled, 0}, // Asterisk, when cdr.conf enables it
 	"CANCELED":   {schemas.Cancelled, 0},
 }
 
@@ -86,6 +87,12 @@ var switchCauses = map[string]struct {
 	"SYSTEM_SHUTDOWN":     {schemas.Failed, 41},
 	"MANAGER_REQUEST":     {schemas.DispositionUnknown, 16},
 	"CRASH":               {schemas.Failed, 41},
+	"DECLINE":             {schemas.Rejected, 21}, // SIP 603
+	"BUSY_EVERYWHERE":     {schemas.Busy, 17},     // SIP 600
+	"UNWANTED":            {schemas.Rejected, 21}, // SIP 607
+	"INVALID_GATEWAY":     {schemas.Failed, 38},
+	"NONE":                {schemas.DispositionUnknown, 0},
+	"SUCCESS":             {schemas.DispositionUnknown, 16},
 }
 
 // CauseName reads a hangup cause written by name (NORMAL_CLEARING) or as a

@@ -176,7 +176,8 @@ func send(t *testing.T, cfg config.Config, records [][]byte) {
 	if err := source.EnsureTopic(ctx, cfg.Kafka.Brokers, cfg.Kafka.Topic, 1); err != nil {
 		t.Fatal(err)
 	}
-	w := &kafka.Writer{Addr: kafka.TCP(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topic, RequiredAcks: kafka.RequireAll}
+	w := &kafka.Writer{Addr: kafka.TCP(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topic, RequiredAcks: kafka.RequireAll,
+		AllowAutoTopicCreation: true}
 	defer w.Close()
 	msgs := make([]kafka.Message, len(records))
 	for i, r := range records {
@@ -187,6 +188,10 @@ func send(t *testing.T, cfg config.Config, records [][]byte) {
 		err := w.WriteMessages(ctx, msgs...)
 		if err == nil {
 			return
+		}
+		var we kafka.WriteErrors
+		if errors.As(err, &we) && len(we) > 0 && we[0] != nil {
+			err = we[0] // the same for every message
 		}
 		if !errors.Is(err, kafka.UnknownTopicOrPartition) || try == 20 {
 			t.Fatal(err)

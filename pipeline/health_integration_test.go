@@ -79,7 +79,7 @@ func TestReadiness(t *testing.T) {
 		return e2e.Count(t, conn, "SELECT count() FROM "+cfg.ClickHouse.Database+".cdrs") > 0
 	})
 
-	px.setDown(true)
+	px.Down()
 	waitFor(t, 60*time.Second, func() bool {
 		err := ready()
 		return err != nil && strings.Contains(err.Error(), "clickhouse")
@@ -88,7 +88,7 @@ func TestReadiness(t *testing.T) {
 		t.Errorf("not live while waiting for ClickHouse: %v", err)
 	}
 	t.Logf("while ClickHouse is cut: %v", ready())
-	px.setDown(false)
+	px.Up(t)
 	waitFor(t, 60*time.Second, func() bool { return ready() == nil })
 	cancel()
 	if err := <-done; err != nil {

@@ -6,11 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -243,7 +241,7 @@ func TestClickHouseOutageLosesNothing(t *testing.T) {
 	defer cancel()
 	// Migrate through the proxy first, then cut it before any CDR row.
 	f.migrate(t, ctx, cfg)
-	px.setDown(true)
+	px.Down()
 	var sum pipeline.Summary
 	done := make(chan error, 1)
 	go func() {
@@ -264,7 +262,7 @@ func TestClickHouseOutageLosesNothing(t *testing.T) {
 	if len(committed) != 0 {
 		t.Errorf("offsets %v committed while ClickHouse was unreachable", committed)
 	}
-	px.setDown(false)
+	px.Up(t)
 	select {
 	case err := <-done:
 		if err != nil {
@@ -313,10 +311,10 @@ func (f *fixture) runner(ctx context.Context, cfg config.Config, opts pipeline.O
 // proxied returns the fixture's configuration with ClickHouse behind a
 // TCP proxy the test can cut, and quick to notice: a one-second dial
 // timeout and backoff capped at maxBackoff.
-func (f *fixture) proxied(t *testing.T, maxBackoff time.Duration) (config.Config, *proxy) {
-	px := startProxy(t, f.stack.ClickHouseAddr)
+func (f *fixture) proxied(t *testing.T, maxBackoff time.Duration) (config.Config, *e2e.Proxy) {
+	px := e2e.StartProxy(t, f.stack.ClickHouseAddr)
 	cfg := f.cfg
-	cfg.ClickHouse.Addr = px.addr()
+	cfg.ClickHouse.Addr = px.Addr
 	cfg.ClickHouse.DialTimeout = time.Second
 	cfg.Sink.MaxBackoff = maxBackoff
 	return cfg, px
@@ -335,66 +333,6 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool) {
 
 func tableExists(t *testing.T, conn driver.Conn, db string) bool {
 	return e2e.Count(t, conn, "SELECT count() FROM system.tables WHERE database = '"+db+"' AND name = 'cdrs'") == 1
-}
-
-// proxy forwards TCP to a target and can be cut, closing every
-// connection and refusing new ones, to simulate an unreachable server.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  map[net.Conn]struct{}
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	t.Cleanup(func() { ln.Close(); p.setDown(true) })
-	go p.serve()
-	return p
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-func (p *proxy) setDown(down bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = down
-	if down {
-		for c := range p.conns {
-			c.Close()
-		}
-		clear(p.conns)
-	}
-}
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.down {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-		p.mu.Unlock()
-		go func() { io.Copy(up, c); up.Close() }()
-		go func() { io.Copy(c, up); c.Close() }()
-	}
 }
 
 // TestShadowReplayAndDiff replays the topic outside the consumer group
@@ -486,7 +424,7 @@ func TestStopWhileClickHouseDown(t *testing.T) {
 	cfg.Sink.BatchSize = 500
 	ctx := context.Background()
 	f.migrate(t, ctx, cfg)
-	px.setDown(true)
+	px.Down()
 
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)

@@ -143,6 +143,12 @@ var validateCases = []struct {
 	{"switch zone empty switch", func(c *config.Config) { c.Input.SwitchZones = []string{"=UTC"} }, "input.switch_zones"},
 	{"switch zone unknown", func(c *config.Config) { c.Input.SwitchZones = []string{"SW1=Nowhere/Town"} }, "input.switch_zones"},
 	{"switch zone twice", func(c *config.Config) { c.Input.SwitchZones = []string{"SW1=UTC", "SW1=Asia/Shanghai"} }, "input.switch_zones"},
+	{"switch plan no =", func(c *config.Config) { c.Numbering.SwitchPlans = []string{"MSK 7:8:810"} }, "numbering.switch_plans"},
+	{"switch plan two parts", func(c *config.Config) { c.Numbering.SwitchPlans = []string{"MSK=7:810"} }, "numbering.switch_plans"},
+	{"switch plan letters", func(c *config.Config) { c.Numbering.SwitchPlans = []string{"MSK=RU:8:810"} }, "numbering.switch_plans"},
+	{"switch plan no international", func(c *config.Config) { c.Numbering.SwitchPlans = []string{"MSK=7:8:"} }, "numbering.switch_plans"},
+	{"switch plan prefix clash", func(c *config.Config) { c.Numbering.SwitchPlans = []string{"MSK=7:8:8"} }, "numbering.switch_plans"},
+	{"switch plan twice", func(c *config.Config) { c.Numbering.SwitchPlans = []string{"MSK=7:8:810", "MSK=7::00"} }, "numbering.switch_plans"},
 
 	// detectors
 	{"fan_out min_callees 1", func(c *config.Config) { c.Detectors.FanOut.MinCallees = 1 }, "detectors.fan_out.min_callees"},

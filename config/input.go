@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -30,10 +31,49 @@ type Numbering struct {
 	// InternationalTrunks are trunk ids that carry calls from abroad: a
 	// domestic caller ID on them is spoofed.
 	InternationalTrunks []string `mapstructure:"international_trunks"`
+	// SwitchPlans are the numbering plans of switches abroad, whose
+	// records write national numbers and international prefixes of their
+	// own country: "SWITCH=CC:NATIONAL_PREFIX:INTL|INTL" entries
+	// ("AST-MSK=7:8:810|00"; the national prefix may be empty).
+	SwitchPlans []string `mapstructure:"switch_plans"`
 	// Allowlist holds numbers (E.164 with '+') that never reach the
 	// blocklist; an entry ending in '*' is a prefix. Emergency and carrier
 	// service numbers are on it by default.
 	Allowlist []string `mapstructure:"allowlist"`
+}
+
+// SwitchPlan is one entry of Numbering.SwitchPlans.
+type SwitchPlan struct {
+	Switch, CountryCode, NationalPrefix string
+	InternationalPrefixes               []string
+}
+
+// Plans resolves SwitchPlans; it assumes a validated configuration.
+func (n Numbering) Plans() []SwitchPlan {
+	var out []SwitchPlan
+	for _, e := range n.SwitchPlans {
+		sp, _ := parsePlan(e)
+		out = append(out, sp)
+	}
+	return out
+}
+
+// parsePlan reads one "SWITCH=CC:NATIONAL:INTL|INTL" entry.
+func parsePlan(e string) (SwitchPlan, bool) {
+	sw, plan, ok := strings.Cut(e, "=")
+	parts := strings.Split(plan, ":")
+	if !ok || len(parts) != 3 {
+		return SwitchPlan{}, false
+	}
+	sp := SwitchPlan{Switch: strings.TrimSpace(sw), CountryCode: strings.TrimSpace(parts[0]), NationalPrefix: strings.TrimSpace(parts[1])}
+	for _, p := range strings.Split(parts[2], "|") {
+		if p = strings.TrimSpace(p); p != "" {
+			sp.InternationalPrefixes = append(sp.InternationalPrefixes, p)
+		}
+	}
+	return sp, sp.Switch != "" && digits(sp.CountryCode) && len(sp.CountryCode) <= 3 &&
+		(sp.NationalPrefix == "" || digits(sp.NationalPrefix)) && len(sp.InternationalPrefixes) > 0 &&
+		!slices.ContainsFunc(sp.InternationalPrefixes, func(p string) bool { return !digits(p) || p == sp.NationalPrefix })
 }
 
 // Input says how to read what switches write: the time zone of local

@@ -174,8 +174,19 @@ func (c *Config) validatePlan() error {
 	return nil
 }
 
-// validateInput checks the time zones.
+// validateInput checks the time zones and the switches' numbering plans.
 func (c *Config) validateInput() error {
+	plans := map[string]bool{}
+	for _, e := range c.Numbering.SwitchPlans {
+		sp, ok := parsePlan(e)
+		if !ok {
+			return &Error{Key: "numbering.switch_plans", Msg: fmt.Sprintf("%q: want SWITCH=CC:NATIONAL_PREFIX:INTL|INTL of digits, such as AST-MSK=7:8:810|00", e)}
+		}
+		if plans[sp.Switch] {
+			return &Error{Key: "numbering.switch_plans", Msg: fmt.Sprintf("switch %q is listed twice", sp.Switch)}
+		}
+		plans[sp.Switch] = true
+	}
 	if _, err := time.LoadLocation(c.Input.Zone); err != nil || c.Input.Zone == "" {
 		return &Error{Key: "input.zone", Msg: fmt.Sprintf("%q is not a time zone (an IANA name such as Asia/Shanghai, or UTC)", c.Input.Zone)}
 	}

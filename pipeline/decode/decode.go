@@ -46,6 +46,9 @@ const Tolerance = time.Second
 // the engine does, a NumberKey.
 type Decoder struct {
 	numbering Numbering
+	// plans are the numbering plans of switches in other countries
+	// (Options.SwitchPlans), by switch_id.
+	plans map[string]Numbering
 	// maxFuture is how far past the wall clock a start_time may be.
 	maxFuture time.Duration
 	zones     zones
@@ -64,11 +67,14 @@ type Options struct {
 	SwitchZones map[string]*time.Location
 	// MaxFuture is how far ahead of the wall clock a start_time may be.
 	MaxFuture time.Duration
+	// SwitchPlans override Numbering per switch_id: switches abroad write
+	// their own country's national and international prefixes.
+	SwitchPlans map[string]Numbering
 }
 
 // NewDecoder returns a decoder with o's settings.
 func NewDecoder(o Options) *Decoder {
-	return &Decoder{numbering: o.Numbering, maxFuture: o.MaxFuture, zones: newZones(o.Zone, o.SwitchZones)}
+	return &Decoder{numbering: o.Numbering, plans: o.SwitchPlans, maxFuture: o.MaxFuture, zones: newZones(o.Zone, o.SwitchZones)}
 }
 
 // OptionsFrom takes a Decoder's settings from the configuration.
@@ -78,10 +84,17 @@ func OptionsFrom(c config.Config) Options {
 	for _, sz := range per {
 		zones[sz.Switch] = sz.Zone
 	}
+	var plans map[string]Numbering
+	for _, sp := range c.Numbering.Plans() {
+		if plans == nil {
+			plans = map[string]Numbering{}
+		}
+		plans[sp.Switch] = Numbering{CountryCode: sp.CountryCode, NationalPrefix: sp.NationalPrefix, InternationalPrefixes: sp.InternationalPrefixes}
+	}
 	return Options{
 		Numbering: Numbering{CountryCode: c.Numbering.CountryCode, NationalPrefix: c.Numbering.NationalPrefix,
 			InternationalPrefixes: c.Numbering.InternationalPrefixes},
-		Zone: def, SwitchZones: zones, MaxFuture: c.Window.MaxFuture,
+		Zone: def, SwitchZones: zones, MaxFuture: c.Window.MaxFuture, SwitchPlans: plans,
 	}
 }
 
@@ -232,16 +245,22 @@ func (d *Decoder) numbers(f *fields, c *schemas.CDR) (err error) {
 	if c.Withheld, err = presentationField(f.presentation); err != nil {
 		return err
 	}
+	plan := &d.numbering
+	if len(d.plans) > 0 {
+		if p, ok := d.plans[string(f.switchID.raw)]; ok {
+			plan = &p
+		}
+	}
 	switch {
 	case withheldWord(f.caller):
 		c.Withheld = true // no number came with it: Caller stays ""
 	case len(f.caller) == 0 && c.Withheld:
 	default:
-		if c.Caller, err = d.number(f.caller, callerNOA); err != nil {
+		if c.Caller, err = d.number(plan, f.caller, callerNOA); err != nil {
 			return reject(ReasonBadNumber, fmt.Errorf("caller: %w", err))
 		}
 	}
-	if c.Callee, err = d.number(f.callee, calleeNOA); err != nil {
+	if c.Callee, err = d.number(plan, f.callee, calleeNOA); err != nil {
 		return reject(ReasonBadNumber, fmt.Errorf("callee: %w", err))
 	}
 	return nil
@@ -429,12 +448,12 @@ func (d *Decoder) plain(name string, v value) (string, error) {
 	return "", rejectf(ReasonWrongType, "field %s: want a string, got a %s", name, v.kind)
 }
 
-// number normalises a phone number straight into the arena.
-func (d *Decoder) number(s []byte, noa NOA) (string, error) {
+// number normalises a phone number in plan straight into the arena.
+func (d *Decoder) number(plan *Numbering, s []byte, noa NOA) (string, error) {
 	d.arena.reserve(maxE164Len)
 	from := len(d.arena.buf)
 	var err error
-	if d.arena.buf, err = d.numbering.appendE164(d.arena.buf, s, noa); err != nil {
+	if d.arena.buf, err = plan.appendE164(d.arena.buf, s, noa); err != nil {
 		return "", err
 	}
 	return d.arena.since(from), nil

@@ -232,3 +232,24 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// TestSwitchPlans: a switch abroad writes its own country's national and
+// international prefixes; its numbers are read in its plan, the others'
+// in the home plan.
+func TestSwitchPlans(t *testing.T) {
+	o := chinaOptions(time.Hour)
+	o.SwitchPlans = map[string]Numbering{"AST-MSK": {CountryCode: "7", NationalPrefix: "8", InternationalPrefixes: []string{"810"}}}
+	d := NewDecoder(o)
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct{ sw, caller, callee, wantCaller, wantCallee string }{
+		{"AST-MSK", "89161234567", "81044207946000", "+79161234567", "+44207946000"},
+		{"BJ-1", "013800138000", "0044207946000", "+8613800138000", "+44207946000"},
+		{"", "013800138000", "02088886666", "+8613800138000", "+862088886666"},
+	} {
+		raw := `{"caller":"` + tc.caller + `","callee":"` + tc.callee + `","start_time":"2026-11-30T08:00:00Z","switch_id":"` + tc.sw + `"}`
+		c, err := d.Decode([]byte(raw), now)
+		if err != nil || c.Caller != tc.wantCaller || c.Callee != tc.wantCallee {
+			t.Errorf("switch %q: %s → %s (%v); want %s → %s", tc.sw, c.Caller, c.Callee, err, tc.wantCaller, tc.wantCallee)
+		}
+	}
+}

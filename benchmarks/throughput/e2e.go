@@ -195,7 +195,16 @@ func (b *bench) runPlain(ctx context.Context, topic string, expect int64) (plain
 type pipelineRun struct {
 	usage
 	summary summary
+	// stages are cdrpipe's CPU seconds per stage, from its CPU profile.
+	stages map[string]float64
+	// services are the CPU the ClickHouse server and the broker spent
+	// during the run and settle after it.
+	services map[string]time.Duration
 }
+
+// settle is how long after cdrpipe exits the server's CPU is still
+// charged to the run: it merges the parts the run inserted.
+const settle = 10 * time.Second
 
 // runPipeline times `cdrpipe run --until-caught-up` on the topic, in a
 // fresh group, into a freshly dropped database.
@@ -211,15 +220,24 @@ func (b *bench) runPipeline(ctx context.Context, topic string, expect int64, two
 		group, log = group+"-two", "cdrpipe-two-stages.log"
 	}
 	progress("cdrpipe run --until-caught-up (two stages: %v): reading %s into %s", twoStages, topic, e2eDatabase)
+	prof := filepath.Join(b.dir, strings.TrimSuffix(log, ".log")+".pprof")
+	meter := startMeter(stackServices(b.flags.stackDir))
 	c, err := startChild(ctx, "cdrpipe run", filepath.Join(b.dir, log), env, b.bin, "run",
 		"--brokers", strings.Join(b.brokers, ","), "--clickhouse-addr", b.flags.clickhouse,
-		"--topic", topic, "--group", group, "--database", e2eDatabase, "--until-caught-up")
+		"--topic", topic, "--group", group, "--database", e2eDatabase, "--until-caught-up", "--cpuprofile", prof)
 	if err != nil {
 		return pipelineRun{}, err
 	}
 	u, err := c.wait()
 	if err != nil {
 		return pipelineRun{}, err
+	}
+	progress("charging the services %s more for the merges of the run's parts", settle)
+	time.Sleep(settle)
+	services := meter.stop()
+	stages, err := stageSeconds(prof)
+	if err != nil {
+		progress("warning: %v", err)
 	}
 	sum, ok := parseSummary(c.output())
 	if !ok {
@@ -229,7 +247,7 @@ func (b *bench) runPipeline(ctx context.Context, topic string, expect int64, two
 	} else if sum.Records != expect {
 		return pipelineRun{}, fmt.Errorf("cdrpipe read %d records, the topic holds %d", sum.Records, expect)
 	}
-	return pipelineRun{usage: u, summary: sum}, nil
+	return pipelineRun{usage: u, summary: sum, stages: stages, services: services}, nil
 }
 
 // summary is what `cdrpipe run` printed at the end.
@@ -335,6 +353,7 @@ func (r e2eResult) print(w io.Writer) {
 	if r.pipe.summary.Line != "" {
 		fmt.Fprintf(w, "cdrpipe summary: %s\n", r.pipe.summary.Line)
 	}
+	r.pipe.printCPU(w, "cdrpipe", n)
 	fmt.Fprintf(w, "rows: %s.cdrs FINAL %s = unique valid CDRs; cdr_rejects FINAL %s = malformed lines\n",
 		e2eDatabase, thousands(int64(r.rows.CDRs)), thousands(int64(r.rows.Rejects)))
 	fmt.Fprintf(w, "ratio cdrpipe/plain (wall): %.2f\n", r.ratio())
@@ -342,6 +361,38 @@ func (r e2eResult) print(w io.Writer) {
 		fmt.Fprintf(w, "cdrpipe run, two stages: %s CDR/s over %s wall (%.2f of one stage); peak RSS %s MiB; CPU %s (%s s per M CDRs); rows checked again\n",
 			rate(r.twoRate()), r.two.Wall.Round(time.Millisecond), r.twoRate()/r.pipeRate(),
 			mib(r.two.MaxRSS), r.two.CPU.Round(time.Millisecond), cpuPerMillion(r.two.CPU, n))
+		r.two.printCPU(w, "cdrpipe, two stages", n)
+	}
+}
+
+// printCPU writes what each CDR cost in CPU-µs: cdrpipe by stage (from
+// its profile, scaled to its rusage CPU), the ClickHouse server and the
+// broker.
+func (p pipelineRun) printCPU(w io.Writer, who string, n int64) {
+	if n == 0 {
+		return
+	}
+	us := func(d time.Duration) string { return fmt.Sprintf("%.2f", d.Seconds()*1e6/float64(n)) }
+	var profiled float64
+	for _, s := range p.stages {
+		profiled += s
+	}
+	fmt.Fprintf(w, "%s CPU per CDR: %s µs", who, us(p.CPU))
+	if profiled > 0 {
+		var parts []string
+		for _, name := range stageNames {
+			if s := p.stages[name]; s > 0 {
+				share := s / profiled
+				parts = append(parts, fmt.Sprintf("%s %s (%.0f%%)", name, us(time.Duration(share*float64(p.CPU))), 100*share))
+			}
+		}
+		fmt.Fprintf(w, " = %s", strings.Join(parts, ", "))
+	}
+	fmt.Fprintln(w)
+	for _, name := range []string{"clickhouse", "kafka"} {
+		if d, ok := p.services[name]; ok {
+			fmt.Fprintf(w, "%s server CPU per CDR (during the run and %s after): %s µs\n", name, settle, us(d))
+		}
 	}
 }
 
@@ -366,10 +417,19 @@ func (r e2eResult) table() table {
 	return table{
 		header: []string{"date", "CDRs", "produce CDR/s", "plain consume CDR/s (wall)", "cdrpipe CDR/s (wall)", "cdrpipe/plain",
 			"plain peak RSS MiB", "cdrpipe peak RSS MiB", "plain CPU s per M CDRs", "cdrpipe CPU s per M CDRs",
-			"plain wall s", "cdrpipe wall s", "machine"},
+			"plain wall s", "cdrpipe wall s", "cdrpipe CPU µs per CDR", "ClickHouse CPU µs per CDR", "Kafka CPU µs per CDR", "machine"},
 		row: []string{r.machine.Date.Format("2006-01-02 15:04"), thousands(n), rate(r.prod.PerSecond()),
 			rate(r.plainRate()), rate(r.pipeRate()), fmt.Sprintf("%.2f", r.ratio()),
 			mib(r.plain.MaxRSS), mib(r.pipe.MaxRSS), cpuPerMillion(r.plain.CPU, n), cpuPerMillion(r.pipe.CPU, n),
-			fmt.Sprintf("%.1f", r.plain.Wall.Seconds()), fmt.Sprintf("%.1f", r.pipe.Wall.Seconds()), r.machine.String()},
+			fmt.Sprintf("%.1f", r.plain.Wall.Seconds()), fmt.Sprintf("%.1f", r.pipe.Wall.Seconds()),
+			perCDR(r.pipe.CPU, n), perCDR(r.pipe.services["clickhouse"], n), perCDR(r.pipe.services["kafka"], n), r.machine.String()},
 	}
+}
+
+// perCDR renders d per CDR in µs.
+func perCDR(d time.Duration, n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.2f", d.Seconds()*1e6/float64(n))
 }

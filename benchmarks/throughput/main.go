@@ -59,6 +59,7 @@ type stackFlags struct {
 	partitions int
 	out        string
 	keep       bool
+	stackDir   string
 }
 
 func (s *stackFlags) register(fs *flag.FlagSet) {
@@ -68,6 +69,7 @@ func (s *stackFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.partitions, "partitions", 4, "partitions of the fresh topic")
 	fs.StringVar(&s.out, "out", "", "markdown file to append the result table to")
 	fs.BoolVar(&s.keep, "keep", false, "keep the topic and the temporary directory (logs, traffic)")
+	fs.StringVar(&s.stackDir, "stack-dir", ".stack", "the local stack's state directory (`make up`), whose pid files name the ClickHouse server and the broker charged for a run")
 }
 
 // brokerList splits --brokers.

@@ -49,6 +49,7 @@ func run(args []string, stdout io.Writer) error {
 		"detectors.spoofed_origin.min_callees_abroad (1 measures the rule before roamers were spared)")
 	daily := fs.Bool("daily", true, "run the day-long window (detectors.daily.enabled); false measures without")
 	campaigns := fs.Bool("campaigns", true, "run the traits over trunks and number blocks (detectors.campaigns.enabled); false measures without")
+	emit := fs.String("emit", "", "only write the traffic's JSON lines to this file, and to FILE.env the settings cdrpipe needs to read it (for the throughput benchmark), then exit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,6 +71,9 @@ func run(args []string, stdout io.Writer) error {
 	tr := Generate(gc)
 	genTime := time.Since(t0)
 	fmt.Fprintf(os.Stderr, "generated %d lines (%d unique valid CDRs) in %s\n", tr.Sent, len(tr.Calls), genTime.Round(time.Millisecond))
+	if *emit != "" {
+		return emitFile(*emit, tr)
+	}
 
 	id := time.Now().UTC().Format("20060102150405")
 	pc := config.Default()
@@ -161,4 +165,23 @@ func envOr(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// emitFile writes the traffic and, beside it, the environment cdrpipe
+// reads it with: the settings this command's own run uses, and the
+// counts a reader checks its rows against.
+func emitFile(path string, tr *Traffic) error {
+	if err := os.WriteFile(path, tr.Lines, 0o644); err != nil {
+		return fmt.Errorf("emit: %w", err)
+	}
+	env := []string{
+		"CDRPIPE_NUMBERING_INTERNATIONAL_TRUNKS=" + strings.Join(append(config.Default().Numbering.InternationalTrunks, InternationalTrunks...), ","),
+		"CDRPIPE_DETECTORS_DAILY_ZONE=" + DayZone,
+		"CDRPIPE_INPUT_SWITCH_ZONES=" + strings.Join(traffic.SwitchZones(), ","),
+		fmt.Sprintf("# lines=%d unique_valid=%d malformed=%d duplicates=%d", tr.Sent, len(tr.Calls), tr.Malformed, tr.Duplicates),
+	}
+	if err := os.WriteFile(path+".env", []byte(strings.Join(env, "\n")+"\n"), 0o644); err != nil {
+		return fmt.Errorf("emit: %w", err)
+	}
+	return nil
 }

@@ -9,8 +9,10 @@ import (
 	"io"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +32,10 @@ type e2eFlags struct {
 	// twoStages also times cdrpipe in two stages (kafka.repartition) on
 	// the same topic.
 	twoStages bool
+	// model is the traffic: quality (benchmarks/quality's model of the
+	// field, the figure that counts) or generator (traffic.Generate, the
+	// mix of the older rows).
+	model string
 }
 
 func parseE2E(args []string) (*e2eFlags, error) {
@@ -38,12 +44,16 @@ func parseE2E(args []string) (*e2eFlags, error) {
 	f.register(fs)
 	fs.IntVar(&f.cdrs, "cdrs", 2000000, "about how many CDR lines to generate and read")
 	fs.BoolVar(&f.twoStages, "two-stages", false, "also time cdrpipe in two stages (kafka.repartition: an internal topic partitioned by number) on the same topic")
+	fs.StringVar(&f.model, "model", "quality", "traffic: quality (benchmarks/quality's model of the field: enterprises, call centres, campaigns, roamers, redialers, messy switches, 24 h) or generator (traffic.Generate's mix)")
 	fs.IntVar(&f.subscribers, "subscribers", 500000, "ordinary subscribers of the operator; hours (and then subscribers) are scaled to reach --cdrs")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("e2e: unexpected arguments %q", fs.Args())
+	}
+	if f.model != "quality" && f.model != "generator" {
+		return nil, fmt.Errorf("e2e: --model %q: want quality or generator", f.model)
 	}
 	if f.cdrs < 10000 || f.subscribers < 1000 {
 		return nil, errors.New("e2e: --cdrs must be at least 10000 and --subscribers at least 1000")
@@ -65,10 +75,16 @@ func runE2E(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	var topic string
 	defer func() { b.finish(ctx, topic, err != nil) }()
 
-	gen, err := generateTraffic(ctx, f.cdrs, f.subscribers, filepath.Join(b.dir, "traffic.jsonl"))
+	var gen generated
+	if f.model == "quality" {
+		gen, err = qualityTraffic(ctx, f.cdrs, filepath.Join(b.dir, "traffic.jsonl"))
+	} else {
+		gen, err = generateTraffic(ctx, f.cdrs, f.subscribers, filepath.Join(b.dir, "traffic.jsonl"))
+	}
 	if err != nil {
 		return err
 	}
+	b.env = gen.env
 	name := "bench-e2e-" + b.stamp
 	progress("producing %s lines to %s (%d partitions)", thousands(gen.truth.Lines), name, f.partitions)
 	topic = name // from here on, the topic may exist
@@ -111,6 +127,8 @@ type generated struct {
 	subscribers int
 	hours       int
 	elapsed     time.Duration
+	model       string
+	env         []string // the settings cdrpipe reads the traffic with
 }
 
 // The default traffic mix writes about linesPerSubscriberHour lines per
@@ -157,7 +175,48 @@ func generateTraffic(ctx context.Context, cdrs, subscribers int, path string) (g
 	if err != nil {
 		return generated{}, fmt.Errorf("generate traffic: %w", err)
 	}
-	return generated{path: path, truth: truth, subscribers: subs, hours: hours, elapsed: time.Since(start)}, nil
+	return generated{path: path, truth: truth, subscribers: subs, hours: hours, elapsed: time.Since(start), model: "generator",
+		env: []string{"CDRPIPE_INPUT_SWITCH_ZONES=" + strings.Join(traffic.SwitchZones(), ",")}}, nil
+}
+
+// qualityLinesPerSubscriberDay is what benchmarks/quality's model writes
+// per ordinary subscriber and day: 1,467,454 lines for 50,000 (seed 1).
+const qualityLinesPerSubscriberDay = 29.35
+
+// qualityTraffic writes a day of benchmarks/quality's model, sized to
+// about cdrs lines, by running that command with --emit; it reads the
+// settings and the counts the command writes beside the file.
+func qualityTraffic(ctx context.Context, cdrs int, path string) (generated, error) {
+	subs := max(2000, int(math.Round(float64(cdrs)/qualityLinesPerSubscriberDay)))
+	progress("generating 24 h of benchmarks/quality's model for %s subscribers", thousands(int64(subs)))
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, "go", "run", "./benchmarks/quality", "--emit", path, "--hours", "24",
+		"--subscribers", strconv.Itoa(subs), "--seed", "1")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return generated{}, fmt.Errorf("benchmarks/quality --emit (run from the repository's root): %w", err)
+	}
+	b, err := os.ReadFile(path + ".env")
+	if err != nil {
+		return generated{}, fmt.Errorf("quality model settings: %w", err)
+	}
+	g := generated{path: path, subscribers: subs, hours: 24, elapsed: time.Since(start), model: "quality"}
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if counts, ok := strings.CutPrefix(l, "# "); ok {
+			var dup int64
+			if _, err := fmt.Sscanf(counts, "lines=%d unique_valid=%d malformed=%d duplicates=%d",
+				&g.truth.Lines, &g.truth.UniqueValid, &g.truth.Malformed, &dup); err != nil {
+				return generated{}, fmt.Errorf("quality model counts %q: %w", counts, err)
+			}
+			g.truth.Duplicates = dup
+			continue
+		}
+		g.env = append(g.env, l)
+	}
+	if g.truth.Lines == 0 {
+		return generated{}, fmt.Errorf("quality model wrote no counts to %s.env", path)
+	}
+	return g, nil
 }
 
 // plainRun is the plain consumer's run.
@@ -212,8 +271,9 @@ func (b *bench) runPipeline(ctx context.Context, topic string, expect int64, two
 	if err := b.wh.dropDatabase(ctx, e2eDatabase); err != nil {
 		return pipelineRun{}, err
 	}
-	// The generated traffic's local-time switches need their zones.
-	env := []string{"CDRPIPE_INPUT_SWITCH_ZONES=" + strings.Join(traffic.SwitchZones(), ",")}
+	// The traffic's local-time switches need their zones, and the
+	// model its international trunks and day zone.
+	env := slices.Clone(b.env)
 	group, log := "bench-e2e-cdrpipe-"+b.stamp, "cdrpipe.log"
 	if twoStages {
 		env = append(env, "CDRPIPE_KAFKA_REPARTITION_ENABLED=true")
@@ -337,8 +397,8 @@ func (r e2eResult) pipeRate() float64  { return perSecond(r.prod.Messages, r.pip
 func (r e2eResult) print(w io.Writer) {
 	t, n := r.gen.truth, r.prod.Messages
 	fmt.Fprintf(w, "machine: %s, %s\n", r.machine, r.machine.Date.Format(time.RFC3339))
-	fmt.Fprintf(w, "traffic: %s lines (%s unique valid, %s re-sent, %s malformed), %s subscribers × %d h, generated in %s\n",
-		thousands(t.Lines), thousands(t.UniqueValid), thousands(t.Duplicates), thousands(t.Malformed),
+	fmt.Fprintf(w, "traffic (%s): %s lines (%s unique valid, %s re-sent, %s malformed), %s subscribers × %d h, generated in %s\n",
+		r.gen.model, thousands(t.Lines), thousands(t.UniqueValid), thousands(t.Duplicates), thousands(t.Malformed),
 		thousands(int64(r.gen.subscribers)), r.gen.hours, r.gen.elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "produce: %s messages to %s in %s: %s CDR/s\n",
 		thousands(n), r.topic, r.prod.Elapsed.Round(time.Millisecond), rate(r.prod.PerSecond()))

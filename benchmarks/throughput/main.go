@@ -92,6 +92,7 @@ type bench struct {
 	dir     string // temporary directory for traffic and child logs
 	stamp   string // names this run's topic and groups
 	machine machine
+	env     []string // settings cdrpipe reads the traffic with
 }
 
 // prepare checks the binary and both services and makes the temporary

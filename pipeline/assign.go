@@ -41,7 +41,7 @@ func (r *Runner) reset() error {
 	r.wmNow, r.wmKnown = time.Time{}, false
 	r.applied, r.appliedKnown = time.Time{}, false
 	r.owned = nil
-	r.held = r.held[:0]
+	r.held, r.heldSorted = r.held[:0], 0
 	r.startKnown = false
 	return nil
 }

@@ -155,8 +155,14 @@ type Runner struct {
 	// yet (copies: records is reused); released those given back to it;
 	// flushing gives them all back at the end of a bounded run.
 	held, released []engine.Record
-	stepAt         []time.Time // watermarks of unhold's steps
-	flushing       bool
+	// heldSorted is how many of held are in start order: those left from
+	// the last unhold; merging the new ones in moves each record once,
+	// where sorting all of them again moved them all many times.
+	heldSorted int
+	heldOrder  []int32         // scratch: the new held records' order
+	heldSpare  []engine.Record // scratch: the merged held records
+	stepAt     []time.Time     // watermarks of unhold's steps
+	flushing   bool
 	// startFloor is what reading follows until the watermark is known.
 	startFloor int64
 	startKnown bool

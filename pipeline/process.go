@@ -138,9 +138,7 @@ func (r *Runner) unhold(b *sink.Batch, bounded bool) {
 	if len(r.held) == 0 || bounded && !r.wmKnown {
 		return
 	}
-	slices.SortStableFunc(r.held, func(x, y engine.Record) int {
-		return x.CDR.StartTime.Compare(y.CDR.StartTime)
-	})
+	r.sortHeld()
 	// The engine's outputs point into the records until they are
 	// collected, so released ones move to a buffer of their own, which
 	// grows only while a run lasts.
@@ -173,6 +171,7 @@ func (r *Runner) unhold(b *sink.Batch, bounded bool) {
 		at, known, i = w, true, j
 	}
 	r.held = append(r.held[:0], r.held[i:]...)
+	r.heldSorted = len(r.held)
 	from := 0
 	for k, to := range steps {
 		out := make([]*engine.Record, 0, to-from)
@@ -183,6 +182,36 @@ func (r *Runner) unhold(b *sink.Batch, bounded bool) {
 		from = to
 	}
 	r.stepAt = r.stepAt[:0]
+}
+
+// sortHeld puts the held records in start order, stably: those already
+// in order stay before the new ones they tie with, as a stable sort of
+// all of them would leave them.
+func (r *Runner) sortHeld() {
+	head, tail := r.held[:r.heldSorted], r.held[r.heldSorted:]
+	if len(tail) == 0 {
+		return
+	}
+	order := r.heldOrder[:0]
+	for i := range tail {
+		order = append(order, int32(i))
+	}
+	slices.SortStableFunc(order, func(x, y int32) int { return tail[x].CDR.StartTime.Compare(tail[y].CDR.StartTime) })
+	r.heldOrder = order
+	merged := r.heldSpare[:0]
+	i := 0
+	for _, j := range order {
+		for i < len(head) && !tail[j].CDR.StartTime.Before(head[i].CDR.StartTime) {
+			merged = append(merged, head[i])
+			i++
+		}
+		merged = append(merged, tail[j])
+	}
+	merged = append(merged, head[i:]...)
+	old := r.held
+	clear(old) // the spare buffer must not keep the records' strings alive
+	r.held, r.heldSpare = merged, old[:0]
+	r.heldSorted = len(r.held)
 }
 
 // reject stores a message that could not be decoded, with its reason.

@@ -23,18 +23,8 @@ func (s *shard) summary(h *heavy, wn *win, closing bool) *detectors.Window {
 	w.TalkSeconds, w.TalkSquares = a.talk, a.talkSq
 	w.OneRing, w.Invalid, w.Spoofed, w.BadID = int(a.oneRing), int(a.invalid), int(a.spoofed), int(a.badID)
 	w.MaxConcurrent, w.PeakPerMinute = int(a.maxConc), int(a.peakMin)
-	var sketch *hll
-	for b := wn.start; h.overflow != nil && b < wn.start+p.w; b++ {
-		slot := mod(b, p.ring)
-		if h.overflow[slot] != nil && h.overSlot[slot] == b {
-			if sketch == nil {
-				sketch = new(hll)
-			}
-			sketch.merge(h.overflow[slot])
-		}
-	}
-	if sketch != nil {
-		w.Distinct += int(sketch.estimate() + 0.5)
+	if h.overflow != nil {
+		w.Distinct += int(s.overflowDistinct(h, wn))
 	}
 	if closing {
 		s.gaps(h, wn.start, w)
@@ -46,6 +36,32 @@ func (s *shard) summary(h *heavy, wn *win, closing bool) *detectors.Window {
 		}
 	}
 	return w
+}
+
+// overflowDistinct estimates the callees the window's buckets kept only
+// in their sketches, once per change of the caller's sketches.
+func (s *shard) overflowDistinct(h *heavy, wn *win) int32 {
+	if wn.sketchKnown && wn.sketchAt == h.sketchGen {
+		return wn.sketchEst
+	}
+	p := s.p
+	sketch, found := &s.sketch, false
+	for b := wn.start; b < wn.start+p.w; b++ {
+		slot := mod(b, p.ring)
+		if h.overflow[slot] == nil || h.overSlot[slot] != b {
+			continue
+		}
+		if !found {
+			*sketch, found = *h.overflow[slot], true
+			continue
+		}
+		sketch.merge(h.overflow[slot])
+	}
+	wn.sketchEst, wn.sketchAt, wn.sketchKnown = 0, h.sketchGen, true
+	if found {
+		wn.sketchEst = int32(sketch.estimate() + 0.5)
+	}
+	return wn.sketchEst
 }
 
 // check runs the detectors not yet flagged on window k.

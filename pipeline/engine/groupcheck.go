@@ -21,20 +21,26 @@ var rotation = detectors.NumberRotation{}.Name()
 // judge judges window k of g.
 func (gs *groups) judge(g *group, k int32) {
 	p := gs.p
-	gs.calls = gs.calls[:0]
+	gs.runs = gs.runs[:0]
 	for b := k; b < k+p.w; b++ {
 		if g.over[b] {
 			return // calls were dropped: the group is an interconnect, not a customer's lines
 		}
-		gs.calls = append(gs.calls, g.buckets[b]...)
+		calls := g.buckets[b]
+		if len(calls) == 0 {
+			continue
+		}
+		if g.sorted[b] != len(calls) {
+			slices.SortFunc(calls, byNumber)
+			g.sorted[b] = len(calls)
+		}
+		gs.runs = append(gs.runs, calls)
 	}
-	if len(gs.calls) == 0 {
+	if len(gs.runs) == 0 {
 		return
 	}
 	// By number, so a block's calls lie together.
-	slices.SortFunc(gs.calls, func(a, b gcall) int {
-		return cmp.Or(cmp.Compare(a.caller, b.caller), cmp.Compare(a.sec, b.sec), cmp.Compare(a.callee, b.callee))
-	})
+	gs.calls = gs.merge(gs.runs)
 	if g.trunk != "" {
 		gs.judgeTrunk(g, k, gs.calls)
 	}
@@ -47,6 +53,68 @@ func (gs *groups) judge(g *group, k int32) {
 		gs.judgeBlock(g, k, block, gs.calls[i:j])
 		i = j
 	}
+}
+
+// byNumber orders calls by caller, start and callee: a block's calls lie
+// together, in the same order whatever order they came in.
+func byNumber(a, b gcall) int {
+	switch {
+	case a.caller != b.caller:
+		return cmp.Compare(a.caller, b.caller)
+	case a.sec != b.sec:
+		return cmp.Compare(a.sec, b.sec)
+	}
+	return cmp.Compare(a.callee, b.callee)
+}
+
+// merge merges runs, each sorted byNumber, into one sorted slice, two
+// runs at a time; the result is one of the groups' scratch buffers.
+func (gs *groups) merge(runs [][]gcall) []gcall {
+	n := 0
+	for _, r := range runs {
+		n += len(r)
+	}
+	dst, spare := gs.calls[:0], gs.spare[:0]
+	if len(runs) == 1 {
+		return append(dst, runs[0]...)
+	}
+	for len(runs) > 1 {
+		next := runs[:0:0]
+		dst = dst[:0]
+		for i := 0; i < len(runs); i += 2 {
+			from := len(dst)
+			if i+1 == len(runs) {
+				dst = append(dst, runs[i]...)
+			} else {
+				dst = mergeTwo(dst, runs[i], runs[i+1])
+			}
+			next = append(next, dst[from:])
+		}
+		// The merged runs live in dst: the next pass writes the other
+		// buffer.
+		runs = next
+		if len(runs) > 1 {
+			dst, spare = spare[:0], dst
+		}
+	}
+	gs.calls, gs.spare = dst, spare
+	return dst[:n]
+}
+
+// mergeTwo appends a and b, each sorted byNumber, to dst in order.
+func mergeTwo(dst, a, b []gcall) []gcall {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if byNumber(b[j], a[i]) < 0 {
+			dst = append(dst, b[j])
+			j++
+		} else {
+			dst = append(dst, a[i])
+			i++
+		}
+	}
+	dst = append(dst, a[i:]...)
+	return append(dst, b[j:]...)
 }
 
 // summary fills w with the detector view of calls, sorted by caller. The

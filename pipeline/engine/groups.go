@@ -40,7 +40,11 @@ type group struct {
 	// campaigns.max_calls: the windows holding them are not judged. The
 	// cap is per bucket, so which buckets overflow does not depend on the
 	// order calls arrive in.
-	over   map[int32]bool
+	over map[int32]bool
+	// sorted holds how many of a bucket's calls are in judging order
+	// (byNumber): a bucket is sorted once, not again for each of the
+	// windows that hold it.
+	sorted map[int32]int
 	calls  int   // calls held in all buckets
 	judged int32 // the last window judged
 }
@@ -91,7 +95,10 @@ type groups struct {
 	byKey  map[gkey]*group
 	closed int32 // windows through this one are judged
 	// Scratch reused across windows.
-	calls   []gcall
+	calls []gcall
+	// spare and runs are scratch for merging a window's sorted buckets.
+	spare   []gcall
+	runs    [][]gcall
 	callees []uint64
 	numbers []string
 	found   []finding
@@ -155,7 +162,7 @@ func (gs *groups) add(r *Record) {
 	k := groupOf(c)
 	g := gs.byKey[k]
 	if g == nil {
-		g = &group{trunk: strings.Clone(c.TrunkID), buckets: make(map[int32][]gcall), judged: gs.closed}
+		g = &group{trunk: strings.Clone(c.TrunkID), buckets: make(map[int32][]gcall), sorted: make(map[int32]int), judged: gs.closed}
 		if c.TrunkID == "" {
 			g.sw = strings.Clone(c.SwitchID)
 		}
@@ -205,6 +212,7 @@ func (gs *groups) advance(wm int64) {
 			if b <= through {
 				g.calls -= len(calls)
 				delete(g.buckets, b)
+				delete(g.sorted, b)
 			}
 		}
 		for b := range g.over {

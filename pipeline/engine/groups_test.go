@@ -297,3 +297,33 @@ func TestSurely(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeRuns: merging a window's sorted buckets gives what sorting all
+// its calls gives, for any number of buckets.
+func TestMergeRuns(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	gs := &groups{}
+	for nruns := 1; nruns <= 13; nruns++ {
+		var runs [][]gcall
+		var all []gcall
+		for range nruns {
+			run := make([]gcall, r.IntN(50))
+			for i := range run {
+				run[i] = gcall{caller: uint64(r.IntN(20)), callee: uint64(r.IntN(20)), sec: uint32(r.IntN(10))}
+			}
+			slices.SortFunc(run, byNumber)
+			runs = append(runs, run)
+			all = append(all, run...)
+		}
+		slices.SortFunc(all, byNumber)
+		got := gs.merge(runs)
+		if len(got) != len(all) {
+			t.Fatalf("%d runs: merged %d calls, want %d", nruns, len(got), len(all))
+		}
+		for i := range all {
+			if byNumber(got[i], all[i]) != 0 {
+				t.Fatalf("%d runs: call %d is %+v, want %+v", nruns, i, got[i], all[i])
+			}
+		}
+	}
+}

@@ -284,8 +284,11 @@ func (s *shard) addOverflow(h *heavy, callee uint64, b int32) {
 			*h.overflow[slot] = hll{}
 		}
 		h.overSlot[slot] = b
+		h.sketchGen++
 	}
-	h.overflow[slot].add(mix.Mix64(callee))
+	if h.overflow[slot].add(mix.Mix64(callee)) {
+		h.sketchGen++
+	}
 	s.out.Overflowed++
 }
 

@@ -276,12 +276,29 @@ type firstHit struct {
 // calls.
 func (s *shard) judgeFlood(v *victim, r *rev) {
 	p := s.p
-	per := make(map[uint64]int, 8)
+	// The callers, sorted, in a scratch slice: counting runs costs less
+	// than a map made for every call to a much-called number, and flags
+	// come out in the same order on every run.
+	froms := s.froms[:0]
 	for _, c := range v.calls {
-		per[c.from]++
+		froms = append(froms, c.from)
 	}
-	t := detectors.Target{Span: p.bombingSpan(), Calls: len(v.calls), Callers: len(per)}
-	for from, n := range per {
+	slices.Sort(froms)
+	s.froms = froms
+	callers := 0
+	for i := range froms {
+		if i == 0 || froms[i] != froms[i-1] {
+			callers++
+		}
+	}
+	t := detectors.Target{Span: p.bombingSpan(), Calls: len(froms), Callers: callers}
+	for i := 0; i < len(froms); {
+		j := i + 1
+		for j < len(froms) && froms[j] == froms[i] {
+			j++
+		}
+		from, n := froms[i], j-i
+		i = j
 		if _, done := v.flagged[from]; done {
 			continue
 		}

@@ -125,6 +125,13 @@ type win struct {
 	distinct int32  // exact distinct callees
 	flagged  uint16 // one bit per detector already flagged
 	seqDirty bool   // a callee landed next to another since the last check
+	// sketchEst is the distinct callees of the window's overflow
+	// sketches as estimated at the caller's sketchGen sketchAt; merging
+	// and estimating them again on every check of a caller past
+	// engine.max_callees was a third of a run's CPU.
+	sketchEst   int32
+	sketchAt    uint32
+	sketchKnown bool
 	// neighbours says a callee ever landed next to another in the
 	// window, so its callees may hold a sequential run.
 	neighbours bool
@@ -146,6 +153,9 @@ type heavy struct {
 	callees  table[uint64]
 	overflow []*hll // per ring slot, only once the cap was hit
 	overSlot []int32
+	// sketchGen counts the changes of the overflow sketches, to tell a
+	// window's cached estimate from a stale one.
+	sketchGen uint32
 
 	// minutes counts call starts per minute, minutesPerBucket slots per
 	// ring bucket, for the peak calls per minute.

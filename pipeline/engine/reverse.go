@@ -168,6 +168,12 @@ type victim struct {
 	target  uint64
 	calls   []received
 	flagged map[uint64]struct{} // callers already flagged for this victim
+	// froms are the callers of calls, sorted, kept once the victim
+	// received campaigns.call_bombing.min_calls in a span (counted): a
+	// much-called number is judged on every call, and keeping them
+	// sorted costs a move per call where sorting cost a sort.
+	froms   []uint64
+	counted bool
 }
 
 type received struct {
@@ -218,16 +224,43 @@ func (s *shard) bombed(r *rev) {
 	for _, c := range v.calls {
 		if c.sec > since {
 			keep = append(keep, c)
+		} else if v.counted {
+			v.froms = removeSorted(v.froms, c.from)
 		}
 	}
 	v.calls = keep
 	if len(v.calls) < maxReceived {
 		v.calls = append(v.calls, received{from: r.from, sec: r.sec})
+		if v.counted {
+			v.froms = insertSorted(v.froms, r.from)
+		}
 	}
 	if len(v.calls) < p.bombing.MinCalls {
 		return
 	}
+	if !v.counted {
+		v.froms = v.froms[:0]
+		for _, c := range v.calls {
+			v.froms = append(v.froms, c.from)
+		}
+		slices.Sort(v.froms)
+		v.counted = true
+	}
 	s.judgeFlood(v, r)
+}
+
+// insertSorted adds x to the sorted xs.
+func insertSorted(xs []uint64, x uint64) []uint64 {
+	i, _ := slices.BinarySearch(xs, x)
+	return slices.Insert(xs, i, x)
+}
+
+// removeSorted takes one x out of the sorted xs, if there is one.
+func removeSorted(xs []uint64, x uint64) []uint64 {
+	if i, ok := slices.BinarySearch(xs, x); ok {
+		return slices.Delete(xs, i, i+1)
+	}
+	return xs
 }
 
 // hits counts the calls one callee received in the latest span it was
@@ -276,15 +309,10 @@ type firstHit struct {
 // calls.
 func (s *shard) judgeFlood(v *victim, r *rev) {
 	p := s.p
-	// The callers, sorted, in a scratch slice: counting runs costs less
-	// than a map made for every call to a much-called number, and flags
-	// come out in the same order on every run.
-	froms := s.froms[:0]
-	for _, c := range v.calls {
-		froms = append(froms, c.from)
-	}
-	slices.Sort(froms)
-	s.froms = froms
+	// Counting runs of the sorted callers costs less than a map made for
+	// every call to a much-called number, and flags come out in the same
+	// order on every run.
+	froms := v.froms
 	callers := 0
 	for i := range froms {
 		if i == 0 || froms[i] != froms[i-1] {
@@ -366,7 +394,7 @@ func (s *shard) forgetVictims(wm int64) {
 		}
 		gone = append(gone, k)
 		if len(s.spareVictims) < maxSpareVictims {
-			v.calls = v.calls[:0]
+			v.calls, v.froms, v.counted = v.calls[:0], v.froms[:0], false
 			clear(v.flagged)
 			s.spareVictims = append(s.spareVictims, v)
 		}

@@ -43,7 +43,6 @@ type shard struct {
 	startBuf []uint32         // scratch for gaps
 	view     detectors.Window // scratch for summary
 	sketch   hll              // scratch for merging a window's overflow sketches
-	froms    []uint64         // scratch for the callers of a much-called number
 	touched  uint64           // keeps the lookahead loads from being optimised away
 	gone     []uint64         // scratch for heavy.expire
 	out      Output

@@ -6,11 +6,13 @@
 //
 // Two modes:
 //
-//	go run ./benchmarks/throughput e2e [--cdrs 2000000] [--subscribers 500000] [--partitions 4] [--out FILE]
+//	go run ./benchmarks/throughput e2e [--model quality|generator] [--cdrs 2000000] [--subscribers 500000] [--partitions 4] [--out FILE]
 //
-// e2e generates about --cdrs lines of the realistic traffic mix
-// (traffic.Generate: 500k-subscriber operator, scaled in hours and
-// subscribers to reach the count), produces them to a fresh topic
+// e2e writes about --cdrs lines of traffic: by default a day of
+// benchmarks/quality's model of the field (--model quality, run with its
+// --emit from the repository's root), or traffic.Generate's mix (--model
+// generator: a 500k-subscriber operator, scaled in hours and subscribers
+// to reach the count). It produces them to a fresh topic
 // bench-e2e-<timestamp>, then times two children reading all of it in
 // fresh consumer groups: a plain kafka-go consumer with exactly the
 // pipeline's reader settings that does nothing but fetch and commit (the
@@ -20,7 +22,11 @@
 // not. It prints, per child, CDR/s (over the child's wall time, from
 // process start to exit; each child's own clock is printed too), peak RSS
 // and CPU seconds per million CDRs from the child's rusage, and the ratio
-// cdrpipe/plain.
+// cdrpipe/plain. For cdrpipe it also prints the CPU-µs per CDR split by
+// stage (fetch, decode, engine, sink, run loop, GC) from the run's CPU
+// profile, and the ClickHouse server's and the broker's CPU-µs per CDR
+// over the run and 10 s of merges after it, read from /proc for the pids
+// in --stack-dir (.stack, written by `make up`).
 //
 //	go run ./benchmarks/throughput latency [--rate 50000] [--duration 60s] [--abusers 100] [--grace 30s] [--set key=value]... [--out FILE]
 //

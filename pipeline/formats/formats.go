@@ -7,13 +7,13 @@
 package formats
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/cdrpipe/cdrpipe/config"
+	"github.com/cdrpipe/cdrpipe/internal/lines"
 	"github.com/cdrpipe/cdrpipe/pipeline/decode"
 	"github.com/cdrpipe/cdrpipe/schemas"
 )
@@ -119,9 +119,6 @@ func DecodeFile(r io.Reader, p Parser, d *decode.Decoder, now time.Time, yield f
 	})
 }
 
-// MaxRecordBytes bounds one record of a file: a longer line is broken.
-const MaxRecordBytes = 1 << 20
-
 // jsonLines is the contract's JSON, one record a line; decode.Decoder
 // reads the records themselves.
 type jsonLines struct{}
@@ -131,30 +128,5 @@ func (jsonLines) Parse([]byte, *decode.Fields) error {
 }
 
 func (jsonLines) Split(r io.Reader, yield func([]byte) error) error {
-	return Lines(r, yield)
-}
-
-// Lines calls yield with each non-empty line of r, without its line end
-// ("\n" or "\r\n").
-func Lines(r io.Reader, yield func([]byte) error) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), MaxRecordBytes)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := sc.Bytes()
-		if len(line) > 0 && line[len(line)-1] == '\r' {
-			line = line[:len(line)-1]
-		}
-		if len(line) == 0 {
-			continue
-		}
-		if err := yield(line); err != nil {
-			return err
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("line %d: %w (a record is at most %d bytes)", n+1, err, MaxRecordBytes)
-	}
-	return nil
+	return lines.Each(r, yield)
 }

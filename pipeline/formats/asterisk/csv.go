@@ -20,7 +20,7 @@ import (
 // Kafka message, and encoding/csv needs a reader and allocates per row
 // (BenchmarkSplitFields compares them).
 
-// maxRecordBytes bounds one row of a file, as formats.MaxRecordBytes
+// maxRecordBytes bounds one row of a file, as lines.MaxBytes
 // bounds a line: a quote that is never closed would otherwise read the
 // rest of the file as one row.
 const maxRecordBytes = 1 << 20

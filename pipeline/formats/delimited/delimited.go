@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cdrpipe/cdrpipe/config"
+	"github.com/cdrpipe/cdrpipe/internal/lines"
 	"github.com/cdrpipe/cdrpipe/pipeline/decode"
 	"github.com/cdrpipe/cdrpipe/schemas"
 )
@@ -164,7 +165,7 @@ func (p *Parser) name(names []string, key string) error {
 // first line names the columns for the lines after it.
 func (p *Parser) Split(r io.Reader, yield func(rec []byte) error) error {
 	first := true
-	return lines(r, func(line []byte) error {
+	return lines.Each(r, func(line []byte) error {
 		if first {
 			first = false
 			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf")) // a spreadsheet's byte order mark

@@ -1,14 +1,9 @@
 package delimited
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 )
-
-// MaxLineBytes bounds one line of a file.
-const MaxLineBytes = 1 << 20
 
 // split cuts one line into cells, appending them to row. A cell may be
 // quoted ("a, b"), with "" for a quote inside; quoted and empty alike are
@@ -64,28 +59,4 @@ func quoted(line []byte, i int) (cell []byte, next int, err error) {
 		return append(copied, line[start:j]...), j + 1, nil
 	}
 	return nil, 0, errors.New("a quote is not closed")
-}
-
-// lines calls yield with each non-empty line of r, without its line end.
-func lines(r io.Reader, yield func([]byte) error) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), MaxLineBytes)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := sc.Bytes()
-		if len(line) > 0 && line[len(line)-1] == '\r' {
-			line = line[:len(line)-1]
-		}
-		if len(line) == 0 {
-			continue
-		}
-		if err := yield(line); err != nil {
-			return err
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("line %d: %w (a line is at most %d bytes)", n+1, err, MaxLineBytes)
-	}
-	return nil
 }

@@ -66,20 +66,33 @@ func (a *app) kafka(ctx context.Context, c config.Config) (source.Connection, er
 
 // openSink connects to ClickHouse and waits (bounded) until it answers.
 func (a *app) openSink(ctx context.Context, c config.Config) (*sink.Sink, error) {
+	return a.connect(ctx, c, 30*time.Second, false)
+}
+
+// connect opens ClickHouse and pings it for up to wait. Wrong settings
+// or credentials are always an error; a server that does not answer is
+// one unless outlive, for the readers that must outlive its outages (the
+// feed), which only log it: their reads retry.
+func (a *app) connect(ctx context.Context, c config.Config, wait time.Duration, outlive bool) (*sink.Sink, error) {
 	s, err := sink.Open(ctx, c.ClickHouse, c.Sink, a.log)
 	if err != nil {
 		return nil, err
 	}
-	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	pctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	if err := s.Ping(pctx); err != nil {
+	err = s.Ping(pctx)
+	switch {
+	case err == nil:
+		return s, nil
+	case config.IsConfigError(err):
 		s.Close()
-		if config.IsConfigError(err) {
-			return nil, fmt.Errorf("clickhouse at %s: %w", c.ClickHouse.Addr, err)
-		}
-		return nil, fmt.Errorf("clickhouse at %s does not answer (is it up? `make up`): %w", c.ClickHouse.Addr, err)
+		return nil, fmt.Errorf("clickhouse at %s: %w", c.ClickHouse.Addr, err)
+	case outlive:
+		a.log.Warn("clickhouse does not answer yet; retrying", "addr", c.ClickHouse.Addr, "err", err)
+		return s, nil
 	}
-	return s, nil
+	s.Close()
+	return nil, fmt.Errorf("clickhouse at %s does not answer (is it up? `make up`): %w", c.ClickHouse.Addr, err)
 }
 
 func (a *app) runCmd() *cobra.Command {

@@ -11,9 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cdrpipe/cdrpipe/blocklist"
-	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/feed"
-	"github.com/cdrpipe/cdrpipe/pipeline/sink"
 )
 
 // serveCmd serves the blocklist to switches that poll (package feed). It
@@ -39,7 +37,7 @@ func (a *app) serveCmd() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			s, err := a.openReader(ctx, c)
+			s, err := a.connect(ctx, c, 3*time.Second, true)
 			if err != nil {
 				return err
 			}
@@ -71,24 +69,4 @@ func (a *app) serveCmd() *cobra.Command {
 	c.Flags().DurationVar(&every, "refresh", 10*time.Second, "how often to read the lists from ClickHouse (one read, however many clients)")
 	c.Flags().Float64Var(&minScore, "min-score", 0, "leave out entries scored lower")
 	return c
-}
-
-// openReader opens ClickHouse for a reader that must outlive its outages
-// (the feed): wrong settings or credentials stop it at once, but a server
-// that does not answer yet is only logged, and the reads retry.
-func (a *app) openReader(ctx context.Context, c config.Config) (*sink.Sink, error) {
-	s, err := sink.Open(ctx, c.ClickHouse, c.Sink, a.log)
-	if err != nil {
-		return nil, err
-	}
-	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	if err := s.Ping(pctx); err != nil {
-		if config.IsConfigError(err) {
-			s.Close()
-			return nil, fmt.Errorf("clickhouse at %s: %w", c.ClickHouse.Addr, err)
-		}
-		a.log.Warn("clickhouse does not answer yet; the feed answers 503 until it does", "addr", c.ClickHouse.Addr, "err", err)
-	}
-	return s, nil
 }

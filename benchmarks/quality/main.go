@@ -75,7 +75,9 @@ func run(args []string, stdout io.Writer) error {
 		return emitFile(*emit, tr)
 	}
 
-	id := time.Now().UTC().Format("20060102150405")
+	// The process id too: two runs started in the same second must not
+	// share a topic and a database.
+	id := fmt.Sprintf("%s_%d", time.Now().UTC().Format("20060102150405"), os.Getpid())
 	pc := config.Default()
 	pc.Kafka.Brokers = strings.Split(*brokers, ",")
 	pc.Kafka.Topic = "cdrs-quality-" + id

@@ -98,7 +98,7 @@ func TestSystemName(t *testing.T) {
 }
 
 // row16 is a cdr_csv row of 16 fields.
-const row16 = `"acct","13812345678","02158881234","from-trunk","""Zhang"" <13812345678>","SIP/carrier-0000001a","SIP/201-0000001b","Dial","SIP/201,30","2023-11-15 09:00:00","2023-11-15 09:00:07","2023-11-15 09:02:07",127,120,"ANSWERED","DOCUMENTATION"`
+const row16 = `"acct","13812345678","02158881234","from-trunk","""Zhang"" <13812345678>","SIP/carrier-0000001a","SIP/201-0000001b","Dial","SIP/201,30","2026-11-30 09:00:00","2026-11-30 09:00:07","2026-11-30 09:02:07",127,120,"ANSWERED","DOCUMENTATION"`
 
 func TestParseFields(t *testing.T) {
 	f := func(columns []string, switchID, rec string, want map[string]string) {
@@ -123,8 +123,8 @@ func TestParseFields(t *testing.T) {
 			}
 		}
 	}
-	base := map[string]string{"caller": "13812345678", "callee": "02158881234", "start": "2023-11-15 09:00:00",
-		"answer": "2023-11-15 09:00:07", "end": "2023-11-15 09:02:07", "duration": "120", "disposition": "answered",
+	base := map[string]string{"caller": "13812345678", "callee": "02158881234", "start": "2026-11-30 09:00:00",
+		"answer": "2026-11-30 09:00:07", "end": "2026-11-30 09:02:07", "duration": "120", "disposition": "answered",
 		"trunk": "SIP/carrier"}
 	with := func(kv ...string) map[string]string {
 		m := map[string]string{}
@@ -148,7 +148,7 @@ func TestParseFields(t *testing.T) {
 	f(nil, "sw1", row16+`,"ast1-1700000000.1",""`, with("call_id", "ast1-1700000000.1", "switch", "sw1"))
 	f(nil, "", row16+`,"1700000000.2","uf","peer","1700000000.1",7`, with("call_id", "1700000000.1;02158881234"))
 	f(nil, "", strings.Replace(row16, `"13812345678"`, `""`, 1), with("caller", "unavailable"))
-	f(nil, "", strings.Replace(row16, `"2023-11-15 09:00:07"`, ``, 1), with("answer", "<absent>"))
+	f(nil, "", strings.Replace(row16, `"2026-11-30 09:00:07"`, ``, 1), with("answer", "<absent>"))
 	f(nil, "", strings.Replace(row16, `"ANSWERED"`, `"BUSY"`, 1), with("disposition", "busy", "cause", "17"))
 	f(nil, "", strings.Replace(row16, `"ANSWERED"`, `"no answer"`, 1), with("disposition", "no_answer"))
 	f(nil, "", strings.Replace(row16, `"ANSWERED"`, `"CONGESTION"`, 1), with("disposition", "failed", "cause", "34"))
@@ -157,8 +157,8 @@ func TestParseFields(t *testing.T) {
 	f(nil, "", strings.Replace(row16, `"SIP/carrier-0000001a"`, `"Local/1@x-0001;2"`, 1), with("trunk", "<absent>"))
 	// cdr_custom: quotes not doubled, numbers quoted, "" for empty
 	f([]string{"clid", "src", "dst", "start", "answer", "billsec", "disposition", "uniqueid"}, "",
-		`""Wang, Jr" <1>","13812345678","02158881234","2023-11-15 09:00:00","","0","NO ANSWER",""`,
-		map[string]string{"caller": "13812345678", "callee": "02158881234", "start": "2023-11-15 09:00:00",
+		`""Wang, Jr" <1>","13812345678","02158881234","2026-11-30 09:00:00","","0","NO ANSWER",""`,
+		map[string]string{"caller": "13812345678", "callee": "02158881234", "start": "2026-11-30 09:00:00",
 			"duration": "0", "disposition": "no_answer"})
 }
 

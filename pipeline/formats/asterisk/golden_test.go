@@ -13,7 +13,7 @@ import (
 )
 
 // testNow is the clock of the golden tests: after every sample row.
-var testNow = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+var testNow = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 
 // customColumns is the legacy cdr_custom mapping custom.csv was written
 // with.

@@ -161,15 +161,26 @@ func same(a, b *blocklist.Item) bool {
 // (ClickHouse down when the feed starts) requests get 503 and the refresh
 // is retried every second, so switches get a list as soon as there is one.
 func (f *Feed) Run(ctx context.Context, every time.Duration) {
+	var quietUntil time.Time // failures before it are not logged again
 	for {
 		wait := every
 		if err := f.Refresh(ctx); err != nil && ctx.Err() == nil {
-			if f.cur.Load().version == 0 {
+			first := f.cur.Load().version == 0
+			if first {
 				wait = min(every, time.Second)
-				f.log.Warn("blocklist feed: no list read yet; answering 503 and retrying", "err", err)
-			} else {
-				f.log.Warn("blocklist feed: refresh failed; serving the last list", "err", err)
 			}
+			// An outage at start would log every second: once a minute
+			// says as much (and /healthz says it at any time).
+			if now := time.Now(); !now.Before(quietUntil) {
+				quietUntil = now.Add(time.Minute)
+				if first {
+					f.log.Warn("blocklist feed: no list read yet; answering 503 and retrying", "err", err)
+				} else {
+					f.log.Warn("blocklist feed: refresh failed; serving the last list", "err", err)
+				}
+			}
+		} else if err == nil {
+			quietUntil = time.Time{}
 		}
 		select {
 		case <-ctx.Done():

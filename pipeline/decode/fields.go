@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/cdrpipe/cdrpipe/schemas"
@@ -41,6 +42,41 @@ func (v Value) IsSet() bool { return v.set }
 
 // String returns the field's text.
 func (v Value) String() string { return string(v.raw) }
+
+// DispositionValue is d written as a field, as the parsers that read a
+// switch's own words pass it on; DispositionUnknown is an absent field.
+func DispositionValue(d schemas.Disposition) Value {
+	if int(d) >= len(dispositionBytes) || d == schemas.DispositionUnknown {
+		return Value{}
+	}
+	return Text(dispositionBytes[d])
+}
+
+// CauseValue is a Q.850 cause written as a field; 0, or a number past
+// Q.850's, is an absent field.
+func CauseValue(c uint16) Value {
+	if c == 0 || int(c) >= len(causeBytes) {
+		return Value{}
+	}
+	return Num(causeBytes[c])
+}
+
+// dispositionBytes and causeBytes are the fields' texts, made once, so
+// that naming a disposition or a cause costs a record no allocation.
+var (
+	dispositionBytes = func() (t [schemas.Cancelled + 1][]byte) {
+		for d := range t {
+			t[d] = []byte(schemas.Disposition(d).String())
+		}
+		return t
+	}()
+	causeBytes = func() (t [128][]byte) {
+		for c := range t {
+			t[c] = strconv.AppendUint(nil, uint64(c), 10)
+		}
+		return t
+	}()
+)
 
 // Reset empties f for the next record, keeping nothing from the last.
 func (f *Fields) Reset() { *f = Fields{} }

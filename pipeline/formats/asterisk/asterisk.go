@@ -76,12 +76,10 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/cdrpipe/cdrpipe/config"
 	"github.com/cdrpipe/cdrpipe/pipeline/decode"
-	"github.com/cdrpipe/cdrpipe/schemas"
 )
 
 // column is one of Asterisk's CDR variables a row may hold.
@@ -408,15 +406,6 @@ func asciiHasPrefixFold(b []byte, prefix string) bool {
 	return true
 }
 
-// dispositionText is each disposition's contract name, as the text
-// DecodeFields reads.
-var dispositionText = func() (t [schemas.Cancelled + 1][]byte) {
-	for d := range t {
-		t[d] = []byte(schemas.Disposition(d).String())
-	}
-	return t
-}()
-
 // disposition reads word into f's disposition and cause. UNKNOWN,
 // Asterisk's name for a disposition it cannot name, is left absent for
 // the decoder to derive from the times.
@@ -429,11 +418,9 @@ func (p *Parser) disposition(word []byte, f *decode.Fields) error {
 		return decode.Reject(decode.ReasonBadDisposition,
 			"asterisk-csv: disposition %q is not one Asterisk writes (ANSWERED, NO ANSWER, BUSY, FAILED, CONGESTION, CANCEL)", word)
 	}
-	f.Disposition = decode.Text(dispositionText[d])
+	f.Disposition = decode.DispositionValue(d)
 	if cause != 0 {
-		from := len(p.buf)
-		p.buf = strconv.AppendUint(p.buf, uint64(cause), 10)
-		f.Cause = decode.Num(p.buf[from:])
+		f.Cause = decode.CauseValue(cause)
 	}
 	return nil
 }

@@ -287,12 +287,9 @@ func (p *Parser) outcome(f *decode.Fields, disp, cause []byte) error {
 		if !ok {
 			return decode.Reject(decode.ReasonBadCause, "field cause: %q is not a Q.850 cause or a cause name", cause)
 		}
-		f.Cause = decode.Text(fmt.Appendf(nil, "%d", c))
-		if c == 0 {
-			f.Cause = decode.Value{}
-		}
+		f.Cause = decode.CauseValue(c)
 		if d != schemas.DispositionUnknown {
-			f.Disposition = decode.Text([]byte(d.String()))
+			f.Disposition = decode.DispositionValue(d)
 		}
 	}
 	if len(disp) == 0 {
@@ -305,9 +302,9 @@ func (p *Parser) outcome(f *decode.Fields, disp, cause []byte) error {
 			return decode.Reject(decode.ReasonBadDisposition, "field disposition: unknown word %q (map it with input.csv.dispositions)", disp)
 		}
 	}
-	f.Disposition = decode.Text([]byte(d.String()))
+	f.Disposition = decode.DispositionValue(d)
 	if implied != 0 && !f.Cause.IsSet() {
-		f.Cause = decode.Text(fmt.Appendf(nil, "%d", implied))
+		f.Cause = decode.CauseValue(implied)
 	}
 	return nil
 }

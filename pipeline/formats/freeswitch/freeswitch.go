@@ -52,11 +52,9 @@ type callVars struct {
 var timeNames = [3]string{"start", "answer", "end"}
 
 // scratch holds the text fill writes for a record (times converted from
-// microseconds, a cause number): decode.Fields refer to it until the
-// next record.
+// microseconds): decode.Fields refer to it until the next record.
 type scratch struct {
 	times [3][20]byte
-	cause [8]byte
 }
 
 // unavailable is the caller of a record with no caller_id_number: the
@@ -68,15 +66,6 @@ var unavailable = []byte("unavailable")
 // the decoder knows as a withheld caller (it would reject it as a number
 // without a country code), so it is read as unavailable here.
 const noCallerID = "0000000000"
-
-// dispositionText holds each disposition's wire name as bytes, so that a
-// record's Fields can name one without allocating.
-var dispositionText = func() (t [schemas.Cancelled + 1][]byte) {
-	for d := range t {
-		t[d] = []byte(schemas.Disposition(d).String())
-	}
-	return t
-}()
 
 // fill reads v into f; format prefixes messages ("freeswitch-csv").
 func (s *scratch) fill(format string, v *callVars, f *decode.Fields, switchID []byte) error {
@@ -163,10 +152,10 @@ func (s *scratch) setCause(f *decode.Fields, name, q850 []byte) {
 	if len(name) > 0 {
 		if c, d, ok := decode.CauseName(string(name)); ok {
 			if c != 0 {
-				f.Cause = decode.Num(strconv.AppendUint(s.cause[:0], uint64(c), 10))
+				f.Cause = decode.CauseValue(c)
 			}
-			if d != schemas.DispositionUnknown && int(d) < len(dispositionText) {
-				f.Disposition = decode.Text(dispositionText[d])
+			if d != schemas.DispositionUnknown {
+				f.Disposition = decode.DispositionValue(d)
 			}
 		}
 	}

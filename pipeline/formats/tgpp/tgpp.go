@@ -17,6 +17,7 @@ import (
 	"fmt"
 
 	"github.com/cdrpipe/cdrpipe/pipeline/decode"
+	"github.com/cdrpipe/cdrpipe/schemas"
 )
 
 // member names the fields of a call record the parser reads; MOCallRecord
@@ -88,12 +89,9 @@ func newLayout(name string, mt bool, tags [numMembers]uint32) *layout {
 	return l
 }
 
-// Words the parser writes into decode.Fields; shared, as the decoder only
-// reads them.
-var (
-	wordUnavailable = []byte("unavailable") // an MT record without the caller's number
-	wordFailed      = []byte("failed")
-)
+// wordUnavailable is the caller of an MT record without the caller's
+// number; shared, as the decoder only reads it.
+var wordUnavailable = []byte("unavailable")
 
 // Parser reads TS 32.298 call records. Not safe for concurrent use: it
 // keeps the text of the last record in a buffer it reuses.
@@ -331,7 +329,7 @@ func (p *Parser) outcome(rec []byte, r *record, f *decode.Fields) error {
 	// unsuccessfulCallAttempt (3) and abnormalRelease (4): the call
 	// failed, and no cause says more.
 	if term == 3 || term == 4 {
-		f.Disposition = decode.Text(wordFailed)
+		f.Disposition = decode.DispositionValue(schemas.Failed)
 	}
 	return nil
 }

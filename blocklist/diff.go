@@ -27,12 +27,11 @@ type Difference struct {
 // set, production's side is restricted to entries flagged in a window
 // overlapping [from, to), the stretch the shadow replayed.
 func Diff(ctx context.Context, conn driver.Conn, prod, shadow string, from, to time.Time) (*Difference, error) {
-	now := func() time.Time { return time.Now() }
-	p, err := New(conn, prod, now).Snapshot(ctx, Query{})
+	p, err := New(conn, prod, time.Now).Snapshot(ctx, Query{})
 	if err != nil {
 		return nil, fmt.Errorf("production's blocklist: %w", err)
 	}
-	s, err := New(conn, shadow, now).Snapshot(ctx, Query{})
+	s, err := New(conn, shadow, time.Now).Snapshot(ctx, Query{})
 	if err != nil {
 		return nil, fmt.Errorf("the shadow's blocklist: %w", err)
 	}

@@ -99,22 +99,12 @@ func (x *parsed) Decode(raw []byte, now time.Time) (schemas.CDR, error) {
 // yield gets each record's bytes (valid during the call) and its CDR or
 // the reason it was rejected.
 func DecodeFile(r io.Reader, p Parser, d *decode.Decoder, now time.Time, yield func(rec []byte, c schemas.CDR, err error) error) error {
-	var f decode.Fields
+	var dec Decoder = &parsed{p: p, d: d}
 	if _, ok := p.(jsonLines); ok {
-		return p.Split(r, func(rec []byte) error {
-			c, err := d.Decode(rec, now)
-			return yield(rec, c, err)
-		})
+		dec = d
 	}
 	return p.Split(r, func(rec []byte) error {
-		f.Reset()
-		if err := p.Parse(rec, &f); err != nil {
-			if decode.ReasonOf(err) == "" {
-				err = decode.Reject(decode.ReasonBadRecord, "%v", err)
-			}
-			return yield(rec, schemas.CDR{}, err)
-		}
-		c, err := d.DecodeFields(&f, now)
+		c, err := dec.Decode(rec, now)
 		return yield(rec, c, err)
 	})
 }

@@ -79,7 +79,9 @@ func (gs *groups) merge(runs [][]gcall) []gcall {
 		return append(dst, runs[0]...)
 	}
 	for len(runs) > 1 {
-		next := runs[:0:0]
+		// Runs i and i+1 are read before merged run i/2 is written: the
+		// merged runs can take the places of the ones they came from.
+		next := runs[:0]
 		dst = dst[:0]
 		for i := 0; i < len(runs); i += 2 {
 			from := len(dst)

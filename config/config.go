@@ -38,7 +38,7 @@ func Default() Config {
 			SessionTimeout: 10 * time.Second, RebalanceTimeout: 30 * time.Second,
 			Repartition: Repartition{Partitions: 12, Replication: 1, Retention: 24 * time.Hour}},
 		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", Database: "cdrpipe", Username: "default",
-			DialTimeout: 5 * time.Second, Compression: "none"},
+			DialTimeout: 5 * time.Second, DDLTimeout: 3 * time.Minute, Compression: "none"},
 		Numbering: Numbering{CountryCode: "86", NationalPrefix: "0", InternationalPrefixes: []string{"00"},
 			MobilePrefixes: []string{"+8613", "+8614", "+8615", "+8616", "+8617", "+8618", "+8619"},
 			MobileDigits:   11, MinNationalDigits: 3, MaxNationalDigits: 11,

@@ -83,6 +83,7 @@ var validateCases = []struct {
 	{"database dash", func(c *config.Config) { c.ClickHouse.Database = "cdr-pipe" }, "clickhouse.database"},
 	{"database underscore digits", func(c *config.Config) { c.ClickHouse.Database = "_cdrpipe_2" }, ""},
 	{"dial_timeout zero", func(c *config.Config) { c.ClickHouse.DialTimeout = 0 }, "clickhouse.dial_timeout"},
+	{"ddl_timeout past the read timeout", func(c *config.Config) { c.ClickHouse.DDLTimeout = 10 * time.Minute }, "clickhouse.ddl_timeout"},
 	{"compression unknown", func(c *config.Config) { c.ClickHouse.Compression = "gzip" }, "clickhouse.compression"},
 	{"compression lz4", func(c *config.Config) { c.ClickHouse.Compression = "lz4" }, ""},
 	{"tls cert without key", func(c *config.Config) { c.ClickHouse.TLS.CertFile = "c.pem" }, "clickhouse.tls.cert_file"},

@@ -116,6 +116,10 @@ type ClickHouse struct {
 	TLS TLS `mapstructure:"tls"`
 	// DialTimeout bounds connecting, so a dead server shows up as a retry.
 	DialTimeout time.Duration `mapstructure:"dial_timeout"`
+	// DDLTimeout is how long a schema change on a cluster waits for the
+	// slowest replica (distributed_ddl_task_timeout), and after an ALTER
+	// of a replicated table, for every replica to apply it.
+	DDLTimeout time.Duration `mapstructure:"ddl_timeout"`
 	// Compression of inserted blocks: lz4, zstd or none. Compressing
 	// costs CPU on both ends; it pays only when the network, not the
 	// CPU, is what limits (see benchmarks/README.md).

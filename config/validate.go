@@ -38,6 +38,7 @@ func (c *Config) Validate() error {
 		{c.ClickHouse.Cluster != "" && !identifier(c.ClickHouse.Cluster), "clickhouse.cluster", fmt.Sprintf("%q is not a plain identifier (letters, digits, _)", c.ClickHouse.Cluster)},
 		{!identifier(c.ClickHouse.Database), "clickhouse.database", fmt.Sprintf("%q is not a plain identifier (letters, digits, _)", c.ClickHouse.Database)},
 		{c.ClickHouse.DialTimeout <= 0, "clickhouse.dial_timeout", "must be positive"},
+		{c.ClickHouse.DDLTimeout < time.Second || c.ClickHouse.DDLTimeout > 4*time.Minute, "clickhouse.ddl_timeout", "must be between 1s and 4m (the connection's read timeout is 5m)"},
 		{!slices.Contains([]string{"lz4", "zstd", "none"}, c.ClickHouse.Compression), "clickhouse.compression", fmt.Sprintf("%q is not lz4, zstd or none", c.ClickHouse.Compression)},
 		{(c.ClickHouse.TLS.CertFile == "") != (c.ClickHouse.TLS.KeyFile == ""), "clickhouse.tls.cert_file", "a client certificate needs both tls.cert_file and tls.key_file"},
 		{!digits(c.Numbering.CountryCode) || len(c.Numbering.CountryCode) > 3 || strings.HasPrefix(c.Numbering.CountryCode, "0"),

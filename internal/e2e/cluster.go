@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -94,4 +95,65 @@ func Column(t testing.TB, conn driver.Conn, q string) []string {
 func ControlCluster(t testing.TB, action, service string) {
 	t.Helper()
 	control(t, filepath.Join("deploy", "local", "cluster", "ctl.sh"), action, service)
+}
+
+// DiagnoseOnFailure logs, when t has failed, what a stuck ON CLUSTER
+// statement needs to be understood: each replica's view of db's
+// replicated tables and the last errors of each replica's server log
+// (.stack/logs/cluster-chN-server.err.log), since CI keeps nothing else.
+func (c Cluster) DiagnoseOnFailure(t testing.TB, db string) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		for i, addr := range c.Replicas {
+			conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, DialTimeout: 5 * time.Second})
+			if err != nil {
+				t.Logf("replica %d (%s): %v", i+1, addr, err)
+				continue
+			}
+			rows, err := conn.Query(ctx, "SELECT table, is_leader, is_readonly, is_session_expired, columns_version, queue_size, active_replicas "+
+				"FROM system.replicas WHERE database = '"+db+"' ORDER BY table")
+			if err != nil {
+				t.Logf("replica %d (%s): system.replicas: %v", i+1, addr, err)
+			} else {
+				for rows.Next() {
+					var table string
+					var leader, readonly, expired, active uint8
+					var version int32
+					var queue uint32
+					if err := rows.Scan(&table, &leader, &readonly, &expired, &version, &queue, &active); err != nil {
+						t.Logf("replica %d: %v", i+1, err)
+						break
+					}
+					t.Logf("replica %d: %s leader=%d readonly=%d session_expired=%d columns_version=%d queue=%d active_replicas=%d",
+						i+1, table, leader, readonly, expired, version, queue, active)
+				}
+				rows.Close()
+			}
+			conn.Close()
+			logTail(t, filepath.Join(repoRoot(t), ".stack", "logs", "cluster-ch"+strconv.Itoa(i+1)+"-server.err.log"), 15)
+		}
+	})
+}
+
+// logTail logs the last n lines of path that are not stack frames nor
+// the expected refusals of a migration lock already taken, each cut to
+// 300 bytes.
+func logTail(t testing.TB, path string, n int) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Logf("%s: %v", path, err)
+		return
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		frame := l != "" && l[0] >= '0' && l[0] <= '9' && strings.Contains(l[:min(4, len(l))], ". ")
+		if l != "" && !frame && !strings.Contains(l, "Code: 57,") {
+			lines = append(lines, l[:min(300, len(l))])
+		}
+	}
+	t.Logf("last lines of %s:\n%s", path, strings.Join(lines[max(0, len(lines)-n):], "\n"))
 }

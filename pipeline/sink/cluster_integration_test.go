@@ -27,6 +27,7 @@ func TestMigrateOnCluster(t *testing.T) {
 	cfg.ClickHouse.Addr = strings.Join(c.Replicas, ",")
 	cfg.ClickHouse.Cluster = c.Name
 	cfg.ClickHouse.Database = e2e.Name("cdrpipe_cluster")
+	cfg.ClickHouse.DDLTimeout = 90 * time.Second
 	db := cfg.ClickHouse.Database
 	open := func() *sink.Sink {
 		s, err := sink.Open(ctx, cfg.ClickHouse, cfg.Sink, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -38,6 +39,7 @@ func TestMigrateOnCluster(t *testing.T) {
 	}
 	s := open()
 	t.Cleanup(func() { s.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" ON CLUSTER "+c.Name) })
+	c.DiagnoseOnFailure(t, db)
 
 	// Two instances starting together take turns.
 	var wg sync.WaitGroup

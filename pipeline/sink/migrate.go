@@ -52,7 +52,7 @@ func (s *Sink) Migrate(ctx context.Context, verdict schemas.Verdict) (applied in
 			continue
 		}
 		for _, stmt := range s.onCluster(m.Statements...) {
-			if err := s.conn.Exec(ctx, stmt); err != nil && !alreadyDone(stmt, err) {
+			if err := s.execSchema(ctx, stmt); err != nil && !alreadyDone(stmt, err) {
 				return applied, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 			}
 		}
@@ -135,7 +135,7 @@ func (s *Sink) onCluster(stmts ...string) []string {
 // cluster.
 func (s *Sink) schema(ctx context.Context, stmt string) error {
 	for _, st := range s.onCluster(stmt) {
-		if err := s.conn.Exec(ctx, st); err != nil {
+		if err := s.execSchema(ctx, st); err != nil {
 			return err
 		}
 	}

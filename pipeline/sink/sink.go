@@ -25,6 +25,7 @@ type Sink struct {
 	conn       driver.Conn
 	db         string
 	cluster    string // clickhouse.cluster: schema changes ON CLUSTER
+	ddlTimeout time.Duration
 	minBackoff time.Duration
 	maxBackoff time.Duration
 	log        *slog.Logger
@@ -71,6 +72,7 @@ func Open(ctx context.Context, cfg config.ClickHouse, sinkCfg config.Sink, log *
 	}
 	s := newSink(conn, cfg.Database, sinkCfg.MaxBackoff, log)
 	s.cluster = cfg.Cluster
+	s.ddlTimeout = cfg.DDLTimeout
 	return s, nil
 }
 

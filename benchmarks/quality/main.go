@@ -6,6 +6,7 @@
 // trait and the blocklist against the truth, per caller class.
 //
 //	go run ./benchmarks/quality [--seed N] [--subscribers N] [--hours N] [--out FILE] [--keep]
+//	go run ./benchmarks/quality --topic T --start TIME   (read again a kept topic: same verdicts?)
 package main
 
 import (
@@ -49,6 +50,8 @@ func run(args []string, stdout io.Writer) error {
 		"detectors.spoofed_origin.min_callees_abroad (1 measures the rule before roamers were spared)")
 	daily := fs.Bool("daily", true, "run the day-long window (detectors.daily.enabled); false measures without")
 	campaigns := fs.Bool("campaigns", true, "run the traits over trunks and number blocks (detectors.campaigns.enabled); false measures without")
+	topic := fs.String("topic", "", "read this topic, kept by an earlier run (--keep), instead of producing the traffic again: with the same --seed, --subscribers, --hours and --start, a second run must give the same verdicts")
+	start := fs.String("start", "", "the traffic's first instant, RFC 3339 (default: whole hours before now, as the earlier run printed)")
 	emit := fs.String("emit", "", "only write the traffic's JSON lines to this file, and to FILE.env the settings cdrpipe needs to read it (for the throughput benchmark), then exit")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -67,10 +70,17 @@ func run(args []string, stdout io.Writer) error {
 	gc := DefaultConfig()
 	gc.Seed, gc.Subscribers, gc.Span = *seed, *subs, time.Duration(*hours)*time.Hour
 	gc.Start = DefaultStart(time.Now(), gc.Span)
+	if *start != "" {
+		t, err := time.Parse(time.RFC3339, *start)
+		if err != nil {
+			return fmt.Errorf("--start: %w", err)
+		}
+		gc.Start = t.UTC()
+	}
 	t0 := time.Now()
 	tr := Generate(gc)
 	genTime := time.Since(t0)
-	fmt.Fprintf(os.Stderr, "generated %d lines (%d unique valid CDRs) in %s\n", tr.Sent, len(tr.Calls), genTime.Round(time.Millisecond))
+	fmt.Fprintf(os.Stderr, "generated %d lines (%d unique valid CDRs) from %s in %s\n", tr.Sent, len(tr.Calls), gc.Start.Format(time.RFC3339), genTime.Round(time.Millisecond))
 	if *emit != "" {
 		return emitFile(*emit, tr)
 	}
@@ -98,15 +108,12 @@ func run(args []string, stdout io.Writer) error {
 	}
 
 	t0 = time.Now()
-	if err := source.EnsureTopic(ctx, pc.Kafka.Brokers, pc.Kafka.Topic, 4); err != nil {
-		return fmt.Errorf("create topic %s: %w", pc.Kafka.Topic, err)
-	}
-	sent, err := traffic.Produce(ctx, traffic.ProduceConfig{Brokers: pc.Kafka.Brokers, Topic: pc.Kafka.Topic}, bytes.NewReader(tr.Lines), nil)
-	if err != nil {
+	if *topic != "" {
+		pc.Kafka.Topic = *topic
+	} else if err := produce(ctx, pc.Kafka.Brokers, pc.Kafka.Topic, tr.Lines); err != nil {
 		return err
 	}
 	prodTime := time.Since(t0)
-	fmt.Fprintf(os.Stderr, "produced %d messages to %s in %s\n", sent, pc.Kafka.Topic, prodTime.Round(time.Millisecond))
 
 	s, err := sink.Open(ctx, pc.ClickHouse, pc.Sink, log)
 	if err != nil {
@@ -159,6 +166,20 @@ func run(args []string, stdout io.Writer) error {
 			return fmt.Errorf("write %s: %w", *out, err)
 		}
 	}
+	return nil
+}
+
+// produce writes the traffic's lines to a new topic of four partitions.
+func produce(ctx context.Context, brokers []string, topic string, lines []byte) error {
+	t0 := time.Now()
+	if err := source.EnsureTopic(ctx, brokers, topic, 4); err != nil {
+		return fmt.Errorf("create topic %s: %w", topic, err)
+	}
+	sent, err := traffic.Produce(ctx, traffic.ProduceConfig{Brokers: brokers, Topic: topic}, bytes.NewReader(lines), nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "produced %d messages to %s in %s\n", sent, topic, time.Since(t0).Round(time.Millisecond))
 	return nil
 }
 
